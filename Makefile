@@ -1,0 +1,35 @@
+# voicecart developer commands. `make run` and `make test` are the two quick-start commands.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: run test lint bench export-model clean help
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+run: $(STAMP)  ## set up, migrate, seed the demo data and serve on 127.0.0.1
+	$(BIN)/voicecart db upgrade
+	$(BIN)/voicecart seed --demo
+	$(BIN)/voicecart serve
+
+test: $(STAMP)  ## set up and run lint, type checks and the whole test suite
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+bench: $(STAMP)  ## run the benchmarks under bench/
+	$(BIN)/python bench/bench_skill.py
+
+export-model: $(STAMP)  ## rewrite skill-package/ from the interaction model and the catalogue
+	$(BIN)/voicecart export-model
+
+clean:  ## remove the virtualenv and the embedded database
+	rm -rf $(VENV) instance/voicecart.db

@@ -1,0 +1,71 @@
+"""Errors of accounts, carts and orders. Each carries what the dialogue needs to say."""
+
+from __future__ import annotations
+
+
+class AccountError(Exception):
+    """Base class of every error the ``account_link`` package raises."""
+
+
+class NotLinked(AccountError):
+    """The request carries no identity voicecart can map to a customer."""
+
+    def __init__(self, reason: str = "no linked account") -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class QuantityOutOfRange(AccountError):
+    """A quantity below 1, or one that would take a cart line above the limit."""
+
+    def __init__(self, quantity: int, maximum: int, already: int = 0) -> None:
+        super().__init__(f"quantity {quantity} (with {already} already) outside 1..{maximum}")
+        self.quantity = quantity
+        self.maximum = maximum
+        self.already = already
+
+
+class OutOfStock(AccountError):
+    """Fewer units on hand than asked for; nothing was reserved."""
+
+    def __init__(self, product_id: int, product_name: str, wanted: int, available: int) -> None:
+        super().__init__(f"{product_name}: wanted {wanted}, {available} in stock")
+        self.product_id = product_id
+        self.product_name = product_name
+        self.wanted = wanted
+        self.available = available
+
+
+class NotInCart(AccountError):
+    def __init__(self, product_id: int, product_name: str) -> None:
+        super().__init__(f"{product_name} is not in the cart")
+        self.product_id = product_id
+        self.product_name = product_name
+
+
+class EmptyCart(AccountError):
+    def __init__(self) -> None:
+        super().__init__("the cart is empty")
+
+
+class NoOrders(AccountError):
+    def __init__(self) -> None:
+        super().__init__("the customer has no orders")
+
+
+class CartChanged(AccountError):
+    """The cart moved on since the shopper heard its summary; confirm again."""
+
+    def __init__(self, expected_version: int, actual_version: int) -> None:
+        super().__init__(f"cart version {actual_version}, confirmation was for {expected_version}")
+        self.expected_version = expected_version
+        self.actual_version = actual_version
+
+
+class PriceChanged(AccountError):
+    """The total differs from the one the shopper agreed to."""
+
+    def __init__(self, agreed_cents: int, current_cents: int) -> None:
+        super().__init__(f"total now {current_cents}, agreed {agreed_cents}")
+        self.agreed_cents = agreed_cents
+        self.current_cents = current_cents

@@ -1,0 +1,48 @@
+"""Who is speaking: map an Alexa user (or, later, an OAuth token) to a customer."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from account_link.models import AlexaLink, Customer
+
+DEMO_SHOPPER_EMAIL = "demo@voicecart.example"
+
+
+def demo_shopper(session: Session) -> Customer | None:
+    return session.scalar(select(Customer).where(Customer.email == DEMO_SHOPPER_EMAIL))
+
+
+def resolve_alexa_user(
+    session: Session,
+    *,
+    alexa_user_id: str | None,
+    access_token: str | None,
+    demo_for_unlinked: bool,
+) -> Customer | None:
+    """The customer behind an Alexa request, or ``None`` when the account must be linked.
+
+    A request that carries an access token voicecart did not issue is never given the
+    demo shopper: a token that does not resolve means "link again", not "guest".
+    """
+    if access_token:
+        return None  # no tokens are issued before OAuth account linking lands
+    if alexa_user_id:
+        link = session.scalar(select(AlexaLink).where(AlexaLink.alexa_user_id == alexa_user_id))
+        if link is not None:
+            return link.customer
+    if demo_for_unlinked:
+        return demo_shopper(session)
+    return None
+
+
+def link_alexa_user(session: Session, alexa_user_id: str, customer_id: int) -> AlexaLink:
+    link = session.scalar(select(AlexaLink).where(AlexaLink.alexa_user_id == alexa_user_id))
+    if link is None:
+        link = AlexaLink(alexa_user_id=alexa_user_id, customer_id=customer_id)
+        session.add(link)
+    else:
+        link.customer_id = customer_id
+    session.flush()
+    return link

@@ -1,0 +1,134 @@
+"""Customers, the one cart each customer shares across channels, and orders."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from catalog.db import Base, utcnow
+from catalog.models import Product
+
+
+class Channel(StrEnum):
+    """Where a change came from; recorded on every cart line and order."""
+
+    ALEXA = "alexa"
+    LOCAL_VOICE = "local-voice"
+    TEXT = "text"
+    WEB = "web"
+    APP = "app"
+    SEED = "seed"
+
+
+class OrderStatus(StrEnum):
+    PLACED = "placed"
+    PACKED = "packed"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AlexaLink(Base):
+    """Which customer an Alexa user id belongs to (until OAuth tokens replace it)."""
+
+    __tablename__ = "alexa_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alexa_user_id: Mapped[str] = mapped_column(String(512), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    linked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    customer: Mapped[Customer] = relationship()
+
+
+class Cart(Base):
+    """Exactly one per customer; ``version`` moves on every change (optimistic locking)."""
+
+    __tablename__ = "carts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), unique=True
+    )
+    version: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_via: Mapped[str] = mapped_column(String(20), default=Channel.SEED.value)
+
+    lines: Mapped[list[CartLine]] = relationship(
+        back_populates="cart", cascade="all, delete-orphan", order_by="CartLine.id"
+    )
+
+
+class CartLine(Base):
+    __tablename__ = "cart_lines"
+    __table_args__ = (
+        UniqueConstraint("cart_id", "product_id"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cart_id: Mapped[int] = mapped_column(ForeignKey("carts.id", ondelete="CASCADE"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    quantity: Mapped[int]
+    added_via: Mapped[str] = mapped_column(String(20))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    cart: Mapped[Cart] = relationship(back_populates="lines")
+    product: Mapped[Product] = relationship(lazy="joined")
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        Index("ix_orders_customer_placed", "customer_id", "placed_at"),
+        CheckConstraint("total_cents >= 0", name="total_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(20), default=OrderStatus.PLACED.value)
+    channel: Mapped[str] = mapped_column(String(20))
+    total_cents: Mapped[int]
+    placed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    customer: Mapped[Customer] = relationship()
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id"
+    )
+
+    @property
+    def item_count(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+
+class OrderLine(Base):
+    """A line as it was bought: name and unit price are copied, not looked up later."""
+
+    __tablename__ = "order_lines"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    product_name: Mapped[str] = mapped_column(String(300))
+    quantity: Mapped[int]
+    unit_price_cents: Mapped[int]
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+
+    @property
+    def line_total_cents(self) -> int:
+        return self.quantity * self.unit_price_cents

@@ -1,0 +1,212 @@
+"""Placing orders from the cart or from history, and reading them back.
+
+Stock is reserved with one conditional ``UPDATE`` per line, so two channels racing
+for the last unit cannot both win; any failure raises before the caller commits,
+which leaves neither an order nor a stock change behind.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from account_link.carts import cart_for, check_quantity
+from account_link.errors import CartChanged, EmptyCart, OutOfStock, PriceChanged
+from account_link.models import Cart, Channel, Order, OrderLine, OrderStatus
+from catalog.db import utcnow
+from catalog.models import Product
+from catalog.service import get_products
+
+HISTORY_HALF_LIFE_DAYS = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteLine:
+    product_id: int
+    name: str
+    size: str
+    quantity: int
+    unit_price_cents: int
+    available: int
+
+    @property
+    def line_total_cents(self) -> int:
+        return self.quantity * self.unit_price_cents
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """What an order of these items would cost now: spoken before the shopper says yes."""
+
+    lines: tuple[QuoteLine, ...]
+
+    @property
+    def total_cents(self) -> int:
+        return sum(line.line_total_cents for line in self.lines)
+
+    @property
+    def items(self) -> list[tuple[int, int]]:
+        return [(line.product_id, line.quantity) for line in self.lines]
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseStat:
+    orders: int
+    units: int
+    last_bought: datetime
+
+
+def quote(session: Session, items: Sequence[tuple[int, int]], *, max_quantity: int) -> Quote:
+    """Price ``(product_id, quantity)`` pairs at today's prices; refuses bad quantities."""
+    merged: dict[int, int] = {}
+    for product_id, quantity in items:
+        merged[product_id] = merged.get(product_id, 0) + quantity
+    for quantity in merged.values():
+        check_quantity(quantity, max_quantity)
+    products = get_products(session, merged)
+    return Quote(
+        tuple(
+            QuoteLine(
+                product_id=pid,
+                name=products[pid].display_name,
+                size=products[pid].size,
+                quantity=qty,
+                unit_price_cents=products[pid].price_cents,
+                available=products[pid].stock,
+            )
+            for pid, qty in merged.items()
+        )
+    )
+
+
+def _reserve(session: Session, line: QuoteLine) -> None:
+    reserved = session.execute(
+        update(Product)
+        .where(Product.id == line.product_id, Product.stock >= line.quantity)
+        # keep updated_at: a stock move is not a catalogue edit (no index rebuild)
+        .values(stock=Product.stock - line.quantity, updated_at=Product.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+    if reserved.rowcount != 1:  # type: ignore[attr-defined]
+        available = session.scalar(select(Product.stock).where(Product.id == line.product_id))
+        raise OutOfStock(line.product_id, line.name, line.quantity, int(available or 0))
+
+
+def place_order(
+    session: Session,
+    customer_id: int,
+    items: Sequence[tuple[int, int]],
+    *,
+    channel: Channel,
+    max_quantity: int,
+    agreed_total_cents: int | None = None,
+) -> Order:
+    """Reserve stock and write the order with its lines, all in the caller's transaction."""
+    if not items:
+        raise EmptyCart()
+    priced = quote(session, items, max_quantity=max_quantity)
+    if agreed_total_cents is not None and priced.total_cents != agreed_total_cents:
+        raise PriceChanged(agreed_total_cents, priced.total_cents)
+    for line in priced.lines:
+        _reserve(session, line)
+    order = Order(
+        customer_id=customer_id,
+        status=OrderStatus.PLACED.value,
+        channel=channel.value,
+        total_cents=priced.total_cents,
+        placed_at=utcnow(),
+        lines=[
+            OrderLine(
+                product_id=line.product_id,
+                product_name=f"{line.name}, {line.size}" if line.size else line.name,
+                quantity=line.quantity,
+                unit_price_cents=line.unit_price_cents,
+            )
+            for line in priced.lines
+        ],
+    )
+    session.add(order)
+    session.flush()
+    session.expire_all()  # stock was changed behind the identity map
+    return order
+
+
+def checkout_cart(
+    session: Session,
+    customer_id: int,
+    *,
+    channel: Channel,
+    max_quantity: int,
+    expected_version: int | None = None,
+    agreed_total_cents: int | None = None,
+) -> Order:
+    """Turn the whole cart into an order and empty the cart."""
+    cart = cart_for(session, customer_id)
+    if not cart.lines:
+        raise EmptyCart()
+    if expected_version is not None and cart.version != expected_version:
+        raise CartChanged(expected_version, cart.version)
+    items = [(line.product_id, line.quantity) for line in cart.lines]
+    order = place_order(
+        session, customer_id, items, channel=channel, max_quantity=max_quantity,
+        agreed_total_cents=agreed_total_cents,
+    )  # fmt: skip
+    cart = session.scalars(select(Cart).where(Cart.customer_id == customer_id)).one()
+    cart.lines.clear()
+    cart.version += 1
+    cart.updated_at = utcnow()
+    cart.updated_via = channel.value
+    session.flush()
+    return order
+
+
+def latest_order(session: Session, customer_id: int) -> Order | None:
+    return session.scalar(
+        select(Order)
+        .where(Order.customer_id == customer_id)
+        .order_by(Order.placed_at.desc(), Order.id.desc())
+        .options(selectinload(Order.lines))
+        .limit(1)
+    )
+
+
+def purchase_history(session: Session, customer_id: int) -> dict[int, PurchaseStat]:
+    """Per product: in how many orders the customer bought it, units, and when last."""
+    rows = session.execute(
+        select(
+            OrderLine.product_id,
+            func.count(func.distinct(Order.id)),
+            func.sum(OrderLine.quantity),
+            func.max(Order.placed_at),
+        )
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(Order.customer_id == customer_id, Order.status != OrderStatus.CANCELLED.value)
+        .group_by(OrderLine.product_id)
+    )
+    stats = {}
+    for product_id, orders, units, last in rows:
+        last_bought = last if isinstance(last, datetime) else datetime.fromisoformat(str(last))
+        if last_bought.tzinfo is None:  # aggregates bypass the column type on SQLite
+            last_bought = last_bought.replace(tzinfo=utcnow().tzinfo)
+        stats[int(product_id)] = PurchaseStat(int(orders), int(units), last_bought)
+    return stats
+
+
+def history_prior(stats: dict[int, PurchaseStat], now: datetime | None = None) -> dict[int, float]:
+    """0..1 preference per product: bought more often and more recently scores higher."""
+    if not stats:
+        return {}
+    now = now or utcnow()
+    raw = {
+        pid: stat.orders
+        * math.pow(0.5, max(0.0, (now - stat.last_bought).total_seconds()) / 86400.0
+                   / HISTORY_HALF_LIFE_DAYS)
+        for pid, stat in stats.items()
+    }  # fmt: skip
+    top = max(raw.values())
+    return {pid: value / top for pid, value in raw.items()} if top > 0 else {}

@@ -1,0 +1,423 @@
+"""voicecart's composition root: settings, database, the Flask app and the ``voicecart`` CLI.
+
+Only this module wires the packages together. Importing it does nothing: engines,
+models and servers are created by :func:`create_app` and the CLI commands.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+from flask import Flask, Response, jsonify
+from sqlalchemy import Engine, create_engine, event, func, select, text
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.exceptions import HTTPException
+
+if TYPE_CHECKING:
+    from skill.webservice import AlexaSignatureVerifier
+
+ROOT = Path(__file__).resolve().parent
+DEFAULT_INSTANCE_DIR = ROOT / "instance"
+SKILL_PACKAGE_DIR = ROOT / "skill-package"
+MIGRATIONS_DIR = ROOT / "migrations"
+
+log = logging.getLogger("voicecart")
+
+
+class ConfigError(Exception):
+    """A ``VOICECART_*`` setting has a value voicecart cannot use."""
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"{name}={raw!r}: use 1/0, true/false, yes/no or on/off")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: not a whole number") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={value}: must be between {low} and {high}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every runtime setting; :meth:`from_env` documents the ``VOICECART_*`` names."""
+
+    database_url: str = ""
+    skill_id: str | None = None
+    verify_alexa_requests: bool = True
+    demo_shopper_for_unlinked: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 2
+    max_quantity: int = 25
+    log_level: str = "INFO"
+    public_url: str = "https://voicecart.example.com"
+    instance_dir: Path = field(default=DEFAULT_INSTANCE_DIR)
+
+    def __post_init__(self) -> None:
+        if not self.database_url:
+            default = f"sqlite:///{self.instance_dir / 'voicecart.db'}"
+            object.__setattr__(self, "database_url", default)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        verify = _flag(env, "VOICECART_VERIFY_ALEXA_REQUESTS", True)
+        instance = Path(env.get("VOICECART_INSTANCE_DIR") or DEFAULT_INSTANCE_DIR)
+        level = (env.get("VOICECART_LOG_LEVEL") or "INFO").upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ConfigError(f"VOICECART_LOG_LEVEL={level!r}: use DEBUG, INFO, WARNING or ERROR")
+        return cls(
+            database_url=env.get("VOICECART_DATABASE_URL", "").strip(),
+            skill_id=(env.get("VOICECART_SKILL_ID") or "").strip() or None,
+            verify_alexa_requests=verify,
+            # Local development (verification off) talks as the demo shopper unless told not to.
+            demo_shopper_for_unlinked=_flag(env, "VOICECART_DEMO_SHOPPER_FOR_UNLINKED", not verify),
+            host=env.get("VOICECART_HOST", "127.0.0.1").strip() or "127.0.0.1",
+            port=_int(env, "VOICECART_PORT", 8000, 1, 65535),
+            workers=_int(env, "VOICECART_WORKERS", 2, 1, 64),
+            max_quantity=_int(env, "VOICECART_MAX_QUANTITY", 25, 1, 1000),
+            log_level=level,
+            public_url=(env.get("VOICECART_PUBLIC_URL") or "https://voicecart.example.com").strip(),
+            instance_dir=instance,
+        )
+
+
+# --------------------------------------------------------------------------- database
+
+
+def make_engine(settings: Settings) -> Engine:
+    """One engine per process. SQLite gets foreign keys, WAL and a busy timeout."""
+    if settings.is_sqlite:
+        path = settings.database_url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            settings.database_url, connect_args={"timeout": 30, "check_same_thread": False}
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return create_engine(settings.database_url, pool_pre_ping=True)
+
+
+def make_sessions(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(settings: Settings) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", settings.database_url.replace("%", "%%"))
+    return config
+
+
+def upgrade_database(settings: Settings) -> None:
+    """Apply pending Alembic migrations (idempotent)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(settings), "head")
+
+
+def seed_demo(sessions: sessionmaker[Session]) -> str:
+    """Load the demo catalogue and the demo shopper; safe to run any number of times."""
+    from account_link.demo import seed_demo_shopper
+
+    from catalog.demo import seed_demo_catalog
+
+    with sessions.begin() as session:
+        catalog = seed_demo_catalog(session)
+        shopper = seed_demo_shopper(session)
+    return (
+        f"demo catalogue: {catalog.created} added, {catalog.updated} updated, "
+        f"{catalog.unchanged} unchanged; demo shopper: {shopper}"
+    )
+
+
+# --------------------------------------------------------------------------- Flask app
+
+
+@dataclass
+class Wiring:
+    """What one app instance built; tests reach the database through it."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    skill: Any
+
+
+def wiring(app: Flask) -> Wiring:
+    found: Wiring = app.extensions["voicecart"]
+    return found
+
+
+def _register_errors(app: Flask) -> None:
+    from skill.webservice import verification_failure
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> tuple[Response, int]:
+        status = exc.code or 500
+        message = exc.description or exc.name
+        if status == 400 and message == "Incoming request failed verification":
+            return jsonify({"error": "verification_failed", "message": verification_failure()}), 400
+        return jsonify({"error": exc.name.lower().replace(" ", "_"), "message": message}), status
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> tuple[Response, int]:
+        log.exception("unhandled error", exc_info=exc)
+        return jsonify(
+            {"error": "internal_error", "message": "voicecart hit an internal error"}
+        ), 500
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    signature_verifier: AlexaSignatureVerifier | None = None,
+) -> Flask:
+    """Build the WSGI app. ``signature_verifier`` lets tests trust a local certificate chain."""
+    from catalog.matching import CatalogMatcher
+    from skill.builder import build_skill
+    from skill.turn import SkillConfig, SkillDeps
+    from skill.webservice import VoicecartSkillAdapter, alexa_verifiers
+
+    settings = settings or Settings.from_env()
+    app = Flask(__name__, instance_path=str(settings.instance_dir))
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    engine = make_engine(settings)
+    sessions = make_sessions(engine)
+    skill = build_skill(
+        SkillDeps(
+            matcher=CatalogMatcher(),
+            config=SkillConfig(
+                max_quantity=settings.max_quantity,
+                demo_for_unlinked=settings.demo_shopper_for_unlinked,
+            ),
+        )
+    )
+    app.extensions["voicecart"] = Wiring(settings, engine, sessions, skill)
+
+    if settings.verify_alexa_requests:
+        verifiers = alexa_verifiers(settings.skill_id, signature_verifier)
+        if not settings.skill_id:
+            log.warning("VOICECART_SKILL_ID is not set: every Alexa request will be refused")
+    else:
+        verifiers = []
+        log.warning(
+            "Alexa request verification is DISABLED (VOICECART_VERIFY_ALEXA_REQUESTS=0): "
+            "signature, timestamp and skill id are not checked. "
+            "Use this for local development only."
+        )
+    if settings.demo_shopper_for_unlinked:
+        log.warning("unlinked Alexa users act as the demo shopper (development setting)")
+    adapter = VoicecartSkillAdapter(skill, settings.skill_id, sessions, verifiers, app)
+    app.add_url_rule("/alexa", "alexa", adapter.dispatch_request, methods=["POST"])
+
+    @app.get("/healthz")
+    def _health() -> tuple[Response, int]:
+        try:
+            with sessions() as session:
+                session.execute(text("SELECT 1"))
+        except Exception as exc:
+            return jsonify({"status": "unavailable", "database": str(exc)}), 503
+        return jsonify({"status": "ok"}), 200
+
+    _register_errors(app)
+    return app
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def _settings(ctx: click.Context) -> Settings:
+    settings: Settings = ctx.obj
+    return settings
+
+
+def _prepare_database(settings: Settings) -> sessionmaker[Session]:
+    """Migrate; on the embedded default an empty database also gets the demo data."""
+    from catalog.models import Product
+
+    upgrade_database(settings)
+    sessions = make_sessions(make_engine(settings))
+    if not os.environ.get("VOICECART_DATABASE_URL"):
+        with sessions() as session:
+            empty = not session.scalar(select(func.count(Product.id)))
+        if empty:
+            log.info("embedded database is empty: %s", seed_demo(sessions))
+    return sessions
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option("0.1.0", prog_name="voicecart")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """voicecart: a voice-commerce assistant backend (Alexa skill, shared cart, reorders).
+
+    Settings come from VOICECART_* environment variables; see the README.
+    """
+    try:
+        ctx.obj = Settings.from_env()
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+    logging.basicConfig(
+        level=ctx.obj.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@cli.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Apply pending migrations to VOICECART_DATABASE_URL (default: instance/voicecart.db)."""
+    settings = _settings(ctx)
+    upgrade_database(settings)
+    click.echo(f"database is at the latest schema: {_redacted(settings.database_url)}")
+
+
+@cli.command()
+@click.option("--demo", is_flag=True, help="Load the shipped demo catalogue and demo shopper.")
+@click.pass_context
+def seed(ctx: click.Context, demo: bool) -> None:
+    """Load starter data into the database (idempotent)."""
+    if not demo:
+        raise click.UsageError("say what to seed: --demo")
+    settings = _settings(ctx)
+    upgrade_database(settings)
+    click.echo(seed_demo(make_sessions(make_engine(settings))))
+
+
+@cli.command("export-model")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=SKILL_PACKAGE_DIR,
+    show_default=True,
+    help="Directory to write skill.json and interactionModels/ into.",
+)
+@click.pass_context
+def export_model(ctx: click.Context, out: Path) -> None:
+    """Write the Alexa skill package (manifest and en-US model) from the active catalogue."""
+    from catalog.service import active_products
+    from skill.export import render_package, write_package
+    from skill.interaction_model import CatalogEntry, build_model
+
+    settings = _settings(ctx)
+    sessions = _prepare_database(settings)
+    with sessions() as session:
+        entries = [
+            CatalogEntry(p.sku, p.name, p.brand, tuple(p.synonyms), p.popularity)
+            for p in active_products(session)
+        ]
+    if not entries:
+        raise click.ClickException("the catalogue is empty: run `voicecart seed --demo` first")
+    files = render_package(build_model(entries), settings.public_url)
+    changed = write_package(out, files)
+    for relative in files:
+        state = "updated" if out / relative in changed else "unchanged"
+        click.echo(f"{state}: {out / relative}")
+    click.echo(f"{len(entries)} products in the PRODUCT slot type")
+
+
+@cli.command()
+@click.option("--host", help="Interface to bind (default VOICECART_HOST or 127.0.0.1).")
+@click.option("--port", type=int, help="Port (default VOICECART_PORT or 8000).")
+@click.option("--workers", type=click.IntRange(1, 64), help="Worker processes (default 2).")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None) -> None:
+    """Migrate the database, then serve /alexa with gunicorn (production WSGI server)."""
+    settings = _settings(ctx)
+    settings = replace(
+        settings,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers or settings.workers,
+    )
+    _prepare_database(settings)
+    if settings.is_sqlite and settings.workers > 1:
+        log.info(
+            "SQLite with %d workers: fine for development; use PostgreSQL to scale out",
+            settings.workers,
+        )
+    from gunicorn.app.base import BaseApplication
+
+    class _Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{settings.host}:{settings.port}")
+            self.cfg.set("workers", settings.workers)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", 4)
+            self.cfg.set("timeout", 30)
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("loglevel", settings.log_level.lower())
+
+        def load(self) -> Flask:
+            return create_app(settings)
+
+    click.echo(
+        f"voicecart serving on http://{settings.host}:{settings.port}/alexa "
+        f"({settings.workers} workers); Ctrl-C to stop"
+    )
+    _Server().run()
+
+
+def _redacted(url: str) -> str:
+    """A database URL safe to print (password hidden)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="voicecart")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""The one exception handler: every failure becomes specific speech, and the turn rolls back."""
+
+from __future__ import annotations
+
+import logging
+
+from ask_sdk_core.dispatch_components import AbstractExceptionHandler
+from ask_sdk_core.handler_input import HandlerInput
+from ask_sdk_model import Response
+from ask_sdk_model.ui import LinkAccountCard
+
+from account_link.errors import (
+    CartChanged,
+    EmptyCart,
+    NoOrders,
+    NotInCart,
+    NotLinked,
+    OutOfStock,
+    PriceChanged,
+    QuantityOutOfRange,
+)
+from catalog.errors import ProductNotFound
+from skill import prompts
+from skill.handlers import say
+from skill.scope import current_scope
+from skill.turn import PENDING_KEY
+
+log = logging.getLogger("voicecart.skill")
+
+
+def _speech_for(exc: Exception) -> tuple[str, str | None, bool]:
+    """(speech, reprompt, end_session) for a failure; unknown failures apologise."""
+    match exc:
+        case NotLinked():
+            return prompts.LINK_ACCOUNT, None, True
+        case ProductNotFound(query=query):
+            return prompts.product_not_found(query), prompts.HELP_REPROMPT, False
+        case QuantityOutOfRange(quantity=q, maximum=m, already=a):
+            return prompts.quantity_out_of_range(q, m, a), prompts.HELP_REPROMPT, False
+        case OutOfStock(product_name=name, available=available):
+            return prompts.out_of_stock(name, available), prompts.HELP_REPROMPT, False
+        case NotInCart(product_name=name):
+            return prompts.not_in_cart(name), prompts.HELP_REPROMPT, False
+        case EmptyCart():
+            return prompts.CART_EMPTY_CHECKOUT, prompts.HELP_REPROMPT, False
+        case NoOrders():
+            return prompts.NO_ORDERS, prompts.HELP_REPROMPT, False
+        case CartChanged():
+            return prompts.CART_CHANGED, prompts.HELP_REPROMPT, False
+        case PriceChanged(current_cents=current):
+            speech = prompts.PRICE_CHANGED.format(total=prompts.money(current))
+            return speech, prompts.HELP_REPROMPT, False
+    return prompts.SOMETHING_WENT_WRONG, prompts.HELP_REPROMPT, False
+
+
+class SkillExceptionHandler(AbstractExceptionHandler):
+    """Turns any exception into speech, marks the turn for rollback and drops pending orders."""
+
+    def can_handle(self, handler_input: HandlerInput, exception: Exception) -> bool:
+        return True
+
+    def handle(self, handler_input: HandlerInput, exception: Exception) -> Response:
+        current_scope().fail()
+        (handler_input.attributes_manager.session_attributes or {}).pop(PENDING_KEY, None)
+        speech, reprompt, end = _speech_for(exception)
+        if speech == prompts.SOMETHING_WENT_WRONG:
+            log.exception("skill handler failed", exc_info=exception)
+        else:
+            log.info("turn refused: %s: %s", type(exception).__name__, exception)
+        if isinstance(exception, NotLinked):
+            handler_input.response_builder.set_card(LinkAccountCard())
+        return say(handler_input, speech, reprompt, end=end)

@@ -1,0 +1,330 @@
+"""One small handler per intent. Handlers call services and speak; they hold no rules.
+
+Failures are raised as the services' own errors and turned into speech by the single
+:class:`skill.errors.SkillExceptionHandler`.
+"""
+
+from __future__ import annotations
+
+import logging
+from xml.sax.saxutils import escape
+
+from ask_sdk_core.dispatch_components import AbstractRequestHandler
+from ask_sdk_core.handler_input import HandlerInput
+from ask_sdk_core.utils import get_slot, is_intent_name, is_request_type
+from ask_sdk_model import Intent, IntentRequest, Response
+from ask_sdk_model.dialog import ElicitSlotDirective
+from ask_sdk_model.ui import SimpleCard
+
+from account_link import carts, orders
+from account_link.errors import NoOrders, NotInCart, QuantityOutOfRange
+from catalog.db import utcnow
+from catalog.errors import ProductNotFound
+from catalog.matching import Decision
+from skill import prompts
+from skill.turn import Pending, turn_of
+
+log = logging.getLogger("voicecart.skill")
+
+
+def say(
+    handler_input: HandlerInput, speech: str, reprompt: str | None = None, *, end: bool = False
+) -> Response:
+    """Speak (SSML-escaped) and either keep listening with ``reprompt`` or end the session."""
+    builder = handler_input.response_builder.speak(escape(speech))
+    if reprompt is not None and not end:
+        builder.ask(escape(reprompt))
+    builder.set_should_end_session(end)
+    return builder.response
+
+
+def slot_text(handler_input: HandlerInput, name: str) -> str | None:
+    """The raw words heard for a slot (matching is done on these, not Alexa's resolution)."""
+    slot = get_slot(handler_input, name)
+    value = getattr(slot, "value", None)
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def slot_quantity(handler_input: HandlerInput, maximum: int) -> int:
+    """``AMAZON.NUMBER`` as an int; a missing slot means one, gibberish is refused."""
+    raw = slot_text(handler_input, "quantity")
+    if raw is None:
+        return 1
+    try:
+        return int(raw)
+    except ValueError:
+        raise QuantityOutOfRange(0, maximum) from None
+
+
+def elicit_item(handler_input: HandlerInput, prompt: str) -> Response:
+    """Ask for the missing ``item`` slot and keep the session (and the intent) open."""
+    request = handler_input.request_envelope.request
+    assert isinstance(request, IntentRequest)
+    intent: Intent | None = request.intent
+    handler_input.response_builder.add_directive(
+        ElicitSlotDirective(updated_intent=intent, slot_to_elicit="item")
+    )
+    return say(handler_input, prompt, prompts.ASK_ITEM_REPROMPT)
+
+
+class LaunchRequestHandler(AbstractRequestHandler):
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return bool(is_request_type("LaunchRequest")(handler_input))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        return say(handler_input, prompts.WELCOME, prompts.WELCOME_REPROMPT)
+
+
+class AddToCartIntentHandler(AbstractRequestHandler):
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return bool(is_intent_name("AddToCartIntent")(handler_input))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        turn = turn_of(handler_input)
+        customer = turn.require_customer()
+        words = slot_text(handler_input, "item")
+        if words is None:
+            return elicit_item(handler_input, prompts.ASK_ITEM_TO_ADD)
+        quantity = slot_quantity(handler_input, turn.max_quantity)
+        product = turn.find_product(words)
+        line = carts.add_item(
+            turn.session, customer.id, product.product_id, quantity,
+            channel=turn.channel, max_quantity=turn.max_quantity,
+        )  # fmt: skip
+        speech = prompts.added_to_cart(quantity, product.display_name, product.size, line.quantity)
+        return say(handler_input, speech, prompts.ANYTHING_ELSE)
+
+
+class RemoveFromCartIntentHandler(AbstractRequestHandler):
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return bool(is_intent_name("RemoveFromCartIntent")(handler_input))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        turn = turn_of(handler_input)
+        customer = turn.require_customer()
+        words = slot_text(handler_input, "item")
+        if words is None:
+            return elicit_item(handler_input, prompts.ASK_ITEM_TO_REMOVE)
+        cart = carts.view_cart(turn.session, customer.id)
+        in_cart = {line.product_id for line in cart.lines}
+        result = turn.match(words)
+        target = next((c for c in result.candidates if c.product_id in in_cart), None)
+        if target is None:
+            best = result.best
+            if best is None or result.decision is Decision.NO_MATCH:
+                raise ProductNotFound(words)
+            raise NotInCart(best.product_id, best.display_name)
+        carts.remove_item(turn.session, customer.id, target.product_id, channel=turn.channel)
+        return say(
+            handler_input, prompts.removed_from_cart(target.display_name), prompts.ANYTHING_ELSE
+        )
+
+
+class ReadCartIntentHandler(AbstractRequestHandler):
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return bool(is_intent_name("ReadCartIntent")(handler_input))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        turn = turn_of(handler_input)
+        cart = carts.view_cart(turn.session, turn.require_customer().id)
+        if not cart.lines:
+            return say(handler_input, prompts.CART_EMPTY, prompts.HELP_REPROMPT)
+        phrases = [prompts.item_phrase(ln.quantity, ln.name, ln.size) for ln in cart.lines]
+        speech = prompts.cart_contents(phrases, cart.total_cents, cart.item_count)
+        return say(handler_input, speech, prompts.ANYTHING_ELSE)
+
+
+class ReorderIntentHandler(AbstractRequestHandler):
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return bool(is_intent_name("ReorderIntent")(handler_input))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        turn = turn_of(handler_input)
+        turn.require_customer()
+        words = slot_text(handler_input, "item")
+        if words is None:
+            return elicit_item(handler_input, prompts.ASK_ITEM_TO_REORDER)
+        product = turn.find_product(words)
+        offer = orders.quote(
+            turn.session, [(product.product_id, 1)], max_quantity=turn.max_quantity
+        )
+        turn.set_pending(Pending("reorder", tuple(offer.items), offer.total_cents))
+        line = offer.lines[0]
+        phrase = f"{line.name}, {line.size}" if line.size else line.name
+        speech = prompts.confirm_reorder(phrase, offer.total_cents, usual=product.prior > 0)
+        return say(handler_input, speech, prompts.CONFIRM_REPROMPT)
+
+
+class ReorderLastOrderIntentHandler(AbstractRequestHandler):
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return bool(is_intent_name("ReorderLastOrderIntent")(handler_input))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        turn = turn_of(handler_input)
+        last = orders.latest_order(turn.session, turn.require_customer().id)
+        if last is None:
+            raise NoOrders()
+        items = [(line.product_id, line.quantity) for line in last.lines]
+        offer = orders.quote(turn.session, items, max_quantity=turn.max_quantity)
+        turn.set_pending(Pending("reorder_last", tuple(offer.items), offer.total_cents))
+        phrases = [prompts.item_phrase(ln.quantity, ln.name, ln.size) for ln in offer.lines]
+        when = prompts.spoken_date(last.placed_at, utcnow())
+        speech = prompts.confirm_last_order(phrases, offer.total_cents, when)
+        return say(handler_input, speech, prompts.CONFIRM_REPROMPT)
+
+
+class CheckoutIntentHandler(AbstractRequestHandler):
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return bool(is_intent_name("CheckoutIntent")(handler_input))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        turn = turn_of(handler_input)
+        cart = carts.view_cart(turn.session, turn.require_customer().id)
+        if not cart.lines:
+            return say(handler_input, prompts.CART_EMPTY_CHECKOUT, prompts.HELP_REPROMPT)
+        items = tuple((ln.product_id, ln.quantity) for ln in cart.lines)
+        turn.set_pending(Pending("checkout", items, cart.total_cents, cart_version=cart.version))
+        phrases = [prompts.item_phrase(ln.quantity, ln.name, ln.size) for ln in cart.lines]
+        speech = prompts.confirm_checkout(phrases, cart.total_cents)
+        return say(handler_input, speech, prompts.CONFIRM_REPROMPT)
+
+
+class OrderStatusIntentHandler(AbstractRequestHandler):
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return bool(is_intent_name("OrderStatusIntent")(handler_input))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        turn = turn_of(handler_input)
+        last = orders.latest_order(turn.session, turn.require_customer().id)
+        if last is None:
+            raise NoOrders()
+        phrases = [prompts.item_phrase(ln.quantity, ln.product_name) for ln in last.lines]
+        when = prompts.spoken_date(last.placed_at, utcnow())
+        speech = prompts.order_status(last.id, last.status, when, phrases, last.total_cents)
+        return say(handler_input, speech, prompts.ANYTHING_ELSE)
+
+
+class YesIntentHandler(AbstractRequestHandler):
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return bool(is_intent_name("AMAZON.YesIntent")(handler_input))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        turn = turn_of(handler_input)
+        pending = turn.pending
+        if pending is None:
+            return say(handler_input, prompts.NOTHING_TO_CONFIRM, prompts.HELP_REPROMPT)
+        customer = turn.require_customer()
+        turn.clear_pending()
+        if pending.kind == "checkout":
+            order = orders.checkout_cart(
+                turn.session, customer.id, channel=turn.channel, max_quantity=turn.max_quantity,
+                expected_version=pending.cart_version, agreed_total_cents=pending.total_cents,
+            )  # fmt: skip
+        else:
+            order = orders.place_order(
+                turn.session, customer.id, pending.items, channel=turn.channel,
+                max_quantity=turn.max_quantity, agreed_total_cents=pending.total_cents,
+            )  # fmt: skip
+        log.info("order %s placed for customer %s via %s", order.id, customer.id, turn.channel)
+        phrases = [prompts.item_phrase(ln.quantity, ln.product_name) for ln in order.lines]
+        title, body = prompts.order_card(order.id, phrases, order.total_cents)
+        handler_input.response_builder.set_card(SimpleCard(title=title, content=body))
+        return say(
+            handler_input, prompts.order_placed(order.id, phrases, order.total_cents), end=True
+        )
+
+
+class NoIntentHandler(AbstractRequestHandler):
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return bool(is_intent_name("AMAZON.NoIntent")(handler_input))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        turn = turn_of(handler_input)
+        if turn.pending is None:
+            return say(handler_input, prompts.GOODBYE, end=True)
+        turn.clear_pending()
+        return say(handler_input, prompts.NOT_ORDERED, prompts.HELP_REPROMPT)
+
+
+class HelpIntentHandler(AbstractRequestHandler):
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return bool(is_intent_name("AMAZON.HelpIntent")(handler_input))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        return say(handler_input, prompts.HELP, prompts.HELP_REPROMPT)
+
+
+class StopOrCancelIntentHandler(AbstractRequestHandler):
+    """Stop, Cancel and NavigateHome all end the session; a pending order is dropped."""
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return any(
+            is_intent_name(name)(handler_input)
+            for name in ("AMAZON.StopIntent", "AMAZON.CancelIntent", "AMAZON.NavigateHomeIntent")
+        )
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        turn = turn_of(handler_input)
+        had_pending = turn.pending is not None
+        turn.clear_pending()
+        return say(handler_input, prompts.CANCELLED if had_pending else prompts.GOODBYE, end=True)
+
+
+class FallbackIntentHandler(AbstractRequestHandler):
+    """Alexa's fallback, and any intent this skill does not know (the catch-all)."""
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return bool(is_request_type("IntentRequest")(handler_input))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        request = handler_input.request_envelope.request
+        name = getattr(getattr(request, "intent", None), "name", None)
+        if name != "AMAZON.FallbackIntent":
+            log.warning("unknown intent %r answered with the fallback", name)
+        return say(handler_input, prompts.FALLBACK, prompts.FALLBACK_REPROMPT)
+
+
+class SessionEndedRequestHandler(AbstractRequestHandler):
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return bool(is_request_type("SessionEndedRequest")(handler_input))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        request = handler_input.request_envelope.request
+        log.info(
+            "session ended: reason=%s error=%s",
+            getattr(request, "reason", None),
+            getattr(request, "error", None),
+        )
+        return handler_input.response_builder.response
+
+
+class UnhandledRequestHandler(AbstractRequestHandler):
+    """Any other request type (e.g. a display event): answer politely, never a 500."""
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return True
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        request = handler_input.request_envelope.request
+        log.warning("unhandled request type %s", getattr(request, "object_type", None))
+        return say(handler_input, prompts.FALLBACK, prompts.FALLBACK_REPROMPT)
+
+
+# Order matters: the catch-alls come last.
+REQUEST_HANDLERS: tuple[type[AbstractRequestHandler], ...] = (
+    LaunchRequestHandler,
+    AddToCartIntentHandler,
+    RemoveFromCartIntentHandler,
+    ReadCartIntentHandler,
+    ReorderIntentHandler,
+    ReorderLastOrderIntentHandler,
+    CheckoutIntentHandler,
+    OrderStatusIntentHandler,
+    YesIntentHandler,
+    NoIntentHandler,
+    HelpIntentHandler,
+    StopOrCancelIntentHandler,
+    SessionEndedRequestHandler,
+    FallbackIntentHandler,
+    UnhandledRequestHandler,
+)

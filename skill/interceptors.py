@@ -1,0 +1,50 @@
+"""Cross-cutting work done around every request: the turn context and logging."""
+
+from __future__ import annotations
+
+import logging
+
+from ask_sdk_core.dispatch_components import AbstractRequestInterceptor, AbstractResponseInterceptor
+from ask_sdk_core.handler_input import HandlerInput
+from ask_sdk_model import IntentRequest, Response
+
+from skill.scope import current_scope
+from skill.turn import TURN_KEY, SkillDeps, Turn
+
+log = logging.getLogger("voicecart.skill")
+
+
+class TurnInterceptor(AbstractRequestInterceptor):
+    """Attach the turn's :class:`Turn` (session, shopper, settings) to the request."""
+
+    def __init__(self, deps: SkillDeps) -> None:
+        self._deps = deps
+
+    def process(self, handler_input: HandlerInput) -> None:
+        turn = Turn(handler_input, current_scope(), self._deps)
+        handler_input.attributes_manager.request_attributes[TURN_KEY] = turn
+
+
+class RequestLogInterceptor(AbstractRequestInterceptor):
+    def process(self, handler_input: HandlerInput) -> None:
+        request = handler_input.request_envelope.request
+        if isinstance(request, IntentRequest) and request.intent is not None:
+            intent = request.intent
+            slots = {name: slot.value for name, slot in (intent.slots or {}).items() if slot.value}
+            log.info("request %s intent=%s slots=%s", request.request_id, intent.name, slots)
+        else:
+            log.info(
+                "request %s type=%s",
+                getattr(request, "request_id", None),
+                getattr(request, "object_type", None),
+            )
+
+
+class ResponseLogInterceptor(AbstractResponseInterceptor):
+    def process(self, handler_input: HandlerInput, response: Response) -> None:
+        speech = getattr(response.output_speech, "ssml", None) if response else None
+        log.info(
+            "response end_session=%s speech=%s",
+            getattr(response, "should_end_session", None),
+            speech,
+        )

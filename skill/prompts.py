@@ -1,0 +1,189 @@
+"""Everything the skill says, in one place.
+
+Plain functions build speech from values so wording stays consistent between
+handlers, and the Alexa dialog model reuses the elicitation prompts verbatim.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+SKILL_NAME = "Voice Cart"
+MAX_LISTED_LINES = 8
+
+WELCOME = (
+    "Welcome to Voice Cart. You can reorder something you buy often, add items to your "
+    "cart, hear your cart, or check out. What would you like to do?"
+)
+WELCOME_REPROMPT = "Try saying: reorder paper towels, or: what's in my cart."
+HELP = (
+    "With Voice Cart you can say: reorder coffee, add two bananas to my cart, what's in "
+    "my cart, remove milk, check out, repeat my last order, or where's my order. "
+    "What would you like to do?"
+)
+HELP_REPROMPT = "What would you like to do? For example: add bread to my cart."
+ANYTHING_ELSE = "Anything else?"
+GOODBYE = "Goodbye."
+FALLBACK = (
+    "Sorry, I can't help with that here. You can reorder an item, add or remove items, "
+    "hear your cart, or check out. What would you like?"
+)
+FALLBACK_REPROMPT = "You can say: help, to hear what I can do."
+
+ASK_ITEM_TO_ADD = "Which item would you like to add?"
+ASK_ITEM_TO_REMOVE = "Which item should I remove from your cart?"
+ASK_ITEM_TO_REORDER = "What would you like to reorder?"
+ASK_ITEM_REPROMPT = "Tell me the item, for example: paper towels."
+
+CONFIRM_REPROMPT = "Should I place the order? Please say yes or no."
+NOTHING_TO_CONFIRM = (
+    "There's nothing waiting for a yes right now. You can say: reorder paper towels, "
+    "or: check out. What would you like?"
+)
+NOT_ORDERED = "Okay, I haven't ordered anything. What else can I do for you?"
+CANCELLED = "Okay, cancelled. Nothing was ordered. Goodbye."
+
+CART_EMPTY = "Your cart is empty. You can say: add milk to my cart. What would you like?"
+CART_EMPTY_CHECKOUT = (
+    "Your cart is empty, so there's nothing to check out. You can say: add bread to my "
+    "cart, or: reorder coffee."
+)
+NO_ORDERS = "You haven't placed any orders with Voice Cart yet. Say: check out, to order your cart."
+LINK_ACCOUNT = (
+    "To shop with Voice Cart, please link your Voice Cart account. I've sent a card to "
+    "the Alexa app to help you do that."
+)
+SOMETHING_WENT_WRONG = "Sorry, something went wrong on my side. Please try that again."
+QUANTITY_NOT_UNDERSTOOD = (
+    "Sorry, I didn't catch how many. Please say a number from one to {maximum}."
+)
+CART_CHANGED = (
+    "Your cart changed since I read it to you, so I didn't place the order. Say: check "
+    "out, to hear the new total."
+)
+PRICE_CHANGED = (
+    "The price changed since I told you: the total is now {total}. I didn't place the "
+    "order. Say the request again to hear it and confirm."
+)
+
+
+def money(cents: int) -> str:
+    """Dollars as Alexa reads them well: '$11.99'."""
+    return f"${cents // 100}.{cents % 100:02d}"
+
+
+def item_phrase(quantity: int, name: str, size: str = "") -> str:
+    sized = f"{name}, {size}" if size else name
+    return f"{quantity} {sized}"
+
+
+def listing(phrases: Sequence[str]) -> str:
+    """'a', 'a and b', 'a, b, and c'; long lists are cut with a count of the rest."""
+    shown = list(phrases[:MAX_LISTED_LINES])
+    rest = len(phrases) - len(shown)
+    if rest > 0:
+        shown.append(f"{rest} more item{'s' if rest != 1 else ''}")
+    if len(shown) <= 1:
+        return "".join(shown)
+    if len(shown) == 2:
+        return f"{shown[0]} and {shown[1]}"
+    return ", ".join(shown[:-1]) + f", and {shown[-1]}"
+
+
+def spoken_date(when: datetime, now: datetime) -> str:
+    days = (now.date() - when.date()).days
+    if days == 0:
+        return "today"
+    if days == 1:
+        return "yesterday"
+    return f"on {when.strftime('%B')} {when.day}"
+
+
+def added_to_cart(quantity: int, name: str, size: str, in_cart: int) -> str:
+    now_have = f" You now have {in_cart} in your cart." if in_cart != quantity else ""
+    return f"Added {item_phrase(quantity, name, size)} to your cart.{now_have} {ANYTHING_ELSE}"
+
+
+def removed_from_cart(name: str) -> str:
+    return f"I removed {name} from your cart. {ANYTHING_ELSE}"
+
+
+def cart_contents(phrases: Sequence[str], total_cents: int, item_count: int) -> str:
+    noun = "item" if item_count == 1 else "items"
+    return (
+        f"You have {item_count} {noun} in your cart: {listing(phrases)}. "
+        f"The total is {money(total_cents)}. {ANYTHING_ELSE}"
+    )
+
+
+def confirm_reorder(phrase: str, total_cents: int, usual: bool) -> str:
+    lead = "Your usual" if usual else "I found"
+    return f"{lead} {phrase}, for {money(total_cents)}. Should I order it?"
+
+
+def confirm_last_order(phrases: Sequence[str], total_cents: int, when: str) -> str:
+    return (
+        f"Your last order, placed {when}, had {listing(phrases)}. Ordering it again comes to "
+        f"{money(total_cents)}. Should I place the order?"
+    )
+
+
+def confirm_checkout(phrases: Sequence[str], total_cents: int) -> str:
+    return (
+        f"Your cart has {listing(phrases)}. The total is {money(total_cents)}. "
+        "Should I place the order?"
+    )
+
+
+def order_placed(order_id: int, phrases: Sequence[str], total_cents: int) -> str:
+    return (
+        f"Done. Order number {order_id} is placed: {listing(phrases)}, for "
+        f"{money(total_cents)}. You can ask me where your order is at any time."
+    )
+
+
+def order_card(order_id: int, lines: Sequence[str], total_cents: int) -> tuple[str, str]:
+    title = f"{SKILL_NAME} order {order_id}"
+    body = "\n".join(lines) + f"\nTotal: {money(total_cents)}"
+    return title, body
+
+
+def order_status(order_id: int, status: str, when: str, phrases: Sequence[str], total: int) -> str:
+    return (
+        f"Your latest order, number {order_id}, placed {when}, is {status}. It has "
+        f"{listing(phrases)}, for {money(total)}. {ANYTHING_ELSE}"
+    )
+
+
+def product_not_found(heard: str) -> str:
+    return (
+        f"I couldn't find {heard} in the shop. Try saying the brand or a simpler name, "
+        "like: paper towels. What would you like?"
+    )
+
+
+def not_in_cart(name: str) -> str:
+    return f"{name} isn't in your cart. Say: what's in my cart, to hear what is."
+
+
+def out_of_stock(name: str, available: int) -> str:
+    if available > 0:
+        return f"Sorry, there are only {available} of {name} left. Nothing was ordered."
+    return f"Sorry, {name} is out of stock right now, so I didn't order it. Anything else?"
+
+
+def quantity_out_of_range(quantity: int, maximum: int, already: int) -> str:
+    if quantity < 1:
+        return (
+            f"The quantity has to be at least one, and at most {maximum}. How many would you like?"
+        )
+    if already:
+        return (
+            f"You already have {already} in your cart, and the most I can put on one line is "
+            f"{maximum}. Nothing was added. Anything else?"
+        )
+    return (
+        f"{quantity} is more than I can add at once: the limit is {maximum} of an item. "
+        "Nothing was added. How many would you like?"
+    )

@@ -1,0 +1,155 @@
+"""Per-request context handed to handlers: the session, the shopper, and dialogue state.
+
+Built once per request by :class:`skill.interceptors.TurnInterceptor`; handlers read
+it through :func:`turn_of` and stay free of wiring.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ask_sdk_core.handler_input import HandlerInput
+from sqlalchemy.orm import Session
+
+from account_link import orders
+from account_link.errors import NotLinked
+from account_link.identity import resolve_alexa_user
+from account_link.models import Channel, Customer
+from catalog.errors import ProductNotFound
+from catalog.matching import Candidate, CatalogMatcher, Decision, MatchResult
+from skill.scope import TurnScope
+
+PENDING_KEY = "pending"
+TURN_KEY = "voicecart.turn"
+
+
+@dataclass(frozen=True, slots=True)
+class SkillConfig:
+    """The settings handlers need, passed in by the app (never read from the environment here)."""
+
+    max_quantity: int = 25
+    demo_for_unlinked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SkillDeps:
+    matcher: CatalogMatcher
+    config: SkillConfig = field(default_factory=SkillConfig)
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """An order waiting for the shopper's yes, kept in the session attributes."""
+
+    kind: str  # "reorder", "reorder_last" or "checkout"
+    items: tuple[tuple[int, int], ...]
+    total_cents: int
+    cart_version: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "items": [list(item) for item in self.items],
+            "totalCents": self.total_cents,
+            "cartVersion": self.cart_version,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Pending | None:
+        """Parse what an earlier turn stored; anything malformed counts as nothing pending."""
+        try:
+            return cls(
+                kind=str(data["kind"]),
+                items=tuple((int(pid), int(qty)) for pid, qty in data["items"]),
+                total_cents=int(data["totalCents"]),
+                cart_version=None if data.get("cartVersion") is None else int(data["cartVersion"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+class Turn:
+    """Everything one request needs, resolved lazily (Help never touches the database)."""
+
+    def __init__(self, handler_input: HandlerInput, scope: TurnScope, deps: SkillDeps) -> None:
+        self._input = handler_input
+        self.scope = scope
+        self.deps = deps
+        self._customer: Customer | None = None
+        self._resolved = False
+
+    @property
+    def session(self) -> Session:
+        return self.scope.session
+
+    @property
+    def channel(self) -> Channel:
+        return self.scope.channel
+
+    @property
+    def max_quantity(self) -> int:
+        return self.deps.config.max_quantity
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        manager = self._input.attributes_manager
+        attrs = manager.session_attributes
+        if attrs is None:
+            attrs = manager.session_attributes = {}
+        return attrs
+
+    @property
+    def customer(self) -> Customer | None:
+        if not self._resolved:
+            context = self._input.request_envelope.context
+            system = context.system if context is not None else None
+            user = system.user if system is not None else None
+            self._customer = resolve_alexa_user(
+                self.session,
+                alexa_user_id=getattr(user, "user_id", None),
+                access_token=getattr(user, "access_token", None),
+                demo_for_unlinked=self.deps.config.demo_for_unlinked,
+            )
+            self._resolved = True
+        return self._customer
+
+    def require_customer(self) -> Customer:
+        customer = self.customer
+        if customer is None:
+            raise NotLinked()
+        return customer
+
+    def match(self, words: str) -> MatchResult:
+        """Match with this shopper's purchase history as the prior, when there is one."""
+        customer = self.customer
+        prior = (
+            orders.history_prior(orders.purchase_history(self.session, customer.id))
+            if customer is not None
+            else None
+        )
+        return self.deps.matcher.match(self.session, words, prior=prior)
+
+    def find_product(self, words: str) -> Candidate:
+        """The product meant by ``words``: history first, then popularity breaks ties."""
+        result = self.match(words)
+        if result.decision is Decision.NO_MATCH or result.best is None:
+            raise ProductNotFound(words)
+        return result.best
+
+    @property
+    def pending(self) -> Pending | None:
+        return Pending.from_json(self.attributes.get(PENDING_KEY))
+
+    def set_pending(self, pending: Pending) -> None:
+        self.attributes[PENDING_KEY] = pending.to_json()
+
+    def clear_pending(self) -> None:
+        self.attributes.pop(PENDING_KEY, None)
+
+
+def turn_of(handler_input: HandlerInput) -> Turn:
+    turn = handler_input.attributes_manager.request_attributes.get(TURN_KEY)
+    if not isinstance(turn, Turn):
+        raise RuntimeError("TurnInterceptor did not run for this request")
+    return turn

@@ -1,0 +1,94 @@
+"""Unit tests of the catalogue: normalisation and the matcher's decisions."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.orm import Session
+
+from catalog.matching import CatalogMatcher, Decision
+from catalog.models import Product
+from catalog.normalize import normalize, singular
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [("towels", "towel"), ("berries", "berry"), ("tomatoes", "tomato"), ("boxes", "box"),
+     ("glass", "glass"), ("hummus", "hummus"), ("eggs", "egg"), ("peaches", "peach"), ("oz", "oz")],
+)  # fmt: skip
+def test_singular(word: str, expected: str) -> None:
+    assert singular(word) == expected
+
+
+@pytest.mark.parametrize(
+    ("spoken", "expected"),
+    [
+        ("Some more of the Paper Towels, please", "paper towel"),
+        ("two percent milk", "2 percent milk"),
+        ("2% Milk", "2 percent milk"),
+        ("Ben & Jerry's", "ben and jerrys"),
+        ("", ""),
+        ("   ", ""),
+        ("🍌🍌🍌", ""),
+        ("the some of", ""),
+    ],
+)
+def test_normalize(spoken: str, expected: str) -> None:
+    assert normalize(spoken) == expected
+
+
+def _product(session: Session, sku: str, name: str, brand: str, **kw: object) -> Product:
+    product = Product(
+        sku=sku, name=name, brand=brand, size=str(kw.get("size", "")),
+        price_cents=int(kw.get("price", 299)),  # type: ignore[call-overload]
+        stock=int(kw.get("stock", 10)),  # type: ignore[call-overload]
+        category="test", synonyms=list(kw.get("synonyms", [])),  # type: ignore[call-overload]
+        popularity=int(kw.get("popularity", 1)),  # type: ignore[call-overload]
+    )  # fmt: skip
+    session.add(product)
+    session.flush()
+    return product
+
+
+@pytest.fixture
+def isolated(session: Session) -> Session:
+    """The demo catalogue switched off, so each test controls what can match."""
+    for product in session.query(Product):
+        product.active = False
+    session.flush()
+    return session
+
+
+def test_synonym_finds_product(isolated: Session) -> None:
+    towels = _product(isolated, "T-1", "Paper Towels", "Acme", synonyms=["kitchen roll"])
+    _product(isolated, "T-2", "Toilet Paper", "Acme")
+    result = CatalogMatcher().match(isolated, "kitchen roll")
+    assert result.decision is Decision.CONFIDENT
+    assert result.best is not None and result.best.product_id == towels.id
+
+
+def test_history_prior_picks_the_usual(isolated: Session) -> None:
+    whole = _product(isolated, "M-1", "Whole Milk", "Dairyco", popularity=50)
+    oat = _product(isolated, "M-2", "Oat Milk", "Oatly Farms", popularity=90)
+    matcher = CatalogMatcher()
+    without = matcher.match(isolated, "milk")
+    assert without.decision is Decision.AMBIGUOUS
+    assert without.best is not None and without.best.product_id == oat.id  # most popular
+    with_history = matcher.match(isolated, "milk", prior={whole.id: 1.0})
+    assert with_history.decision is Decision.CONFIDENT
+    assert with_history.best is not None and with_history.best.product_id == whole.id
+
+
+@pytest.mark.parametrize("query", ["", "   ", "x" * 10_000, "🍌🍌", "молоко", "牛奶", "@@@"])
+def test_odd_input_is_a_clean_no_match(isolated: Session, query: str) -> None:
+    _product(isolated, "B-1", "Bananas", "Fruitco")
+    result = CatalogMatcher().match(isolated, query)
+    assert result.decision is Decision.NO_MATCH
+    assert result.best is None or result.best.score < 60
+
+
+def test_index_follows_catalogue_changes(isolated: Session) -> None:
+    matcher = CatalogMatcher()
+    assert matcher.match(isolated, "kombucha").decision is Decision.NO_MATCH
+    _product(isolated, "K-1", "Ginger Kombucha", "Brewco")
+    result = matcher.match(isolated, "kombucha")
+    assert result.best is not None and result.best.sku == "K-1"

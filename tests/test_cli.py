@@ -1,0 +1,68 @@
+"""The voicecart command line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def voicecart(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "import app; app.main()", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        cwd=ROOT,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["serve"], ["seed"], ["export-model"], ["db"], ["db", "upgrade"]]
+)
+def test_every_command_has_help(command: list[str]) -> None:
+    result = voicecart(*command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Usage: voicecart" in result.stdout
+
+
+def test_top_level_help_lists_every_command() -> None:
+    out = voicecart("--help").stdout
+    for name in ("serve", "seed", "export-model", "db"):
+        assert name in out
+
+
+def test_seed_is_idempotent_and_export_reproduces_committed_files(tmp_path: Path) -> None:
+    env = {"VOICECART_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    first = voicecart("seed", "--demo", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "demo shopper: created" in first.stdout
+    second = voicecart("seed", "--demo", env=env)
+    assert second.returncode == 0, second.stderr
+    assert " 0 added, 0 updated" in second.stdout
+    assert "demo shopper: already present" in second.stdout
+
+    out = tmp_path / "package"
+    exported = voicecart("export-model", "--out", str(out), env=env)
+    assert exported.returncode == 0, exported.stderr
+    for relative in ("skill.json", "interactionModels/custom/en-US.json"):
+        assert (out / relative).read_bytes() == (ROOT / "skill-package" / relative).read_bytes()
+
+
+def test_bad_setting_is_a_usage_error() -> None:
+    result = voicecart("seed", "--demo", env={"VOICECART_PORT": "eighty"})
+    assert result.returncode == 2
+    assert "VOICECART_PORT" in result.stderr
+
+
+def test_seed_without_what() -> None:
+    result = voicecart("seed")
+    assert result.returncode == 2
+    assert "--demo" in result.stderr

@@ -1,0 +1,55 @@
+"""Settings from VOICECART_* variables, with safe defaults."""
+
+from __future__ import annotations
+
+import pytest
+
+from app import ConfigError, Settings
+
+
+def test_defaults_are_secure_and_embedded() -> None:
+    settings = Settings.from_env({})
+    assert settings.verify_alexa_requests is True
+    assert settings.demo_shopper_for_unlinked is False
+    assert settings.database_url.startswith("sqlite:///")
+    assert settings.database_url.endswith("instance/voicecart.db")
+    assert (settings.host, settings.port) == ("127.0.0.1", 8000)
+
+
+def test_disabling_verification_enables_demo_shopper_unless_told_otherwise() -> None:
+    assert Settings.from_env({"VOICECART_VERIFY_ALEXA_REQUESTS": "0"}).demo_shopper_for_unlinked
+    explicit = Settings.from_env(
+        {"VOICECART_VERIFY_ALEXA_REQUESTS": "off", "VOICECART_DEMO_SHOPPER_FOR_UNLINKED": "no"}
+    )
+    assert not explicit.demo_shopper_for_unlinked
+
+
+def test_values_are_read() -> None:
+    settings = Settings.from_env(
+        {
+            "VOICECART_DATABASE_URL": "postgresql+psycopg://u:p@db/voicecart",
+            "VOICECART_SKILL_ID": "amzn1.ask.skill.abc",
+            "VOICECART_PORT": "9000",
+            "VOICECART_MAX_QUANTITY": "10",
+        }
+    )
+    assert settings.database_url == "postgresql+psycopg://u:p@db/voicecart"
+    assert settings.skill_id == "amzn1.ask.skill.abc"
+    assert settings.port == 9000
+    assert settings.max_quantity == 10
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "fragment"),
+    [
+        ("VOICECART_VERIFY_ALEXA_REQUESTS", "maybe", "use 1/0"),
+        ("VOICECART_PORT", "eighty", "not a whole number"),
+        ("VOICECART_PORT", "70000", "between 1 and 65535"),
+        ("VOICECART_MAX_QUANTITY", "0", "between 1 and 1000"),
+        ("VOICECART_LOG_LEVEL", "LOUD", "VOICECART_LOG_LEVEL"),
+    ],
+)
+def test_bad_values_name_the_setting(name: str, value: str, fragment: str) -> None:
+    with pytest.raises(ConfigError, match=fragment) as info:
+        Settings.from_env({name: value})
+    assert name in str(info.value)

@@ -1,0 +1,140 @@
+"""A real `voicecart serve` process on loopback: the acceptance conversation over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import alexa
+
+pytestmark = pytest.mark.server
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _cli(*args: str, env: dict[str, str]) -> list[str]:
+    return [sys.executable, "-c", "import app; app.main()", *args]
+
+
+class Server:
+    def __init__(self, tmp: Path, *, verify: bool) -> None:
+        self.port = _free_port()
+        self.env = {
+            **os.environ,
+            "VOICECART_DATABASE_URL": f"sqlite:///{tmp / 'server.db'}",
+            "VOICECART_VERIFY_ALEXA_REQUESTS": "1" if verify else "0",
+            "VOICECART_SKILL_ID": alexa.SKILL_ID,
+            "VOICECART_PORT": str(self.port),
+            "VOICECART_WORKERS": "2",
+        }
+        seeded = subprocess.run(
+            _cli("seed", "--demo", env=self.env), env=self.env, cwd=ROOT, capture_output=True,
+            text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert seeded.returncode == 0, seeded.stderr
+        self.log = tmp / "server.log"
+        self._log_file = self.log.open("w")
+        self.process = subprocess.Popen(
+            _cli("serve", env=self.env), env=self.env, cwd=ROOT, stdout=self._log_file,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as reply:
+                    if reply.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.2)
+        self.stop()
+        raise AssertionError(f"server did not start:\n{self.log.read_text()}")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def post(self, body: bytes) -> tuple[int, dict[str, Any]]:
+        request = urllib.request.Request(
+            f"{self.url}/alexa", data=body, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as reply:
+                return reply.status, json.loads(reply.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=30)
+        self._log_file.close()
+
+
+@pytest.fixture
+def open_server(tmp_path: Path) -> Iterator[Server]:
+    server = Server(tmp_path, verify=False)
+    yield server
+    server.stop()
+
+
+def test_acceptance_conversation_over_http(open_server: Server) -> None:
+    def turn(envelope: dict[str, Any], attributes: dict[str, Any] | None = None) -> dict[str, Any]:
+        envelope["session"]["attributes"] = attributes or {}
+        status, payload = open_server.post(json.dumps(envelope).encode())
+        assert status == 200, payload
+        return payload
+
+    assert "Welcome to Voice Cart" in alexa.speech(turn(alexa.launch()))
+
+    offer = turn(alexa.intent("ReorderIntent", {"item": "paper towels"}))
+    assert "Paper Towels" in alexa.speech(offer)
+    assert "$" in alexa.speech(offer)
+    assert alexa.speech(offer).endswith("Should I order it?")
+
+    placed = turn(alexa.intent("AMAZON.YesIntent"), alexa.attributes(offer))
+    number = re.search(r"Order number (\d+) is placed", alexa.speech(placed))
+    assert number, alexa.speech(placed)
+
+    status = alexa.speech(turn(alexa.intent("OrderStatusIntent")))
+    assert f"number {number.group(1)}" in status
+
+    turn(alexa.intent("AddToCartIntent", {"item": "bananas", "quantity": "2"}))
+    cart = alexa.speech(turn(alexa.intent("ReadCartIntent")))
+    assert re.search(r"2 [A-Za-z ]*Banana", cart), cart
+
+    bad_status, bad = open_server.post(b"{broken")
+    assert bad_status == 400
+    assert bad["error"] == "malformed_request"
+
+    open_server.stop()
+    log = open_server.log.read_text()
+    assert "verification is DISABLED" in log
+    assert "Traceback" not in log
+
+
+def test_verifying_server_refuses_unsigned_requests(tmp_path: Path) -> None:
+    server = Server(tmp_path, verify=True)
+    try:
+        status, payload = server.post(json.dumps(alexa.launch()).encode())
+    finally:
+        server.stop()
+    assert status == 400
+    assert payload["error"] == "verification_failed"
