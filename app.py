@@ -161,7 +161,6 @@ def upgrade_database(settings: Settings) -> None:
 def seed_demo(sessions: sessionmaker[Session]) -> str:
     """Load the demo catalogue and the demo shopper; safe to run any number of times."""
     from account_link.demo import seed_demo_shopper
-
     from catalog.demo import seed_demo_catalog
 
     with sessions.begin() as session:
@@ -305,6 +304,7 @@ def cli(ctx: click.Context) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 @cli.group()

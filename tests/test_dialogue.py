@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import re
 
-import pytest
-from flask.testing import FlaskClient
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
 import alexa
+import pytest
+from conftest import Conversation
+from flask.testing import FlaskClient
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
 from account_link import carts
 from account_link.identity import demo_shopper
-from account_link.models import Order, OrderLine
+from account_link.models import Channel, Order, OrderLine
 from catalog.models import Product
-from conftest import Conversation
 
 
 def _demo_id(session: Session) -> int:
@@ -136,15 +136,14 @@ def test_checkout_speaks_items_and_total_then_orders(
 
 
 def test_checkout_refuses_when_cart_changed_meanwhile(
-    conversation: Conversation, session: Session
+    conversation: Conversation, session: Session, sessions: sessionmaker[Session]
 ) -> None:
     conversation.say("AddToCartIntent", item="bananas", quantity="1")
     conversation.say("CheckoutIntent")
-    shopper = _demo_id(session)
-    with session.begin():  # the web adds something between summary and yes
-        milk = session.scalars(select(Product).where(Product.name.ilike("%milk%"))).first()
+    with sessions.begin() as web:  # the web adds something between summary and yes
+        milk = web.scalars(select(Product).where(Product.name.ilike("%milk%"))).first()
         assert milk is not None
-        carts.add_item(session, shopper, milk.id, 1, channel=carts.Channel.WEB, max_quantity=25)
+        carts.add_item(web, _demo_id(web), milk.id, 1, channel=Channel.WEB, max_quantity=25)
     before = _order_count(session)
     speech = conversation.say("AMAZON.YesIntent")
     assert "changed" in speech
@@ -174,7 +173,9 @@ def test_yes_with_nothing_pending(conversation: Conversation) -> None:
     assert not alexa.ends_session(conversation.last)
 
 
-@pytest.mark.parametrize("intent", ["AMAZON.StopIntent", "AMAZON.CancelIntent", "AMAZON.NavigateHomeIntent"])
+@pytest.mark.parametrize(
+    "intent", ["AMAZON.StopIntent", "AMAZON.CancelIntent", "AMAZON.NavigateHomeIntent"]
+)
 def test_stop_ends_session(conversation: Conversation, intent: str) -> None:
     assert conversation.say(intent) == "Goodbye."
     assert alexa.ends_session(conversation.last)
@@ -200,16 +201,20 @@ def test_session_ended_request(client: FlaskClient) -> None:
     assert "outputSpeech" not in reply.get_json()["response"]
 
 
-def test_order_status_without_orders(conversation: Conversation, session: Session) -> None:
-    with session.begin():
-        session.query(Order).delete()
+def test_order_status_without_orders(
+    conversation: Conversation, sessions: sessionmaker[Session]
+) -> None:
+    with sessions.begin() as arrange:
+        arrange.execute(delete(OrderLine))
+        arrange.execute(delete(Order))
     assert "haven't placed any orders" in conversation.say("OrderStatusIntent")
 
 
-def test_out_of_stock_reorder_orders_nothing(conversation: Conversation, session: Session) -> None:
-    with session.begin():
-        for product in session.scalars(select(Product).where(Product.name.ilike("%paper towel%"))):
-            product.stock = 0
+def test_out_of_stock_reorder_orders_nothing(
+    conversation: Conversation, session: Session, sessions: sessionmaker[Session]
+) -> None:
+    with sessions.begin() as arrange:
+        arrange.execute(update(Product).where(Product.name.ilike("%paper towel%")).values(stock=0))
     before = _order_count(session)
     conversation.say("ReorderIntent", item="paper towels")
     speech = conversation.say("AMAZON.YesIntent")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import alexa
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-import alexa
 from account_link import carts
 from account_link.identity import demo_shopper
 from app import Settings, create_app, wiring
@@ -93,12 +93,12 @@ def test_handler_crash_rolls_back_and_apologises(
     client: FlaskClient, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A failure after the cart was written leaves the cart untouched (no half-written turn)."""
-    from skill import handlers
+    from skill import prompts
 
     def explode(*args: object, **kwargs: object) -> str:
         raise RuntimeError("speech rendering failed")
 
-    monkeypatch.setattr(handlers.prompts, "added_to_cart", explode)
+    monkeypatch.setattr(prompts, "added_to_cart", explode)
     payload = client.post(
         "/alexa", json=alexa.intent("AddToCartIntent", {"item": "bananas", "quantity": "2"})
     ).get_json()

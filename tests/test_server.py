@@ -16,9 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import alexa
+import pytest
 
 pytestmark = pytest.mark.server
 ROOT = Path(__file__).resolve().parents[1]
