@@ -84,6 +84,17 @@ def quote(session: Session, items: Sequence[tuple[int, int]], *, max_quantity: i
     )
 
 
+def offer(session: Session, items: Sequence[tuple[int, int]], *, max_quantity: int) -> Quote:
+    """A quote the shopper can say yes to: refuses up front what could not be delivered."""
+    if not items:
+        raise EmptyCart()
+    priced = quote(session, items, max_quantity=max_quantity)
+    for line in priced.lines:
+        if line.available < line.quantity:
+            raise OutOfStock(line.product_id, line.name, line.quantity, line.available)
+    return priced
+
+
 def _reserve(session: Session, line: QuoteLine) -> None:
     reserved = session.execute(
         update(Product)

@@ -145,7 +145,7 @@ class ReorderIntentHandler(AbstractRequestHandler):
         if words is None:
             return elicit_item(handler_input, prompts.ASK_ITEM_TO_REORDER)
         product = turn.find_product(words)
-        offer = orders.quote(
+        offer = orders.offer(
             turn.session, [(product.product_id, 1)], max_quantity=turn.max_quantity
         )
         turn.set_pending(Pending("reorder", tuple(offer.items), offer.total_cents))
@@ -165,7 +165,7 @@ class ReorderLastOrderIntentHandler(AbstractRequestHandler):
         if last is None:
             raise NoOrders()
         items = [(line.product_id, line.quantity) for line in last.lines]
-        offer = orders.quote(turn.session, items, max_quantity=turn.max_quantity)
+        offer = orders.offer(turn.session, items, max_quantity=turn.max_quantity)
         turn.set_pending(Pending("reorder_last", tuple(offer.items), offer.total_cents))
         phrases = [prompts.item_phrase(ln.quantity, ln.name, ln.size) for ln in offer.lines]
         when = prompts.spoken_date(last.placed_at, utcnow())
@@ -182,10 +182,13 @@ class CheckoutIntentHandler(AbstractRequestHandler):
         cart = carts.view_cart(turn.session, turn.require_customer().id)
         if not cart.lines:
             return say(handler_input, prompts.CART_EMPTY_CHECKOUT, prompts.HELP_REPROMPT)
-        items = tuple((ln.product_id, ln.quantity) for ln in cart.lines)
-        turn.set_pending(Pending("checkout", items, cart.total_cents, cart_version=cart.version))
-        phrases = [prompts.item_phrase(ln.quantity, ln.name, ln.size) for ln in cart.lines]
-        speech = prompts.confirm_checkout(phrases, cart.total_cents)
+        items = [(ln.product_id, ln.quantity) for ln in cart.lines]
+        offer = orders.offer(turn.session, items, max_quantity=turn.max_quantity)
+        turn.set_pending(
+            Pending("checkout", tuple(offer.items), offer.total_cents, cart_version=cart.version)
+        )
+        phrases = [prompts.item_phrase(ln.quantity, ln.name, ln.size) for ln in offer.lines]
+        speech = prompts.confirm_checkout(phrases, offer.total_cents)
         return say(handler_input, speech, prompts.CONFIRM_REPROMPT)
 
 

@@ -83,19 +83,6 @@ class AlexaSignatureVerifier(RequestVerifier):
         self._extra_roots = list(extra_trust_roots)
         self._fetch = fetch_chain
 
-    def verify(
-        self,
-        headers: dict[str, Any],
-        serialized_request_env: str,
-        deserialized_request_env: RequestEnvelope,
-    ) -> None:
-        try:
-            super().verify(headers, serialized_request_env, deserialized_request_env)
-        except VerificationException:
-            raise
-        except Exception as exc:  # garbage headers, bad base64, non-PEM chains ...
-            raise VerificationException(f"signature could not be checked: {exc}") from exc
-
     def _load_cert_chain(self, cert_url: str) -> bytes:
         cached: bytes | None = self._cert_cache.get(cert_url)
         if cached is not None:
@@ -135,23 +122,6 @@ class AlexaSignatureVerifier(RequestVerifier):
             raise VerificationException(f"{ALEXA_CERT_DOMAIN} missing from signing certificate")
 
 
-class StrictTimestampVerifier(TimestampVerifier):
-    """ask-sdk's timestamp check (150 s), with malformed timestamps refused instead of crashing."""
-
-    def verify(
-        self,
-        headers: dict[str, Any],
-        serialized_request_env: str,
-        deserialized_request_env: RequestEnvelope,
-    ) -> None:
-        try:
-            super().verify(headers, serialized_request_env, deserialized_request_env)
-        except VerificationException:
-            raise
-        except Exception as exc:
-            raise VerificationException(f"request timestamp could not be checked: {exc}") from exc
-
-
 class SkillIdVerifier(AbstractVerifier):
     """Refuse requests addressed to any other skill (or to none, if no id is configured)."""
 
@@ -172,8 +142,11 @@ class SkillIdVerifier(AbstractVerifier):
             raise VerificationException("request is addressed to a different skill id")
 
 
-class ReasonRecorder(AbstractVerifier):
-    """Remember why verification failed so the 400 reply can say which check refused it."""
+class GuardedVerifier(AbstractVerifier):
+    """Run one check; any failure, even a crash on garbage input, becomes a recorded refusal.
+
+    The recorded reason lets the 400 reply say which check refused the request.
+    """
 
     def __init__(self, inner: AbstractVerifier) -> None:
         self._inner = inner
@@ -189,6 +162,10 @@ class ReasonRecorder(AbstractVerifier):
         except VerificationException as exc:
             g.alexa_verification_failure = str(exc.args[0] if exc.args else exc)
             raise
+        except Exception as exc:  # bad base64, non-PEM chains, odd timestamps ...
+            reason = f"{type(self._inner).__name__} could not check the request: {exc}"
+            g.alexa_verification_failure = reason
+            raise VerificationException(reason) from exc
 
 
 def verification_failure() -> str:
@@ -200,12 +177,8 @@ def alexa_verifiers(
     skill_id: str | None, signature: AlexaSignatureVerifier | None = None
 ) -> list[AbstractVerifier]:
     """Signature, then timestamp, then skill id: the order Amazon's guide checks them."""
-    checks = [
-        signature or AlexaSignatureVerifier(),
-        StrictTimestampVerifier(),
-        SkillIdVerifier(skill_id),
-    ]
-    return [ReasonRecorder(check) for check in checks]
+    checks = [signature or AlexaSignatureVerifier(), TimestampVerifier(), SkillIdVerifier(skill_id)]
+    return [GuardedVerifier(check) for check in checks]
 
 
 def json_error(status: int, error: str, message: str) -> Response:

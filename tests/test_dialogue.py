@@ -210,13 +210,27 @@ def test_order_status_without_orders(
     assert "haven't placed any orders" in conversation.say("OrderStatusIntent")
 
 
-def test_out_of_stock_reorder_orders_nothing(
-    conversation: Conversation, session: Session, sessions: sessionmaker[Session]
-) -> None:
+def _sell_out_paper_towels(sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as arrange:
         arrange.execute(update(Product).where(Product.name.ilike("%paper towel%")).values(stock=0))
+
+
+def test_out_of_stock_is_said_before_asking(
+    conversation: Conversation, sessions: sessionmaker[Session]
+) -> None:
+    _sell_out_paper_towels(sessions)
+    speech = conversation.say("ReorderIntent", item="paper towels")
+    assert "out of stock" in speech
+    assert "pending" not in conversation.attributes
+    assert "nothing waiting for a yes" in conversation.say("AMAZON.YesIntent")
+
+
+def test_stock_gone_between_offer_and_yes_orders_nothing(
+    conversation: Conversation, session: Session, sessions: sessionmaker[Session]
+) -> None:
     before = _order_count(session)
-    conversation.say("ReorderIntent", item="paper towels")
+    assert conversation.say("ReorderIntent", item="paper towels").endswith("Should I order it?")
+    _sell_out_paper_towels(sessions)  # another channel bought the last ones meanwhile
     speech = conversation.say("AMAZON.YesIntent")
     assert "out of stock" in speech
     assert _order_count(session) == before
