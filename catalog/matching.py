@@ -1,9 +1,10 @@
 """Match what a shopper said to catalogue products.
 
-One entry point, :meth:`CatalogMatcher.match`, returns a :class:`MatchResult` built in
-one place (:func:`_decide`). The in-memory index is rebuilt lazily whenever the
-catalogue's change stamp moves, so every worker process picks up catalogue edits
-without a restart.
+One entry point for the dialogue, :meth:`CatalogMatcher.match`, and one pure function
+under it, :func:`match_text`, which builds every :class:`MatchResult` (so the
+benchmarks measure exactly what the skill runs). The in-memory index is rebuilt
+lazily whenever the catalogue's change stamp moves, so every worker process picks up
+catalogue edits without a restart.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from rapidfuzz import fuzz, process
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from catalog.index import IndexEntry, ProductIndex
 from catalog.models import Product
-from catalog.normalize import normalize
+from catalog.normalize import tokens
 
 MAX_QUERY_CHARS = 200
 """Longer input is not a product name; it is cut before matching."""
@@ -29,6 +30,8 @@ CONFIDENT_AT = 80.0
 CONFIDENT_MARGIN = 5.0
 PRIOR_WEIGHT = 15.0
 """Points a product bought often and recently (prior 1.0) gains over an unknown one."""
+PRIOR_NEEDS = 70.0
+"""History only lifts products whose words already fit this well."""
 
 
 class Decision(StrEnum):
@@ -69,116 +72,61 @@ class MatchResult:
 
     @property
     def contenders(self) -> tuple[Candidate, ...]:
-        """The close alternatives a shopper would be asked to choose between."""
+        """The close alternatives a shopper would be asked to choose between (2-3)."""
         if not self.candidates:
             return ()
         top = self.candidates[0].score
         return tuple(c for c in self.candidates[:3] if top - c.score < CONFIDENT_MARGIN)
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    product_id: int
-    sku: str
-    display_name: str
-    size: str
-    price_cents: int
-    in_stock: bool
-    popularity: int
+def match_text(
+    index: ProductIndex,
+    text: str,
+    *,
+    prior: Mapping[int, float] | None = None,
+    limit: int = 5,
+) -> MatchResult:
+    """Rank products for ``text``; ``prior`` maps product id to a 0..1 preference.
 
-
-class _Index:
-    """Normalised names and synonyms of the active catalogue, one choice per phrase."""
-
-    def __init__(self, products: list[Product]) -> None:
-        self.entries: dict[int, _Entry] = {}
-        self.choices: list[str] = []
-        self.owners: list[int] = []
-        for p in products:
-            self.entries[p.id] = _Entry(
-                p.id, p.sku, p.display_name, p.size, p.price_cents, p.stock > 0, p.popularity
-            )
-            phrases = {normalize(p.display_name), normalize(p.name), *map(normalize, p.synonyms)}
-            for phrase in sorted(phrases - {""}):
-                self.choices.append(phrase)
-                self.owners.append(p.id)
-
-
-class CatalogMatcher:
-    """Fuzzy product matching over the active catalogue, cached per process."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._index: _Index | None = None
-        self._stamp: tuple[int, datetime | None] | None = None
-
-    def invalidate(self) -> None:
-        """Forget the index; the next match rebuilds it."""
-        with self._lock:
-            self._index, self._stamp = None, None
-
-    def _current_index(self, session: Session) -> _Index:
-        stamp_row = session.execute(
-            select(func.count(Product.id), func.max(Product.updated_at))
-        ).one()
-        stamp = (int(stamp_row[0]), stamp_row[1])
-        with self._lock:
-            if self._index is None or stamp != self._stamp:
-                products = list(session.scalars(select(Product).where(Product.active)))
-                self._index, self._stamp = _Index(products), stamp
-            return self._index
-
-    def match(
-        self,
-        session: Session,
-        text: str,
-        *,
-        prior: Mapping[int, float] | None = None,
-        limit: int = 5,
-    ) -> MatchResult:
-        """Rank active products for ``text``; ``prior`` maps product id to 0..1 preference.
-
-        Never raises on odd input: empty, huge or symbol-only text gives ``NO_MATCH``.
-        """
-        query = (text or "")[:MAX_QUERY_CHARS]
-        normalized = normalize(query)
-        if not normalized:
-            return MatchResult(query, normalized, (), Decision.NO_MATCH)
-        index = self._current_index(session)
-        prior = prior or {}
-        hits = process.extract(
-            normalized, index.choices, scorer=fuzz.WRatio, limit=max(limit * 8, 40)
+    Never raises on odd input: empty, huge, emoji-only or non-Latin text gives
+    ``NO_MATCH``.
+    """
+    query = (text or "")[:MAX_QUERY_CHARS]
+    query_tokens = tokens(query)
+    normalized = " ".join(query_tokens)
+    if not query_tokens:
+        return MatchResult(query, normalized, (), Decision.NO_MATCH)
+    prior = prior or {}
+    ranked = []
+    for hit in index.search(query_tokens):
+        entry = index.entries[hit.row]
+        weight = prior.get(entry.product_id, 0.0) if hit.text_score >= PRIOR_NEEDS else 0.0
+        candidate = Candidate(
+            product_id=entry.product_id,
+            sku=entry.sku,
+            display_name=entry.display_name,
+            size=entry.size,
+            price_cents=entry.price_cents,
+            in_stock=entry.in_stock,
+            score=min(100.0, hit.text_score + PRIOR_WEIGHT * weight),
+            text_score=hit.text_score,
+            prior=weight,
         )
-        text_scores: dict[int, float] = {}
-        for _choice, score, position in hits:
-            owner = index.owners[position]
-            text_scores[owner] = max(text_scores.get(owner, 0.0), float(score))
-        candidates = []
-        for product_id, text_score in text_scores.items():
-            entry = index.entries[product_id]
-            weight = prior.get(product_id, 0.0) if text_score >= NO_MATCH_BELOW + 10 else 0.0
-            candidates.append(
-                (
-                    Candidate(
-                        product_id=entry.product_id,
-                        sku=entry.sku,
-                        display_name=entry.display_name,
-                        size=entry.size,
-                        price_cents=entry.price_cents,
-                        in_stock=entry.in_stock,
-                        score=min(100.0, text_score + PRIOR_WEIGHT * weight),
-                        text_score=text_score,
-                        prior=weight,
-                    ),
-                    entry.popularity,
-                )
-            )
-        # Ties break on history, then on general popularity, then on stock, then name.
-        candidates.sort(
-            key=lambda cp: (-cp[0].score, -cp[0].prior, -cp[1], not cp[0].in_stock, cp[0].sku)
+        ranked.append((candidate, (entry.popularity, hit.order_score)))
+    # Ties break on history, then general popularity, then word order, then stock, then SKU:
+    # never on list order.
+    ranked.sort(
+        key=lambda ck: (
+            -ck[0].score,
+            -ck[0].prior,
+            -ck[1][0],
+            -ck[1][1],
+            not ck[0].in_stock,
+            ck[0].sku,
         )
-        ranked = tuple(c for c, _ in candidates[:limit])
-        return MatchResult(query, normalized, ranked, _decide(ranked))
+    )
+    best = tuple(c for c, _ in ranked[:limit])
+    return MatchResult(query, normalized, best, _decide(best))
 
 
 def _decide(ranked: tuple[Candidate, ...]) -> Decision:
@@ -189,3 +137,54 @@ def _decide(ranked: tuple[Candidate, ...]) -> Decision:
     if top.score >= CONFIDENT_AT and top.score - runner_up >= CONFIDENT_MARGIN:
         return Decision.CONFIDENT
     return Decision.AMBIGUOUS
+
+
+def index_entry(product: Product) -> IndexEntry:
+    return IndexEntry(
+        product_id=product.id,
+        sku=product.sku,
+        name=product.name,
+        brand=product.brand,
+        size=product.size,
+        synonyms=tuple(product.synonyms),
+        popularity=product.popularity,
+        price_cents=product.price_cents,
+        in_stock=product.stock > 0,
+    )
+
+
+class CatalogMatcher:
+    """Fuzzy product matching over the active catalogue, cached per process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._index: ProductIndex | None = None
+        self._stamp: tuple[int, datetime | None] | None = None
+
+    def invalidate(self) -> None:
+        """Forget the index; the next match rebuilds it."""
+        with self._lock:
+            self._index, self._stamp = None, None
+
+    def index(self, session: Session) -> ProductIndex:
+        """The index of the active catalogue as ``session`` sees it, rebuilt when it changed."""
+        stamp_row = session.execute(
+            select(func.count(Product.id), func.max(Product.updated_at))
+        ).one()
+        stamp = (int(stamp_row[0]), stamp_row[1])
+        with self._lock:
+            if self._index is None or stamp != self._stamp:
+                products = session.scalars(select(Product).where(Product.active))
+                self._index, self._stamp = ProductIndex(map(index_entry, products)), stamp
+            return self._index
+
+    def match(
+        self,
+        session: Session,
+        text: str,
+        *,
+        prior: Mapping[int, float] | None = None,
+        limit: int = 5,
+    ) -> MatchResult:
+        """Match ``text`` against the active catalogue (see :func:`match_text`)."""
+        return match_text(self.index(session), text, prior=prior, limit=limit)

@@ -44,8 +44,10 @@ def singular(token: str) -> str:
     """A cheap English singular: good enough to make 'towels' meet 'towel'."""
     if len(token) <= 3 or token.isdigit() or token.endswith(_INVARIANT_ENDINGS):
         return token
-    if token.endswith("ies"):
+    if token.endswith("ies") and len(token) > 4:
         return token[:-3] + "y"
+    if token.endswith("ie") and len(token) > 4:  # cookie/cookies -> cooky, both sides alike
+        return token[:-2] + "y"
     if token.endswith(("oes", "ches", "shes", "xes", "sses")):
         return token[:-2]
     if token.endswith("s"):
@@ -65,6 +67,26 @@ def tokens(text: str) -> list[str]:
             continue
         out.append(singular(NUMBER_WORDS.get(raw, raw)))
     return out
+
+
+_COMPOUND = re.compile(r"[a-z0-9']+(?:[-/+.][a-z0-9']+)+")
+
+
+def compounds(text: str) -> dict[str, tuple[str, ...]]:
+    """Joined spellings of hyphenated or slashed words: 'k-cups' -> {'kcup': ('k', 'cup')}.
+
+    Speech and quick typing drop the hyphen ("glutenfree", "kcups"); the index uses this
+    to read such a word as its parts.
+    """
+    found: dict[str, tuple[str, ...]] = {}
+    for match in _COMPOUND.finditer(text.lower()):
+        parts = tuple(tokens(match.group(0)))
+        joined = singular(
+            "".join(_NON_WORD.sub("", p) for p in re.split(r"[-/+.]", match.group(0)))
+        )
+        if len(parts) > 1 and joined not in FILLER_WORDS:
+            found[joined.replace("'", "")] = parts
+    return found
 
 
 def normalize(text: str) -> str:
