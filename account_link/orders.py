@@ -209,15 +209,17 @@ def purchase_history(session: Session, customer_id: int) -> dict[int, PurchaseSt
 
 
 def history_prior(stats: dict[int, PurchaseStat], now: datetime | None = None) -> dict[int, float]:
-    """0..1 preference per product: bought more often and more recently scores higher."""
+    """0..1 preference per product: how often it was bought, then how recently.
+
+    Frequency dominates (the usual is what one buys most); recency, halving every
+    ``HISTORY_HALF_LIFE_DAYS``, can take away at most half, so it mostly breaks ties.
+    """
     if not stats:
         return {}
     now = now or utcnow()
-    raw = {
-        pid: stat.orders
-        * math.pow(0.5, max(0.0, (now - stat.last_bought).total_seconds()) / 86400.0
-                   / HISTORY_HALF_LIFE_DAYS)
-        for pid, stat in stats.items()
-    }  # fmt: skip
+    raw = {}
+    for pid, stat in stats.items():
+        age_days = max(0.0, (now - stat.last_bought).total_seconds()) / 86400.0
+        raw[pid] = stat.orders * (0.5 + 0.5 * math.pow(0.5, age_days / HISTORY_HALF_LIFE_DAYS))
     top = max(raw.values())
     return {pid: value / top for pid, value in raw.items()} if top > 0 else {}

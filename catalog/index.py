@@ -62,6 +62,8 @@ class Hit:
     row: int
     text_score: float
     order_score: float = 0.0
+    coverage: float = 0.0
+    """Share (0-1, IDF-weighted) of the spoken words this product explains."""
 
 
 def _trigrams(word: str) -> set[str]:
@@ -176,8 +178,14 @@ class ProductIndex:
             offer(token_id, similarity / 100.0 * (0.9 if exact is not None else 1.0))
         return tuple(found.items())
 
-    def candidates(self, query_tokens: list[str], limit: int = CANDIDATES) -> list[int]:
-        """Rows of the products sharing the most informative words with the query."""
+    def candidates(
+        self, query_tokens: list[str], limit: int = CANDIDATES, also: Iterable[int] = ()
+    ) -> list[int]:
+        """Rows of the products sharing the most informative words with the query.
+
+        Rows in ``also`` (the shopper's own products) join whenever they share a word,
+        however many strangers outscore them.
+        """
         if not self.entries:
             return []
         scores: npt.NDArray[np.float32] | None = None
@@ -194,15 +202,18 @@ class ProductIndex:
             # A product counts once per spoken word: its best reading of that word.
             best = np.zeros(len(scores), dtype=np.float32)
             for token_id, weight in expansions:
-                rows = self.postings[token_id]
-                best[rows] = np.maximum(best[rows], self.idf[token_id] * weight)
+                posting = self.postings[token_id]
+                best[posting] = np.maximum(best[posting], self.idf[token_id] * weight)
             scores += best
         if scores is None:
             return []
         limit = min(limit, len(scores))
         top = np.argpartition(-scores, limit - 1)[:limit]
         floor = float(self.tiebreak.max()) if len(self.tiebreak) else 0.0
-        return [int(r) for r in top[np.argsort(-scores[top], kind="stable")] if scores[r] > floor]
+        found = [int(r) for r in top[np.argsort(-scores[top], kind="stable")] if scores[r] > floor]
+        chosen = set(found)
+        found.extend(r for r in also if r not in chosen and scores[r] > floor)
+        return found
 
     def split_compounds(self, query_tokens: list[str]) -> list[str]:
         """Read an unknown joined word ("glutenfree") as the catalogue's parts."""
@@ -232,7 +243,7 @@ class ProductIndex:
                     best_similarity[v] = similarity
         hits = []
         for row in rows:
-            best = 0.0
+            best, best_coverage = 0.0, 0.0
             for ids, phrase_total in zip(self.phrase_ids[row], self.phrase_idf[row], strict=True):
                 explained = 0.0
                 for exp, weight in zip(expansions, weights, strict=True):
@@ -240,14 +251,18 @@ class ProductIndex:
                 covered = sum([idf[v] * best_similarity.get(v, 0.0) for v in ids])
                 score = 75.0 * explained / total + 25.0 * covered / phrase_total
                 if score > best:
-                    best = score
+                    best, best_coverage = score, explained / total
             # Word order and spelling only break ties between equal word matches.
-            hits.append(Hit(row, round(best, 1), fuzz.ratio(query, self.phrases[row][0])))
+            order = fuzz.ratio(query, self.phrases[row][0])
+            hits.append(Hit(row, round(best, 1), order, best_coverage))
         return hits
 
-    def search(self, query_tokens: list[str], limit: int = CANDIDATES) -> list[Hit]:
+    def search(
+        self, query_tokens: list[str], limit: int = CANDIDATES, also: Iterable[int] = ()
+    ) -> list[Hit]:
+        """Candidates for the query (plus fitting rows of ``also``), re-ranked."""
         query_tokens = self.split_compounds(query_tokens)
-        return self.rerank(query_tokens, self.candidates(query_tokens, limit))
+        return self.rerank(query_tokens, self.candidates(query_tokens, limit, also))
 
 
 def build_index(entries: Iterable[IndexEntry]) -> ProductIndex:

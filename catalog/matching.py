@@ -18,7 +18,7 @@ from enum import StrEnum
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from catalog.index import IndexEntry, ProductIndex
+from catalog.index import Hit, IndexEntry, ProductIndex
 from catalog.models import Product
 from catalog.normalize import tokens
 
@@ -28,10 +28,15 @@ MAX_QUERY_CHARS = 200
 NO_MATCH_BELOW = 60.0
 CONFIDENT_AT = 80.0
 CONFIDENT_MARGIN = 5.0
-PRIOR_WEIGHT = 15.0
-"""Points a product bought often and recently (prior 1.0) gains over an unknown one."""
-PRIOR_NEEDS = 70.0
-"""History only lifts products whose words already fit this well."""
+PRIOR_WEIGHT = 45.0
+"""Points the shopper's usual product (of those that fit the words) gains over an unknown one."""
+PRIOR_BASE = 0.55
+"""Share of ``PRIOR_WEIGHT`` any product the shopper bought gets: more than extra unspoken
+words cost (at most 25 points), so "almond milk" finds their Organic Unsweetened Vanilla
+Almond Milk rather than a shorter stranger. The rest grows with how much more often (and
+more recently) it was bought than the other fitting products they bought."""
+PRIOR_NEEDS = 0.8
+"""History only lifts products that explain this share of the spoken words."""
 
 
 class Decision(StrEnum):
@@ -55,6 +60,8 @@ class Candidate:
     score: float
     text_score: float
     prior: float
+    rank_score: float = 0.0
+    """Uncapped ``text_score + PRIOR_WEIGHT * prior``: what ranking and decisions use."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +82,8 @@ class MatchResult:
         """The close alternatives a shopper would be asked to choose between (2-3)."""
         if not self.candidates:
             return ()
-        top = self.candidates[0].score
-        return tuple(c for c in self.candidates[:3] if top - c.score < CONFIDENT_MARGIN)
+        top = self.candidates[0].rank_score
+        return tuple(c for c in self.candidates[:3] if top - c.rank_score < CONFIDENT_MARGIN)
 
 
 def match_text(
@@ -97,10 +104,14 @@ def match_text(
     if not query_tokens:
         return MatchResult(query, normalized, (), Decision.NO_MATCH)
     prior = prior or {}
-    ranked = []
-    for hit in index.search(query_tokens):
+    own_rows = [index.row_of[pid] for pid in prior if pid in index.row_of]
+    hits = index.search(query_tokens, also=own_rows)
+    weights = _prior_weights(index, hits, prior)
+    ranked: list[tuple[tuple[float, float, int, float, bool, str], Candidate]] = []
+    for hit in hits:
         entry = index.entries[hit.row]
-        weight = prior.get(entry.product_id, 0.0) if hit.text_score >= PRIOR_NEEDS else 0.0
+        weight = weights.get(hit.row, 0.0)
+        rank_score = hit.text_score + PRIOR_WEIGHT * weight
         candidate = Candidate(
             product_id=entry.product_id,
             sku=entry.sku,
@@ -108,33 +119,42 @@ def match_text(
             size=entry.size,
             price_cents=entry.price_cents,
             in_stock=entry.in_stock,
-            score=min(100.0, hit.text_score + PRIOR_WEIGHT * weight),
+            score=min(100.0, rank_score),
             text_score=hit.text_score,
             prior=weight,
+            rank_score=rank_score,
         )
-        ranked.append((candidate, (entry.popularity, hit.order_score)))
-    # Ties break on history, then general popularity, then word order, then stock, then SKU:
-    # never on list order.
-    ranked.sort(
-        key=lambda ck: (
-            -ck[0].score,
-            -ck[0].prior,
-            -ck[1][0],
-            -ck[1][1],
-            not ck[0].in_stock,
-            ck[0].sku,
-        )
-    )
-    best = tuple(c for c, _ in ranked[:limit])
+        # Ties break on history, then general popularity, then word order, then stock,
+        # then SKU: never on list order.
+        key = (-round(rank_score, 1), -weight, -entry.popularity, -hit.order_score,
+               not candidate.in_stock, candidate.sku)  # fmt: skip
+        ranked.append((key, candidate))
+    ranked.sort(key=lambda kc: kc[0])
+    best = tuple(c for _, c in ranked[:limit])
     return MatchResult(query, normalized, best, _decide(best))
 
 
+def _prior_weights(
+    index: ProductIndex, hits: list[Hit], prior: Mapping[int, float]
+) -> dict[int, float]:
+    """0..1 history weight per fitting row, relative to the best-liked fitting product."""
+    liked = {
+        hit.row: prior[index.entries[hit.row].product_id]
+        for hit in hits
+        if hit.coverage >= PRIOR_NEEDS and prior.get(index.entries[hit.row].product_id, 0.0) > 0
+    }
+    if not liked:
+        return {}
+    top = max(liked.values())
+    return {row: PRIOR_BASE + (1.0 - PRIOR_BASE) * value / top for row, value in liked.items()}
+
+
 def _decide(ranked: tuple[Candidate, ...]) -> Decision:
-    if not ranked or ranked[0].score < NO_MATCH_BELOW:
+    if not ranked or ranked[0].rank_score < NO_MATCH_BELOW:
         return Decision.NO_MATCH
     top = ranked[0]
-    runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-    if top.score >= CONFIDENT_AT and top.score - runner_up >= CONFIDENT_MARGIN:
+    runner_up = ranked[1].rank_score if len(ranked) > 1 else 0.0
+    if top.rank_score >= CONFIDENT_AT and top.rank_score - runner_up >= CONFIDENT_MARGIN:
         return Decision.CONFIDENT
     return Decision.AMBIGUOUS
 
