@@ -333,6 +333,63 @@ def seed(ctx: click.Context, demo: bool) -> None:
     click.echo(seed_demo(make_sessions(make_engine(settings))))
 
 
+@cli.group("catalog")
+def catalog_group() -> None:
+    """Catalogue commands."""
+
+
+@catalog_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "instacart"]),
+    default="csv",
+    show_default=True,
+    help="csv: voicecart's columns (sku,name,brand,size,price_cents,stock,category,synonyms,"
+    "popularity). instacart: Instacart 2017 products.csv (departments.csv beside it names "
+    "categories).",
+)
+@click.option("--default-price-cents", type=click.IntRange(0), default=399, show_default=True,
+              help="Price for formats that carry none (instacart).")  # fmt: skip
+@click.option("--default-stock", type=click.IntRange(0), default=100, show_default=True,
+              help="Stock for new products in formats that carry none (instacart).")  # fmt: skip
+@click.pass_context
+def catalog_import(
+    ctx: click.Context, file: Path, fmt: str, default_price_cents: int, default_stock: int
+) -> None:
+    """Import FILE into the catalogue: upsert by SKU, skip and report bad rows.
+
+    Valid rows land in one transaction (all or nothing); running servers pick the new
+    catalogue up on their next request.
+    """
+    from catalog.importer import ImportFileError, ImportFormat, import_catalog
+
+    settings = _settings(ctx)
+    upgrade_database(settings)
+    sessions = make_sessions(make_engine(settings))
+    size = file.stat().st_size if file.is_file() else 0
+    try:
+        with (
+            click.progressbar(length=size, label=f"importing {file.name}", file=sys.stderr) as bar,
+            sessions.begin() as session,
+        ):
+            report = import_catalog(
+                session, file, ImportFormat(fmt), progress=bar.update,
+                default_price_cents=default_price_cents, default_stock=default_stock,
+            )  # fmt: skip
+    except ImportFileError as exc:
+        raise click.ClickException(f"nothing imported: {exc}") from exc
+    click.echo(
+        f"imported {report.imported} products ({report.created} new, {report.updated} updated, "
+        f"{report.unchanged} unchanged); skipped {len(report.skipped)} rows"
+    )
+    for problem in report.skipped[:50]:
+        click.echo(f"  line {problem.line}: {problem.reason}", err=True)
+    if len(report.skipped) > 50:
+        click.echo(f"  ... and {len(report.skipped) - 50} more", err=True)
+
+
 @cli.command("export-model")
 @click.option(
     "--out",

@@ -66,9 +66,15 @@ def read_demo_rows() -> list[ProductRow]:
     return rows
 
 
-def upsert_products(session: Session, rows: list[ProductRow]) -> SeedReport:
-    """Insert new SKUs and bring existing ones up to date; running it twice changes nothing."""
-    existing = {p.sku: p for p in session.scalars(select(Product))}
+def upsert_products(
+    session: Session, rows: list[ProductRow], existing: dict[str, Product] | None = None
+) -> SeedReport:
+    """Insert new SKUs and bring existing ones up to date; running it twice changes nothing.
+
+    Stock is set for new products only: an upsert never undoes what was sold.
+    """
+    if existing is None:
+        existing = {p.sku: p for p in session.scalars(select(Product))}
     created = updated = unchanged = 0
     for row in rows:
         product = existing.get(row.sku)
