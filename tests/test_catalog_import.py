@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.importer import ImportFileError, ImportFormat, import_catalog
@@ -72,7 +72,7 @@ def test_update_changes_price_but_never_resets_stock(
     with sessions.begin() as session:
         import_catalog(session, first, ImportFormat.CSV)
     with sessions.begin() as session:
-        session.execute(Product.__table__.update().where(Product.sku == "T-9").values(stock=4))
+        session.execute(update(Product).where(Product.sku == "T-9").values(stock=4))
     with sessions.begin() as session:
         report = import_catalog(session, second, ImportFormat.CSV)
     assert report.updated == 1
