@@ -116,12 +116,18 @@ class Settings:
 # --------------------------------------------------------------------------- database
 
 
-def make_engine(settings: Settings) -> Engine:
-    """One engine per process. SQLite gets foreign keys, WAL and a busy timeout."""
+def _ensure_sqlite_directory(settings: Settings) -> None:
+    """Create the folder of a SQLite file (``instance/`` on a fresh clone)."""
     if settings.is_sqlite:
         path = settings.database_url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def make_engine(settings: Settings) -> Engine:
+    """One engine per process. SQLite gets foreign keys, WAL and a busy timeout."""
+    if settings.is_sqlite:
+        _ensure_sqlite_directory(settings)
         engine = create_engine(
             settings.database_url, connect_args={"timeout": 30, "check_same_thread": False}
         )
@@ -155,6 +161,7 @@ def upgrade_database(settings: Settings) -> None:
     """Apply pending Alembic migrations (idempotent)."""
     from alembic import command
 
+    _ensure_sqlite_directory(settings)
     command.upgrade(alembic_config(settings), "head")
 
 

@@ -12,6 +12,13 @@ from app import Settings, upgrade_database
 from catalog.db import Base
 
 
+def test_upgrade_creates_the_instance_folder(tmp_path: Path) -> None:
+    """A fresh clone has no instance/ folder; `voicecart db upgrade` must create it."""
+    settings = Settings(instance_dir=tmp_path / "instance")
+    upgrade_database(settings)
+    assert (tmp_path / "instance" / "voicecart.db").is_file()
+
+
 def test_migrations_match_models(tmp_path: Path) -> None:
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'm.db'}")
     upgrade_database(settings)
