@@ -460,6 +460,9 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
             self.cfg.set("timeout", 30)
             self.cfg.set("accesslog", "-")
             self.cfg.set("loglevel", settings.log_level.lower())
+            if "control_socket_disable" in self.cfg.settings:
+                # gunicorn >= 24 opens one control socket per user; two servers would collide.
+                self.cfg.set("control_socket_disable", True)
 
         def load(self) -> Flask:
             return create_app(settings)
