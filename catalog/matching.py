@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from rapidfuzz import fuzz
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from catalog.index import Hit, IndexEntry, ProductIndex
 from catalog.models import Product
-from catalog.normalize import tokens
+from catalog.normalize import normalize, tokens
 
 MAX_QUERY_CHARS = 200
 """Longer input is not a product name; it is cut before matching."""
@@ -208,3 +209,30 @@ class CatalogMatcher:
     ) -> MatchResult:
         """Match ``text`` against the active catalogue (see :func:`match_text`)."""
         return match_text(self.index(session), text, prior=prior, limit=limit)
+
+
+_ORDINALS = {"first": 0, "1st": 0, "one": 0, "1": 0, "second": 1, "2nd": 1, "two": 1, "2": 1,
+             "third": 2, "3rd": 2, "three": 2, "3": 2}  # fmt: skip
+PICK_AT = 60.0
+
+
+def pick_option(names: list[str], words: str | None, ordinal: str | None = None) -> int | None:
+    """Which of ``names`` an answer means: "the second one", a brand, a name fragment.
+
+    Returns the index, or ``None`` when the answer fits none, or two equally.
+    """
+    spoken = " ".join(filter(None, (ordinal, words))).lower().split()
+    for word in spoken:
+        if word in _ORDINALS and _ORDINALS[word] < len(names):
+            return _ORDINALS[word]
+        if word == "last" and names:
+            return len(names) - 1
+    query = normalize(words or "")
+    if not query:
+        return None
+    scores = [fuzz.token_set_ratio(query, normalize(name)) for name in names]
+    best = max(range(len(names)), key=scores.__getitem__)
+    runner_up = max((s for i, s in enumerate(scores) if i != best), default=0.0)
+    if scores[best] >= PICK_AT and scores[best] - runner_up >= CONFIDENT_MARGIN:
+        return best
+    return None

@@ -21,8 +21,8 @@ from account_link.errors import (
 )
 from catalog.errors import ProductNotFound
 from skill import prompts
-from skill.handlers import say
 from skill.scope import current_scope
+from skill.speech import say
 from skill.turn import PENDING_KEY
 
 log = logging.getLogger("voicecart.skill")

@@ -7,7 +7,6 @@ Failures are raised as the services' own errors and turned into speech by the si
 from __future__ import annotations
 
 import logging
-from xml.sax.saxutils import escape
 
 from ask_sdk_core.dispatch_components import AbstractRequestHandler
 from ask_sdk_core.handler_input import HandlerInput
@@ -20,22 +19,12 @@ from account_link import carts, orders
 from account_link.errors import NoOrders, NotInCart, QuantityOutOfRange
 from catalog.db import utcnow
 from catalog.errors import ProductNotFound
-from catalog.matching import Decision
-from skill import prompts
+from catalog.matching import Decision, pick_option
+from skill import flows, prompts
+from skill.speech import say
 from skill.turn import Pending, turn_of
 
 log = logging.getLogger("voicecart.skill")
-
-
-def say(
-    handler_input: HandlerInput, speech: str, reprompt: str | None = None, *, end: bool = False
-) -> Response:
-    """Speak (SSML-escaped) and either keep listening with ``reprompt`` or end the session."""
-    builder = handler_input.response_builder.speak(escape(speech))
-    if reprompt is not None and not end:
-        builder.ask(escape(reprompt))
-    builder.set_should_end_session(end)
-    return builder.response
 
 
 def slot_text(handler_input: HandlerInput, name: str) -> str | None:
@@ -45,11 +34,11 @@ def slot_text(handler_input: HandlerInput, name: str) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-def slot_quantity(handler_input: HandlerInput, maximum: int) -> int:
-    """``AMAZON.NUMBER`` as an int; a missing slot means one, gibberish is refused."""
+def slot_quantity(handler_input: HandlerInput, maximum: int) -> int | None:
+    """``AMAZON.NUMBER`` as an int; ``None`` when not said, gibberish is refused."""
     raw = slot_text(handler_input, "quantity")
     if raw is None:
-        return 1
+        return None
     try:
         return int(raw)
     except ValueError:
@@ -81,18 +70,12 @@ class AddToCartIntentHandler(AbstractRequestHandler):
 
     def handle(self, handler_input: HandlerInput) -> Response:
         turn = turn_of(handler_input)
-        customer = turn.require_customer()
+        turn.require_customer()
         words = slot_text(handler_input, "item")
         if words is None:
             return elicit_item(handler_input, prompts.ASK_ITEM_TO_ADD)
         quantity = slot_quantity(handler_input, turn.max_quantity)
-        product = turn.find_product(words)
-        line = carts.add_item(
-            turn.session, customer.id, product.product_id, quantity,
-            channel=turn.channel, max_quantity=turn.max_quantity,
-        )  # fmt: skip
-        speech = prompts.added_to_cart(quantity, product.display_name, product.size, line.quantity)
-        return say(handler_input, speech, prompts.ANYTHING_ELSE)
+        return flows.resolve_and_proceed(handler_input, turn, flows.ADD, words, quantity)
 
 
 class RemoveFromCartIntentHandler(AbstractRequestHandler):
@@ -144,15 +127,7 @@ class ReorderIntentHandler(AbstractRequestHandler):
         words = slot_text(handler_input, "item")
         if words is None:
             return elicit_item(handler_input, prompts.ASK_ITEM_TO_REORDER)
-        product = turn.find_product(words)
-        offer = orders.offer(
-            turn.session, [(product.product_id, 1)], max_quantity=turn.max_quantity
-        )
-        turn.set_pending(Pending("reorder", tuple(offer.items), offer.total_cents))
-        line = offer.lines[0]
-        phrase = f"{line.name}, {line.size}" if line.size else line.name
-        speech = prompts.confirm_reorder(phrase, offer.total_cents, usual=product.prior > 0)
-        return say(handler_input, speech, prompts.CONFIRM_REPROMPT)
+        return flows.resolve_and_proceed(handler_input, turn, flows.REORDER, words, None)
 
 
 class ReorderLastOrderIntentHandler(AbstractRequestHandler):
@@ -213,11 +188,17 @@ class YesIntentHandler(AbstractRequestHandler):
 
     def handle(self, handler_input: HandlerInput) -> Response:
         turn = turn_of(handler_input)
-        pending = turn.pending
+        pending, choice = turn.pending, turn.choice
+        if choice is not None:  # "yes" to "Did you mean A, or B?" does not say which
+            names = [name for _, name in choice.options]
+            return say(handler_input, prompts.which_one(names), prompts.CHOICE_REPROMPT)
         if pending is None:
             return say(handler_input, prompts.NOTHING_TO_CONFIRM, prompts.HELP_REPROMPT)
         customer = turn.require_customer()
         turn.clear_pending()
+        if pending.kind == "add":
+            (product_id, quantity), *_ = pending.items
+            return flows.proceed(handler_input, turn, flows.ADD, product_id, quantity)
         if pending.kind == "checkout":
             order = orders.checkout_cart(
                 turn.session, customer.id, channel=turn.channel, max_quantity=turn.max_quantity,
@@ -243,10 +224,36 @@ class NoIntentHandler(AbstractRequestHandler):
 
     def handle(self, handler_input: HandlerInput) -> Response:
         turn = turn_of(handler_input)
+        if turn.choice is not None:
+            turn.clear_choice()
+            return say(handler_input, prompts.NEITHER, prompts.HELP_REPROMPT)
         if turn.pending is None:
             return say(handler_input, prompts.GOODBYE, end=True)
         turn.clear_pending()
         return say(handler_input, prompts.NOT_ORDERED, prompts.HELP_REPROMPT)
+
+
+class ChooseProductIntentHandler(AbstractRequestHandler):
+    """The answer to "Did you mean A, or B?": a name fragment, a brand, an ordinal, or neither."""
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return bool(is_intent_name("ChooseProductIntent")(handler_input))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        turn = turn_of(handler_input)
+        choice = turn.choice
+        if choice is None:
+            return say(handler_input, prompts.NOTHING_TO_CHOOSE, prompts.HELP_REPROMPT)
+        words, ordinal = slot_text(handler_input, "item"), slot_text(handler_input, "ordinal")
+        if words is None and ordinal is None:  # "neither", "none of them"
+            turn.clear_choice()
+            return say(handler_input, prompts.NEITHER, prompts.HELP_REPROMPT)
+        names = [name for _, name in choice.options]
+        picked = pick_option(names, words, ordinal)
+        if picked is None:
+            return say(handler_input, prompts.which_one(names), prompts.CHOICE_REPROMPT)
+        product_id = choice.options[picked][0]
+        return flows.proceed(handler_input, turn, choice.intent, product_id, choice.quantity)
 
 
 class HelpIntentHandler(AbstractRequestHandler):
@@ -270,6 +277,7 @@ class StopOrCancelIntentHandler(AbstractRequestHandler):
         turn = turn_of(handler_input)
         had_pending = turn.pending is not None
         turn.clear_pending()
+        turn.clear_choice()
         return say(handler_input, prompts.CANCELLED if had_pending else prompts.GOODBYE, end=True)
 
 
@@ -323,6 +331,7 @@ REQUEST_HANDLERS: tuple[type[AbstractRequestHandler], ...] = (
     ReorderLastOrderIntentHandler,
     CheckoutIntentHandler,
     OrderStatusIntentHandler,
+    ChooseProductIntentHandler,
     YesIntentHandler,
     NoIntentHandler,
     HelpIntentHandler,

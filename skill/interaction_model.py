@@ -126,6 +126,25 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         ),
     ),
     IntentDef(
+        "ChooseProductIntent",
+        slots=(_item(prompts.ASK_ITEM_TO_CHOOSE), SlotDef("ordinal", "AMAZON.Ordinal")),
+        samples=(
+            "{item}",
+            "the {item}",
+            "the {item} one",
+            "i meant {item}",
+            "i meant the {item}",
+            "{ordinal}",
+            "the {ordinal}",
+            "the {ordinal} one",
+            "the {ordinal} option",
+            "neither",
+            "neither of them",
+            "none of them",
+            "neither one",
+        ),
+    ),
+    IntentDef(
         "OrderStatusIntent",
         samples=(
             "where's my order",

@@ -187,3 +187,36 @@ def quantity_out_of_range(quantity: int, maximum: int, already: int) -> str:
         f"{quantity} is more than I can add at once: the limit is {maximum} of an item. "
         "Nothing was added. How many would you like?"
     )
+
+
+CHOICE_REPROMPT = "Say the first one, the second one, or neither."
+NEITHER = (
+    "Okay, neither of those. Try saying the brand or the size, for example: "
+    "Meadowvale whole milk, one gallon."
+)
+NOTHING_TO_CHOOSE = (
+    "You can say: add bananas to my cart, or: reorder coffee. What would you like to do?"
+)
+ASK_ITEM_TO_CHOOSE = "Which one did you mean?"
+
+
+def did_you_mean(names: Sequence[str]) -> str:
+    if len(names) == 2:
+        return f"Did you mean {names[0]}, or {names[1]}?"
+    return f"Did you mean {', '.join(names[:-1])}, or {names[-1]}?"
+
+
+def which_one(names: Sequence[str]) -> str:
+    return f"Sorry, which one: {', '.join(names[:-1])}, or {names[-1]}?"
+
+
+def offer_substitute(missing: str, phrase: str, total_cents: int, reorder: bool) -> str:
+    action = "order that instead" if reorder else "add that to your cart instead"
+    return (
+        f"Sorry, {missing} is out of stock. The nearest I have is {phrase}, for "
+        f"{money(total_cents)}. Should I {action}?"
+    )
+
+
+def confirm_add(phrase: str, total_cents: int) -> str:
+    return f"Should I add {phrase}, for {money(total_cents)}, to your cart?"

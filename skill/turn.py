@@ -17,10 +17,11 @@ from account_link.errors import NotLinked
 from account_link.identity import resolve_alexa_user
 from account_link.models import Channel, Customer
 from catalog.errors import ProductNotFound
-from catalog.matching import Candidate, CatalogMatcher, Decision, MatchResult
+from catalog.matching import CatalogMatcher, Decision, MatchResult
 from skill.scope import TurnScope
 
 PENDING_KEY = "pending"
+CHOICE_KEY = "choice"
 TURN_KEY = "voicecart.turn"
 
 
@@ -42,7 +43,7 @@ class SkillDeps:
 class Pending:
     """An order waiting for the shopper's yes, kept in the session attributes."""
 
-    kind: str  # "reorder", "reorder_last" or "checkout"
+    kind: str  # "add", "reorder", "reorder_last" or "checkout"
     items: tuple[tuple[int, int], ...]
     total_cents: int
     cart_version: int | None = None
@@ -64,6 +65,33 @@ class Pending:
                 items=tuple((int(pid), int(qty)) for pid, qty in data["items"]),
                 total_cents=int(data["totalCents"]),
                 cart_version=None if data.get("cartVersion") is None else int(data["cartVersion"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """Close products the shopper was asked to choose between, and what to do with the pick."""
+
+    intent: str  # "AddToCartIntent" or "ReorderIntent"
+    options: tuple[tuple[int, str], ...]  # (product id, spoken name)
+    quantity: int = 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "intent": self.intent,
+            "options": [[pid, name] for pid, name in self.options],
+            "quantity": self.quantity,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Choice | None:
+        try:
+            return cls(
+                intent=str(data["intent"]),
+                options=tuple((int(pid), str(name)) for pid, name in data["options"]),
+                quantity=int(data.get("quantity", 1)),
             )
         except (KeyError, TypeError, ValueError):
             return None
@@ -130,12 +158,12 @@ class Turn:
         )
         return self.deps.matcher.match(self.session, words, prior=prior)
 
-    def find_product(self, words: str) -> Candidate:
-        """The product meant by ``words``: history first, then popularity breaks ties."""
+    def find_product(self, words: str) -> MatchResult:
+        """Match ``words``; a no-match raises :class:`ProductNotFound` (spoken as such)."""
         result = self.match(words)
         if result.decision is Decision.NO_MATCH or result.best is None:
             raise ProductNotFound(words)
-        return result.best
+        return result
 
     @property
     def pending(self) -> Pending | None:
@@ -146,6 +174,16 @@ class Turn:
 
     def clear_pending(self) -> None:
         self.attributes.pop(PENDING_KEY, None)
+
+    @property
+    def choice(self) -> Choice | None:
+        return Choice.from_json(self.attributes.get(CHOICE_KEY))
+
+    def set_choice(self, choice: Choice) -> None:
+        self.attributes[CHOICE_KEY] = choice.to_json()
+
+    def clear_choice(self) -> None:
+        self.attributes.pop(CHOICE_KEY, None)
 
 
 def turn_of(handler_input: HandlerInput) -> Turn:

@@ -1,0 +1,133 @@
+"""Dialogue steps shared by several handlers: choosing a product, substitutes, offers.
+
+Kept apart from the handlers so each handler stays a few lines, and the choice made in
+a follow-up turn ("the second one") continues exactly where the first turn stopped.
+"""
+
+from __future__ import annotations
+
+from ask_sdk_core.handler_input import HandlerInput
+from ask_sdk_model import Response
+
+from account_link import carts, orders
+from catalog.matching import Candidate, Decision, MatchResult
+from catalog.quantity import QuantityPhrase
+from catalog.service import get_product, get_products
+from skill import prompts
+from skill.speech import say
+from skill.turn import Choice, Pending, Turn
+
+ADD = "AddToCartIntent"
+REORDER = "ReorderIntent"
+SIZE_HINT_WINDOW = 10.0
+SUBSTITUTE_AT = 75.0
+"""How well a substitute's words must fit the missing product's name (0-100)."""
+
+
+def pick_size(result: MatchResult, phrase: QuantityPhrase) -> Candidate:
+    """Among near-equal candidates, the one whose size matches a spoken pack ("6 pack")."""
+    assert result.best is not None
+    if phrase.pack is None:
+        return result.best
+    wanted = {str(phrase.pack)} | ({"dozen"} if phrase.pack == 12 else set())
+    for candidate in result.candidates:
+        if result.best.rank_score - candidate.rank_score > SIZE_HINT_WINDOW:
+            break
+        if wanted & set(candidate.size.lower().replace("-", " ").split()):
+            return candidate
+    return result.best
+
+
+def ask_to_choose(
+    handler_input: HandlerInput, turn: Turn, result: MatchResult, intent: str, quantity: int
+) -> Response:
+    """Ambiguous words: name the close contenders and remember them for the answer."""
+    options = tuple(
+        (c.product_id, f"{c.display_name}, {c.size}" if c.size else c.display_name)
+        for c in result.contenders
+    )
+    turn.set_choice(Choice(intent, options, quantity))
+    return say(
+        handler_input, prompts.did_you_mean([n for _, n in options]), prompts.CHOICE_REPROMPT
+    )
+
+
+def proceed(
+    handler_input: HandlerInput, turn: Turn, intent: str, product_id: int, quantity: int
+) -> Response:
+    """Add or offer the chosen product; out of stock, offer the nearest substitute."""
+    turn.clear_choice()
+    product = get_product(turn.session, product_id)
+    carts.check_quantity(quantity, turn.max_quantity)
+    if product.stock < quantity:
+        substitute = nearest_in_stock(turn, product_id, quantity)
+        if substitute is None:
+            orders.offer(turn.session, [(product_id, quantity)], max_quantity=turn.max_quantity)
+            raise AssertionError("offer() refuses what is out of stock")  # pragma: no cover
+        offer = orders.offer(turn.session, [(substitute, quantity)], max_quantity=turn.max_quantity)
+        kind = "reorder" if intent == REORDER else "add"
+        turn.set_pending(Pending(kind, tuple(offer.items), offer.total_cents))
+        line = offer.lines[0]
+        speech = prompts.offer_substitute(
+            product.spoken_name,
+            prompts.item_phrase(quantity, line.name, line.size).removeprefix("1 "),
+            offer.total_cents, reorder=intent == REORDER,
+        )  # fmt: skip
+        return say(handler_input, speech, prompts.CONFIRM_REPROMPT)
+    if intent == REORDER:
+        offer = orders.offer(turn.session, [(product_id, quantity)], max_quantity=turn.max_quantity)
+        turn.set_pending(Pending("reorder", tuple(offer.items), offer.total_cents))
+        line = offer.lines[0]
+        phrase = prompts.item_phrase(quantity, line.name, line.size).removeprefix("1 ")
+        usual = turn.customer is not None and product_id in _bought(turn)
+        speech = prompts.confirm_reorder(phrase, offer.total_cents, usual=usual)
+        return say(handler_input, speech, prompts.CONFIRM_REPROMPT)
+    customer = turn.require_customer()
+    cart_line = carts.add_item(
+        turn.session, customer.id, product_id, quantity,
+        channel=turn.channel, max_quantity=turn.max_quantity,
+    )  # fmt: skip
+    in_cart = cart_line.quantity
+    speech = prompts.added_to_cart(quantity, product.display_name, product.size, in_cart)
+    return say(handler_input, speech, prompts.ANYTHING_ELSE)
+
+
+def _bought(turn: Turn) -> set[int]:
+    customer = turn.customer
+    return set(orders.purchase_history(turn.session, customer.id)) if customer else set()
+
+
+def nearest_in_stock(turn: Turn, product_id: int, quantity: int) -> int | None:
+    """An in-stock product of the same category that fits the missing one's name well."""
+    missing = get_product(turn.session, product_id)
+    result = turn.deps.matcher.match(turn.session, missing.name, limit=10)
+    others = [
+        c.product_id
+        for c in result.candidates
+        if c.product_id != product_id and c.text_score >= SUBSTITUTE_AT
+    ]
+    if not others:
+        return None
+    products = get_products(turn.session, others)
+    return next(
+        (
+            pid
+            for pid in others
+            if products[pid].stock >= quantity and products[pid].category == missing.category
+        ),
+        None,
+    )
+
+
+def resolve_and_proceed(
+    handler_input: HandlerInput, turn: Turn, intent: str, words: str, quantity: int | None
+) -> Response:
+    """From spoken words to an action: ask when ambiguous, act when clear."""
+    from catalog.quantity import split_quantity
+
+    phrase = split_quantity(words)
+    units = quantity if quantity is not None else (phrase.quantity or 1)
+    result = turn.find_product(phrase.rest or words)
+    if result.decision is Decision.AMBIGUOUS and len(result.contenders) > 1 and phrase.pack is None:
+        return ask_to_choose(handler_input, turn, result, intent, units)
+    return proceed(handler_input, turn, intent, pick_size(result, phrase).product_id, units)

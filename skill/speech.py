@@ -1,0 +1,19 @@
+"""Building responses: every spoken reply goes through :func:`say`."""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import escape
+
+from ask_sdk_core.handler_input import HandlerInput
+from ask_sdk_model import Response
+
+
+def say(
+    handler_input: HandlerInput, speech: str, reprompt: str | None = None, *, end: bool = False
+) -> Response:
+    """Speak (SSML-escaped) and either keep listening with ``reprompt`` or end the session."""
+    builder = handler_input.response_builder.speak(escape(speech))
+    if reprompt is not None and not end:
+        builder.ask(escape(reprompt))
+    builder.set_should_end_session(end)
+    return builder.response
