@@ -145,7 +145,12 @@ def make_engine(settings: Settings) -> Engine:
 
 
 def make_sessions(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    """The one session factory; its sessions keep the catalogue revision up to date."""
+    from catalog.revision import track_catalogue_changes
+
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    track_catalogue_changes(sessions)
+    return sessions
 
 
 def alembic_config(settings: Settings) -> Any:

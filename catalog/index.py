@@ -32,8 +32,6 @@ PHONETIC_WEIGHT = 0.85
 CONFUSION_WEIGHT = 0.9
 MIN_PHONETIC_TOKEN = 3
 MIN_PHONETIC_SPELLING = 50.0
-_UNKNOWN_WORD_IDF = 4.0
-"""Weight of a spoken word the catalogue has never seen (it lowers every candidate alike)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +103,9 @@ class ProductIndex:
             [math.log(1.0 + count / len(p)) for p in self.postings], dtype=np.float32
         )
         self.idf_list: list[float] = self.idf.tolist()
+        # A spoken word the catalogue has never seen is as telling as the rarest word:
+        # "dragonfruit kombucha" is not a half-right "ginger kombucha".
+        self.unknown_idf = math.log(1.0 + count)
         self.phrase_idf: list[tuple[float, ...]] = [
             tuple(sum(self.idf_list[v] for v in ids) or 1.0 for ids in phrases)
             for phrases in self.phrase_ids
@@ -234,7 +235,7 @@ class ProductIndex:
         query = " ".join(query_tokens)
         expansions = [dict(self._expand(t)) for t in dict.fromkeys(query_tokens)]
         idf = self.idf_list
-        weights = [max((idf[v] for v in exp), default=_UNKNOWN_WORD_IDF) for exp in expansions]
+        weights = [max((idf[v] for v in exp), default=self.unknown_idf) for exp in expansions]
         total = sum(weights) or 1.0
         best_similarity: dict[int, float] = {}
         for exp in expansions:

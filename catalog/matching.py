@@ -9,24 +9,31 @@ catalogue edits without a restart.
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 
 from rapidfuzz import fuzz
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog.index import Hit, IndexEntry, ProductIndex
 from catalog.models import Product
 from catalog.normalize import normalize, tokens
+from catalog.revision import current_revision
+
+log = logging.getLogger("voicecart.catalog")
 
 MAX_QUERY_CHARS = 200
 """Longer input is not a product name; it is cut before matching."""
 
 NO_MATCH_BELOW = 60.0
+MIN_COVERAGE = 0.6
+"""A product that leaves most of what was said unexplained is no match ("dragonfruit
+kombucha" is not the ginger kombucha)."""
 CONFIDENT_AT = 80.0
 CONFIDENT_MARGIN = 5.0
 PRIOR_WEIGHT = 45.0
@@ -63,6 +70,8 @@ class Candidate:
     prior: float
     rank_score: float = 0.0
     """Uncapped ``text_score + PRIOR_WEIGHT * prior``: what ranking and decisions use."""
+    coverage: float = 1.0
+    """Share (0-1) of the spoken words the product explains."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +133,7 @@ def match_text(
             text_score=hit.text_score,
             prior=weight,
             rank_score=rank_score,
+            coverage=hit.coverage,
         )
         # Ties break on history, then general popularity, then word order, then stock,
         # then SKU: never on list order.
@@ -151,7 +161,7 @@ def _prior_weights(
 
 
 def _decide(ranked: tuple[Candidate, ...]) -> Decision:
-    if not ranked or ranked[0].rank_score < NO_MATCH_BELOW:
+    if not ranked or ranked[0].rank_score < NO_MATCH_BELOW or ranked[0].coverage < MIN_COVERAGE:
         return Decision.NO_MATCH
     top = ranked[0]
     runner_up = ranked[1].rank_score if len(ranked) > 1 else 0.0
@@ -180,23 +190,26 @@ class CatalogMatcher:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._index: ProductIndex | None = None
-        self._stamp: tuple[int, datetime | None] | None = None
+        self._revision: int | None = None
 
     def invalidate(self) -> None:
         """Forget the index; the next match rebuilds it."""
         with self._lock:
-            self._index, self._stamp = None, None
+            self._index, self._revision = None, None
 
     def index(self, session: Session) -> ProductIndex:
-        """The index of the active catalogue as ``session`` sees it, rebuilt when it changed."""
-        stamp_row = session.execute(
-            select(func.count(Product.id), func.max(Product.updated_at))
-        ).one()
-        stamp = (int(stamp_row[0]), stamp_row[1])
+        """The index of the active catalogue, rebuilt when the catalogue revision moved."""
+        session.flush()  # this session's own edits count too
+        revision = current_revision(session)
         with self._lock:
-            if self._index is None or stamp != self._stamp:
+            if self._index is None or revision != self._revision:
+                started = time.perf_counter()
                 products = session.scalars(select(Product).where(Product.active))
-                self._index, self._stamp = ProductIndex(map(index_entry, products)), stamp
+                self._index, self._revision = ProductIndex(map(index_entry, products)), revision
+                log.info(
+                    "catalogue index built: %d products, revision %d, %.2f s",
+                    len(self._index), revision, time.perf_counter() - started,
+                )  # fmt: skip
             return self._index
 
     def match(

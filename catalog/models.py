@@ -45,3 +45,17 @@ class Product(Base):
 
     def __repr__(self) -> str:
         return f"<Product {self.sku} {self.display_name!r}>"
+
+
+class CatalogRevision(Base):
+    """One row whose ``revision`` moves whenever products change (not on stock moves).
+
+    Every worker compares it with the revision its in-memory index was built from, a
+    primary-key read per match, and rebuilds when it moved.
+    """
+
+    __tablename__ = "catalog_revision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision: Mapped[int] = mapped_column(default=0)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)

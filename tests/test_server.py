@@ -129,6 +129,32 @@ def test_acceptance_conversation_over_http(open_server: Server) -> None:
     assert "Traceback" not in log
 
 
+def test_every_worker_sees_an_imported_product_without_restart(
+    open_server: Server, tmp_path: Path
+) -> None:
+    def add(words: str) -> str:
+        envelope = alexa.intent("AddToCartIntent", {"item": words})
+        status, payload = open_server.post(json.dumps(envelope).encode())
+        assert status == 200, payload
+        return alexa.speech(payload)
+
+    for _ in range(6):  # both workers build their index before the import
+        assert "I couldn't find dragonfruit kombucha" in add("dragonfruit kombucha")
+    catalogue = tmp_path / "new.csv"
+    catalogue.write_text(
+        "sku,name,brand,size,price_cents,stock,category,synonyms,popularity\n"
+        "NEW-1,Dragonfruit Kombucha,Brewco,16 oz,449,40,beverages,,1\n"
+    )
+    imported = subprocess.run(
+        _cli("catalog", "import", str(catalogue), env=open_server.env), env=open_server.env,
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert imported.returncode == 0, imported.stderr
+    assert "imported 1 products (1 new" in imported.stdout
+    for _ in range(6):
+        assert "Added 1 Brewco Dragonfruit Kombucha" in add("dragonfruit kombucha")
+
+
 def test_verifying_server_refuses_unsigned_requests(tmp_path: Path) -> None:
     server = Server(tmp_path, verify=True)
     try:
