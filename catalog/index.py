@@ -242,14 +242,26 @@ class ProductIndex:
             for v, similarity in exp.items():
                 if similarity > best_similarity.get(v, 0.0):
                     best_similarity[v] = similarity
+        # Each spoken word's readings, best first, so the first one a phrase holds wins.
+        readings = [
+            (weight, sorted(exp.items(), key=lambda item: -item[1]))
+            for exp, weight in zip(expansions, weights, strict=True)
+        ]
         hits = []
         for row in rows:
             best, best_coverage = 0.0, 0.0
             for ids, phrase_total in zip(self.phrase_ids[row], self.phrase_idf[row], strict=True):
                 explained = 0.0
-                for exp, weight in zip(expansions, weights, strict=True):
-                    explained += weight * max([exp.get(v, 0.0) for v in ids])
-                covered = sum([idf[v] * best_similarity.get(v, 0.0) for v in ids])
+                for weight, options in readings:
+                    for token_id, similarity in options:
+                        if token_id in ids:
+                            explained += weight * similarity
+                            break
+                covered = 0.0
+                for token_id in ids:
+                    known = best_similarity.get(token_id)
+                    if known is not None:
+                        covered += idf[token_id] * known
                 score = 75.0 * explained / total + 25.0 * covered / phrase_total
                 if score > best:
                     best, best_coverage = score, explained / total

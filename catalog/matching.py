@@ -117,32 +117,38 @@ def match_text(
     own_rows = [index.row_of[pid] for pid in prior if pid in index.row_of]
     hits = index.search(query_tokens, also=own_rows)
     weights = _prior_weights(index, hits, prior)
-    ranked: list[tuple[tuple[float, float, int, float, bool, str], Candidate]] = []
+    ranked: list[tuple[tuple[float, float, int, float, bool, str], Hit]] = []
     for hit in hits:
         entry = index.entries[hit.row]
         weight = weights.get(hit.row, 0.0)
-        rank_score = hit.text_score + PRIOR_WEIGHT * weight
-        candidate = Candidate(
-            product_id=entry.product_id,
-            sku=entry.sku,
-            display_name=entry.display_name,
-            size=entry.size,
-            price_cents=entry.price_cents,
-            in_stock=entry.in_stock,
-            score=min(100.0, rank_score),
-            text_score=hit.text_score,
-            prior=weight,
-            rank_score=rank_score,
-            coverage=hit.coverage,
-        )
         # Ties break on history, then general popularity, then word order, then stock,
         # then SKU: never on list order.
-        key = (-round(rank_score, 1), -weight, -entry.popularity, -hit.order_score,
-               not candidate.in_stock, candidate.sku)  # fmt: skip
-        ranked.append((key, candidate))
-    ranked.sort(key=lambda kc: kc[0])
-    best = tuple(c for _, c in ranked[:limit])
+        key = (-round(hit.text_score + PRIOR_WEIGHT * weight, 1), -weight, -entry.popularity,
+               -hit.order_score, not entry.in_stock, entry.sku)  # fmt: skip
+        ranked.append((key, hit))
+    ranked.sort(key=lambda kh: kh[0])
+    best = tuple(
+        _candidate(index.entries[hit.row], hit, weights.get(hit.row, 0.0))
+        for _, hit in ranked[:limit]
+    )
     return MatchResult(query, normalized, best, _decide(best))
+
+
+def _candidate(entry: IndexEntry, hit: Hit, weight: float) -> Candidate:
+    rank_score = hit.text_score + PRIOR_WEIGHT * weight
+    return Candidate(
+        product_id=entry.product_id,
+        sku=entry.sku,
+        display_name=entry.display_name,
+        size=entry.size,
+        price_cents=entry.price_cents,
+        in_stock=entry.in_stock,
+        score=min(100.0, rank_score),
+        text_score=hit.text_score,
+        prior=weight,
+        rank_score=rank_score,
+        coverage=hit.coverage,
+    )
 
 
 def _prior_weights(
