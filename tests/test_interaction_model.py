@@ -15,8 +15,10 @@ from skill.export import render_package
 from skill.interaction_model import (
     CUSTOM_INTENTS,
     INVOCATION_NAME,
+    MAX_PRODUCT_SLOT_VALUES,
     CatalogEntry,
     build_model,
+    product_slot_type,
     spoken_form,
 )
 
@@ -84,3 +86,18 @@ def test_undeclared_slot_reference_is_rejected() -> None:
 def test_spoken_form_is_alexa_safe() -> None:
     assert spoken_form("2% Milk & Honey+") == "2 percent Milk and Honey plus"
     assert spoken_form("Crème brûlée (4 pk)") == "Cr me br l e 4 pk"
+
+
+def test_product_slot_type_is_capped_most_popular_first() -> None:
+    """A catalogue bigger than Alexa's 50,000 slot values keeps its best-known products."""
+    entries = [
+        CatalogEntry(f"S-{i:06d}", f"Thing {i}", "Acme", ("widget",) if i % 2 else (), i)
+        for i in range(60_000)
+    ]
+    slot_type = product_slot_type(entries)
+    used = sum(1 + len(v.synonyms) for v in slot_type.values)
+    assert used <= MAX_PRODUCT_SLOT_VALUES
+    kept = {v.id for v in slot_type.values}
+    assert "S-059999" in kept  # the most popular
+    assert "S-000000" not in kept  # the least popular goes first
+    assert [v.id for v in slot_type.values] == sorted(kept)  # stable order in the file
