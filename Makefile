@@ -25,8 +25,10 @@ test: $(STAMP)  ## set up and run lint, type checks and the whole test suite
 	$(BIN)/mypy
 	$(BIN)/pytest
 
-bench: $(STAMP)  ## run the benchmarks under bench/
+bench: $(STAMP)  ## run every benchmark under bench/ (matching ones read ../shared)
 	$(BIN)/python bench/bench_skill.py
+	$(BIN)/python bench/bench_match.py
+	$(BIN)/python bench/bench_reorder.py
 
 export-model: $(STAMP)  ## rewrite skill-package/ from the interaction model and the catalogue
 	$(BIN)/voicecart export-model

@@ -92,3 +92,23 @@ def test_index_follows_catalogue_changes(isolated: Session) -> None:
     _product(isolated, "K-1", "Ginger Kombucha", "Brewco")
     result = matcher.match(isolated, "kombucha")
     assert result.best is not None and result.best.sku == "K-1"
+
+
+def test_half_explained_words_are_no_match(isolated: Session) -> None:
+    """Unknown words count: "dragonfruit kombucha" is not the ginger kombucha."""
+    _product(isolated, "K-2", "Kombucha Ginger", "Brewco", synonyms=["kombucha"])
+    matcher = CatalogMatcher()
+    assert matcher.match(isolated, "dragonfruit kombucha").decision is Decision.NO_MATCH
+    assert matcher.match(isolated, "ginger kombucha").decision is Decision.CONFIDENT
+
+
+def test_sound_alikes_and_joined_words(isolated: Session) -> None:
+    cereal = _product(isolated, "C-1", "Honey Oat Cereal", "Acme")
+    free = _product(isolated, "G-1", "Gluten-Free Crackers", "Acme")
+    matcher = CatalogMatcher()
+    heard = matcher.match(isolated, "honey oat serial").best
+    assert heard is not None
+    assert heard.product_id == cereal.id
+    joined = matcher.match(isolated, "glutenfree crackers").best
+    assert joined is not None
+    assert joined.product_id == free.id
