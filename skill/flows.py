@@ -10,8 +10,10 @@ from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import Response
 
 from account_link import carts, orders
+from account_link.errors import NotInCart, OutOfStock
+from catalog.errors import ProductNotFound
 from catalog.matching import Candidate, Decision, MatchResult
-from catalog.quantity import QuantityPhrase
+from catalog.quantity import QuantityPhrase, split_quantity
 from catalog.service import get_product, get_products
 from skill import prompts
 from skill.speech import say
@@ -62,8 +64,7 @@ def proceed(
     if product.stock < quantity:
         substitute = nearest_in_stock(turn, product_id, quantity)
         if substitute is None:
-            orders.offer(turn.session, [(product_id, quantity)], max_quantity=turn.max_quantity)
-            raise AssertionError("offer() refuses what is out of stock")  # pragma: no cover
+            raise OutOfStock(product_id, product.display_name, quantity, product.stock)
         offer = orders.offer(turn.session, [(substitute, quantity)], max_quantity=turn.max_quantity)
         kind = "reorder" if intent == REORDER else "add"
         turn.set_pending(Pending(kind, tuple(offer.items), offer.total_cents))
@@ -123,11 +124,22 @@ def resolve_and_proceed(
     handler_input: HandlerInput, turn: Turn, intent: str, words: str, quantity: int | None
 ) -> Response:
     """From spoken words to an action: ask when ambiguous, act when clear."""
-    from catalog.quantity import split_quantity
-
     phrase = split_quantity(words)
     units = quantity if quantity is not None else (phrase.quantity or 1)
     result = turn.find_product(phrase.rest or words)
     if result.decision is Decision.AMBIGUOUS and len(result.contenders) > 1 and phrase.pack is None:
         return ask_to_choose(handler_input, turn, result, intent, units)
     return proceed(handler_input, turn, intent, pick_size(result, phrase).product_id, units)
+
+
+def product_in_cart(turn: Turn, customer_id: int, words: str) -> Candidate:
+    """The cart line the words mean: the best-fitting product that is in the cart."""
+    in_cart = {line.product_id for line in carts.view_cart(turn.session, customer_id).lines}
+    result = turn.match(words)
+    target = next((c for c in result.candidates if c.product_id in in_cart), None)
+    if target is not None:
+        return target
+    best = result.best
+    if best is None or result.decision is Decision.NO_MATCH:
+        raise ProductNotFound(words)
+    raise NotInCart(best.product_id, best.display_name)

@@ -16,10 +16,9 @@ from ask_sdk_model.dialog import ElicitSlotDirective
 from ask_sdk_model.ui import SimpleCard
 
 from account_link import carts, orders
-from account_link.errors import NoOrders, NotInCart, QuantityOutOfRange
+from account_link.errors import NoOrders, QuantityOutOfRange
 from catalog.db import utcnow
-from catalog.errors import ProductNotFound
-from catalog.matching import Decision, pick_option
+from catalog.matching import pick_option
 from skill import flows, prompts
 from skill.speech import say
 from skill.turn import Pending, turn_of
@@ -88,15 +87,7 @@ class RemoveFromCartIntentHandler(AbstractRequestHandler):
         words = slot_text(handler_input, "item")
         if words is None:
             return elicit_item(handler_input, prompts.ASK_ITEM_TO_REMOVE)
-        cart = carts.view_cart(turn.session, customer.id)
-        in_cart = {line.product_id for line in cart.lines}
-        result = turn.match(words)
-        target = next((c for c in result.candidates if c.product_id in in_cart), None)
-        if target is None:
-            best = result.best
-            if best is None or result.decision is Decision.NO_MATCH:
-                raise ProductNotFound(words)
-            raise NotInCart(best.product_id, best.display_name)
+        target = flows.product_in_cart(turn, customer.id, words)
         carts.remove_item(turn.session, customer.id, target.product_id, channel=turn.channel)
         return say(
             handler_input, prompts.removed_from_cart(target.display_name), prompts.ANYTHING_ELSE
