@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -79,6 +80,12 @@ class Settings:
     log_level: str = "INFO"
     public_url: str = "https://voicecart.example.com"
     instance_dir: Path = field(default=DEFAULT_INSTANCE_DIR)
+    secret_key: str | None = None
+    secure_cookies: bool = True
+    oauth_client_id: str = "alexa-skill"
+    oauth_client_secret: str | None = None
+    oauth_redirect_uris: tuple[str, ...] = ()
+    access_token_ttl: int = 3600
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -110,6 +117,16 @@ class Settings:
             log_level=level,
             public_url=(env.get("VOICECART_PUBLIC_URL") or "https://voicecart.example.com").strip(),
             instance_dir=instance,
+            secret_key=(env.get("VOICECART_SECRET_KEY") or "").strip() or None,
+            secure_cookies=_flag(env, "VOICECART_SECURE_COOKIES", True),
+            oauth_client_id=(env.get("VOICECART_OAUTH_CLIENT_ID") or "alexa-skill").strip(),
+            oauth_client_secret=(env.get("VOICECART_OAUTH_CLIENT_SECRET") or "").strip() or None,
+            oauth_redirect_uris=tuple(
+                uri.strip()
+                for uri in (env.get("VOICECART_OAUTH_REDIRECT_URIS") or "").split(",")
+                if uri.strip()
+            ),
+            access_token_ttl=_int(env, "VOICECART_ACCESS_TOKEN_TTL", 3600, 360, 30 * 86400),
         )
 
 
@@ -221,12 +238,30 @@ def _register_errors(app: Flask) -> None:
         ), 500
 
 
+def _secret_key(settings: Settings) -> str:
+    """VOICECART_SECRET_KEY, or one generated once into instance/secret_key (0600)."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.instance_dir / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        log.info("generated a secret key in %s", path)
+    return path.read_text().strip()
+
+
 def create_app(
     settings: Settings | None = None,
     *,
     signature_verifier: AlexaSignatureVerifier | None = None,
 ) -> Flask:
     """Build the WSGI app. ``signature_verifier`` lets tests trust a local certificate chain."""
+    from flask_wtf.csrf import CSRFProtect
+
+    from account_link.oauth import OAuthSettings
+    from account_link.web import create_blueprint
     from catalog.matching import CatalogMatcher
     from skill.builder import build_skill
     from skill.turn import SkillConfig, SkillDeps
@@ -235,6 +270,14 @@ def create_app(
     settings = settings or Settings.from_env()
     app = Flask(__name__, instance_path=str(settings.instance_dir))
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.config.update(
+        SECRET_KEY=_secret_key(settings),
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_HTTPONLY=True,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the sign-in session
+    )
+    csrf = CSRFProtect(app)
     engine = make_engine(settings)
     sessions = make_sessions(engine)
     skill = build_skill(
@@ -263,6 +306,19 @@ def create_app(
         log.warning("unlinked Alexa users act as the demo shopper (development setting)")
     adapter = VoicecartSkillAdapter(skill, settings.skill_id, sessions, verifiers, app)
     app.add_url_rule("/alexa", "alexa", adapter.dispatch_request, methods=["POST"])
+    csrf.exempt(adapter.dispatch_request)  # Alexa requests are signed, not cookie-borne
+
+    oauth = OAuthSettings(
+        client_id=settings.oauth_client_id,
+        client_secret=settings.oauth_client_secret,
+        redirect_uris=settings.oauth_redirect_uris,
+        access_token_ttl=settings.access_token_ttl,
+    )
+    if not oauth.enabled:
+        log.warning("account linking is off: set VOICECART_OAUTH_CLIENT_SECRET to enable /oauth")
+    app.register_blueprint(create_blueprint(app, sessions, oauth))
+    for endpoint in ("account_link.web.issue_token", "account_link.web.revoke"):
+        csrf.exempt(endpoint)  # client-authenticated back-channel calls, no cookies
 
     @app.get("/healthz")
     def _health() -> tuple[Response, int]:

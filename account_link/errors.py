@@ -69,3 +69,31 @@ class PriceChanged(AccountError):
         super().__init__(f"total now {current_cents}, agreed {agreed_cents}")
         self.agreed_cents = agreed_cents
         self.current_cents = current_cents
+
+
+class InvalidSignUp(AccountError):
+    """A sign-up field that cannot be accepted; ``field`` names it for the form."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class EmailTaken(AccountError):
+    def __init__(self, email: str) -> None:
+        super().__init__(f"an account for {email} already exists")
+        self.email = email
+
+
+class BadCredentials(AccountError):
+    """Wrong e-mail or password (deliberately not saying which)."""
+
+    def __init__(self) -> None:
+        super().__init__("e-mail or password is not right")
+
+
+class TooManyAttempts(AccountError):
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(f"too many failed sign-ins; try again in {retry_after_seconds} s")
+        self.retry_after_seconds = retry_after_seconds

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from account_link.models import AlexaLink, Customer
+from account_link.tokens import check_access_token
 
 DEMO_SHOPPER_EMAIL = "demo@voicecart.example"
 
@@ -23,11 +24,11 @@ def resolve_alexa_user(
 ) -> Customer | None:
     """The customer behind an Alexa request, or ``None`` when the account must be linked.
 
-    A request that carries an access token voicecart did not issue is never given the
-    demo shopper: a token that does not resolve means "link again", not "guest".
+    A request's access token decides alone: unknown, expired or revoked means "link
+    again", never the demo shopper.
     """
     if access_token:
-        return None  # no tokens are issued before OAuth account linking lands
+        return check_access_token(session, access_token).customer
     if alexa_user_id:
         link = session.scalar(select(AlexaLink).where(AlexaLink.alexa_user_id == alexa_user_id))
         if link is not None:

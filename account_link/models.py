@@ -37,6 +37,8 @@ class Customer(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
+    """argon2id; ``None`` for accounts that cannot sign in (the demo shopper)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -132,3 +134,52 @@ class OrderLine(Base):
     @property
     def line_total_cents(self) -> int:
         return self.quantity * self.unit_price_cents
+
+
+class OAuthCode(Base):
+    """An authorization code, stored hashed; single use, short-lived."""
+
+    __tablename__ = "oauth_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    client_id: Mapped[str] = mapped_column(String(200))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    redirect_uri: Mapped[str] = mapped_column(String(2000))
+    scope: Mapped[str] = mapped_column(String(200), default="")
+    code_challenge: Mapped[str | None] = mapped_column(String(128), default=None)
+    code_challenge_method: Mapped[str | None] = mapped_column(String(10), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+
+class OAuthToken(Base):
+    """An access token and its refresh token, both stored as SHA-256 hashes only."""
+
+    __tablename__ = "oauth_tokens"
+    __table_args__ = (Index("ix_oauth_tokens_customer", "customer_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(200))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    access_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    refresh_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    scope: Mapped[str] = mapped_column(String(200), default="")
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_in: Mapped[int]
+    access_revoked: Mapped[bool] = mapped_column(default=False)
+    refresh_revoked: Mapped[bool] = mapped_column(default=False)
+
+    customer: Mapped[Customer] = relationship()
+
+
+class LoginAttempt(Base):
+    """A failed sign-in, kept to throttle guessing across every worker."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_email_at", "email", "attempted_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    remote_addr: Mapped[str] = mapped_column(String(64), default="")
+    attempted_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -23,6 +23,9 @@ from app import (
     wiring,
 )
 
+OAUTH_SECRET = "test-client-secret"
+OAUTH_REDIRECT = "https://pitangui.amazon.com/api/skill/link/M2TESTVENDOR"
+
 
 @pytest.fixture(scope="session")
 def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -46,6 +49,9 @@ def settings(tmp_path: Path, seeded_template: Path) -> Settings:
         verify_alexa_requests=False,
         demo_shopper_for_unlinked=True,
         instance_dir=tmp_path,
+        secure_cookies=False,  # the test client speaks plain http
+        oauth_client_secret=OAUTH_SECRET,
+        oauth_redirect_uris=(OAUTH_REDIRECT,),
     )
 
 

@@ -1,0 +1,55 @@
+"""Bearer tokens as the rest of voicecart sees them: hashed at rest, checked per request."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from account_link.models import Customer, OAuthToken
+from catalog.db import utcnow
+
+
+def token_hash(token: str) -> str:
+    """SHA-256 of a token: what the database keeps instead of the token itself."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class TokenState(StrEnum):
+    VALID = "valid"
+    MISSING = "missing"
+    UNKNOWN = "unknown"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenCheck:
+    state: TokenState
+    customer: Customer | None = None
+
+
+def expires_at(token: OAuthToken) -> datetime:
+    return token.issued_at + timedelta(seconds=token.expires_in)
+
+
+def check_access_token(
+    session: Session, token: str | None, now: datetime | None = None
+) -> TokenCheck:
+    """Who an access token belongs to, or why it does not count."""
+    if not token:
+        return TokenCheck(TokenState.MISSING)
+    row = session.scalar(
+        select(OAuthToken).where(OAuthToken.access_token_hash == token_hash(token))
+    )
+    if row is None:
+        return TokenCheck(TokenState.UNKNOWN)
+    if row.access_revoked:
+        return TokenCheck(TokenState.REVOKED)
+    if expires_at(row) <= (now or utcnow()):
+        return TokenCheck(TokenState.EXPIRED)
+    return TokenCheck(TokenState.VALID, row.customer)

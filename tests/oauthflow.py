@@ -1,0 +1,82 @@
+"""Drive the account-linking flow the way Alexa and a shopper's browser do."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from conftest import OAUTH_REDIRECT, OAUTH_SECRET
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+CLIENT_ID = "alexa-skill"
+
+
+def csrf_token(page: TestResponse) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    assert found, page.get_data(as_text=True)
+    return found.group(1)
+
+
+def pkce_pair() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    return verifier, challenge.rstrip(b"=").decode()
+
+
+def authorize_path(
+    state: str | None = "xyz", redirect_uri: str = OAUTH_REDIRECT, **extra: str
+) -> str:
+    query = {"response_type": "code", "client_id": CLIENT_ID, "redirect_uri": redirect_uri, **extra}
+    if state is not None:
+        query["state"] = state
+    return "/oauth/authorize?" + urlencode(query)
+
+
+@dataclass
+class Linked:
+    code: str
+    state: str | None
+    location: str
+
+
+def sign_up_and_allow(
+    client: FlaskClient,
+    email: str = "sam@example.com",
+    password: str = "correct horse battery",
+    state: str | None = "xyz",
+    **authorize_extra: str,
+) -> Linked:
+    """Sign up on the authorize page, allow, and return the redirect's code and state."""
+    path = authorize_path(state=state, **authorize_extra)
+    page = client.get(path)
+    assert page.status_code == 200, page.get_data(as_text=True)
+    form = {"csrf_token": csrf_token(page), "action": "signup", "name": "Sam",
+            "email": email, "password": password}  # fmt: skip
+    signed_up = client.post(path, data=form)
+    assert signed_up.status_code == 303, signed_up.get_data(as_text=True)
+    consent = client.get(signed_up.headers["Location"])
+    assert "Allow Alexa to shop for you?" in consent.get_data(as_text=True)
+    allowed = client.post(path, data={"csrf_token": csrf_token(consent), "action": "allow"})
+    assert allowed.status_code == 302, allowed.get_data(as_text=True)
+    location = allowed.headers["Location"]
+    query = parse_qs(urlsplit(location).query)
+    return Linked(query["code"][0], query.get("state", [None])[0], location)
+
+
+def basic_auth(secret: str = OAUTH_SECRET) -> dict[str, str]:
+    """HTTP Basic client authentication, as Alexa sends it to the token endpoint."""
+    pair = base64.b64encode(f"{CLIENT_ID}:{secret}".encode()).decode()
+    return {"Authorization": f"Basic {pair}"}
+
+
+def exchange(client: FlaskClient, form: dict[str, str], secret: str = OAUTH_SECRET) -> TestResponse:
+    return client.post("/oauth/token", data=form, headers=basic_auth(secret))
+
+
+def sign_in_form(token: str, email: str, password: str) -> dict[str, str]:
+    return {"csrf_token": token, "action": "signin", "email": email, "password": password}
