@@ -260,6 +260,7 @@ def create_app(
     """Build the WSGI app. ``signature_verifier`` lets tests trust a local certificate chain."""
     from flask_wtf.csrf import CSRFProtect
 
+    from account_link.api import create_api
     from account_link.oauth import OAuthSettings
     from account_link.web import create_blueprint
     from catalog.matching import CatalogMatcher
@@ -317,6 +318,9 @@ def create_app(
     if not oauth.enabled:
         log.warning("account linking is off: set VOICECART_OAUTH_CLIENT_SECRET to enable /oauth")
     app.register_blueprint(create_blueprint(app, sessions, oauth))
+    api = create_api(sessions, max_quantity=settings.max_quantity)
+    csrf.exempt(api)  # bearer-token API: no cookies, so no cross-site forgery
+    app.register_blueprint(api)
     for endpoint in ("account_link.web.issue_token", "account_link.web.revoke"):
         csrf.exempt(endpoint)  # client-authenticated back-channel calls, no cookies
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -69,6 +69,26 @@ def cart_for(session: Session, customer_id: int) -> Cart:
     return cart
 
 
+def cart_for_update(session: Session, customer_id: int) -> Cart:
+    """The cart, locked for this transaction: concurrent edits queue up, none is lost.
+
+    PostgreSQL takes a row lock (``FOR UPDATE``). SQLite locks whole databases: a no-op
+    UPDATE takes the write lock first (waiting out the busy timeout), so everything read
+    after it is current until commit.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(
+            update(Cart).where(Cart.customer_id == customer_id).values(version=Cart.version)
+        )
+    cart = session.scalar(
+        select(Cart)
+        .where(Cart.customer_id == customer_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return cart if cart is not None else cart_for(session, customer_id)
+
+
 def view_cart(session: Session, customer_id: int) -> CartView:
     cart = cart_for(session, customer_id)
     return CartView(
@@ -114,7 +134,7 @@ def add_item(
 ) -> CartLine:
     """Add ``quantity`` units; an existing line grows instead of duplicating."""
     product = get_product(session, product_id)
-    cart = cart_for(session, customer_id)
+    cart = cart_for_update(session, customer_id)
     line = next((ln for ln in cart.lines if ln.product_id == product.id), None)
     check_quantity(quantity, max_quantity, line.quantity if line else 0)
     now = utcnow()
@@ -135,7 +155,7 @@ def add_item(
 
 def remove_item(session: Session, customer_id: int, product_id: int, *, channel: Channel) -> int:
     """Remove the product's line; returns how many units were removed."""
-    cart = cart_for(session, customer_id)
+    cart = cart_for_update(session, customer_id)
     line = next((ln for ln in cart.lines if ln.product_id == product_id), None)
     if line is None:
         raise NotInCart(product_id, get_product(session, product_id).display_name)
@@ -145,8 +165,31 @@ def remove_item(session: Session, customer_id: int, product_id: int, *, channel:
     return line.quantity
 
 
+def set_quantity(
+    session: Session,
+    customer_id: int,
+    product_id: int,
+    quantity: int,
+    *,
+    channel: Channel,
+    max_quantity: int,
+) -> CartLine:
+    """Set a line's quantity outright (the web's quantity box); the line must exist."""
+    cart = cart_for_update(session, customer_id)
+    line = next((ln for ln in cart.lines if ln.product_id == product_id), None)
+    if line is None:
+        raise NotInCart(product_id, get_product(session, product_id).display_name)
+    check_quantity(quantity, max_quantity)
+    line.quantity = quantity
+    line.updated_at = utcnow()
+    line.added_via = channel.value
+    _touch(cart, channel)
+    session.flush()
+    return line
+
+
 def clear_cart(session: Session, customer_id: int, *, channel: Channel) -> None:
-    cart = cart_for(session, customer_id)
+    cart = cart_for_update(session, customer_id)
     if cart.lines:
         cart.lines.clear()
         _touch(cart, channel)

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from account_link.carts import cart_for, check_quantity
+from account_link.carts import cart_for_update, check_quantity
 from account_link.errors import CartChanged, EmptyCart, OutOfStock, PriceChanged
 from account_link.models import Cart, Channel, Order, OrderLine, OrderStatus
 from catalog.db import utcnow
@@ -157,7 +157,7 @@ def checkout_cart(
     agreed_total_cents: int | None = None,
 ) -> Order:
     """Turn the whole cart into an order and empty the cart."""
-    cart = cart_for(session, customer_id)
+    cart = cart_for_update(session, customer_id)
     if not cart.lines:
         raise EmptyCart()
     if expected_version is not None and cart.version != expected_version:

@@ -1,0 +1,230 @@
+"""The web and app channel: a JSON API on the shared cart and the orders, under /api/v1.
+
+Authenticated by the same bearer tokens Alexa uses. Every change is recorded with its
+channel; the cart's ``ETag`` is its version, and ``If-Match`` with a stale one gets
+412 instead of silently overwriting what another channel did meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from account_link import carts
+from account_link.carts import CartView
+from account_link.errors import AccountError, NotInCart, QuantityOutOfRange
+from account_link.models import Channel, Customer, Order
+from account_link.tokens import TokenState, check_access_token
+from catalog.errors import CatalogError, UnknownProduct
+from catalog.models import Product
+
+
+class ApiError(Exception):
+    """An error reply: HTTP status, a machine-readable code and a sentence for people."""
+
+    def __init__(
+        self, status: int, error: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = error
+        self.message = message
+        self.headers = headers or {}
+
+
+def _bearer_challenge(error: str | None = None, description: str | None = None) -> dict[str, str]:
+    value = 'Bearer realm="voicecart"'
+    if error:
+        value += f', error="{error}", error_description="{description}"'
+    return {"WWW-Authenticate": value}
+
+
+def cart_json(view: CartView) -> dict[str, Any]:
+    return {
+        "version": view.version,
+        "updatedVia": view.updated_via,
+        "itemCount": view.item_count,
+        "totalCents": view.total_cents,
+        "lines": [
+            {
+                "productId": line.product_id,
+                "sku": line.sku,
+                "name": line.name,
+                "size": line.size,
+                "quantity": line.quantity,
+                "unitPriceCents": line.unit_price_cents,
+                "lineTotalCents": line.line_total_cents,
+                "addedVia": line.added_via,
+                "inStock": line.in_stock,
+            }
+            for line in view.lines
+        ],
+    }
+
+
+def order_json(order: Order) -> dict[str, Any]:
+    return {
+        "id": order.id,
+        "status": order.status,
+        "channel": order.channel,
+        "placedAt": order.placed_at.isoformat(),
+        "totalCents": order.total_cents,
+        "lines": [
+            {
+                "productId": line.product_id,
+                "name": line.product_name,
+                "quantity": line.quantity,
+                "unitPriceCents": line.unit_price_cents,
+                "lineTotalCents": line.line_total_cents,
+            }
+            for line in order.lines
+        ],
+    }
+
+
+def etag(view: CartView) -> str:
+    return f'"cart-{view.customer_id}-{view.version}"'
+
+
+def create_api(sessions: sessionmaker[Session], *, max_quantity: int) -> Blueprint:
+    bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+    @bp.errorhandler(ApiError)
+    def _api_error(exc: ApiError) -> Response:
+        response = jsonify({"error": exc.error, "message": exc.message})
+        response.status_code = exc.status
+        response.headers.update(exc.headers)
+        return response
+
+    @contextmanager
+    def shopper() -> Iterator[tuple[Session, Customer]]:
+        """The request's transaction and the customer its bearer token belongs to."""
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "unauthorized", "send Authorization: Bearer <access token>",
+                           _bearer_challenge())  # fmt: skip
+        with sessions.begin() as db:
+            check = check_access_token(db, token.strip())
+            if check.state is not TokenState.VALID or check.customer is None:
+                description = f"the access token is {check.state.value}"
+                raise ApiError(401, "invalid_token", description,
+                               _bearer_challenge("invalid_token", description))  # fmt: skip
+            try:
+                yield db, check.customer
+            except (UnknownProduct, NotInCart) as exc:
+                raise ApiError(404, "not_found", str(exc)) from exc
+            except QuantityOutOfRange as exc:
+                message = f"quantity must be 1 to {exc.maximum} per line"
+                raise ApiError(422, "quantity_out_of_range", message) from exc
+            except (AccountError, CatalogError) as exc:
+                raise ApiError(409, "conflict", str(exc)) from exc
+
+    def channel() -> Channel:
+        name = request.headers.get("X-Voicecart-Channel", "web").lower()
+        return Channel.APP if name == "app" else Channel.WEB
+
+    def body() -> dict[str, Any]:
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            raise ApiError(400, "malformed_json", "the body must be a JSON object")
+        return data
+
+    def int_field(data: dict[str, Any], name: str) -> int:
+        value = data.get(name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ApiError(400, "malformed_json", f"'{name}' must be a whole number")
+        return value
+
+    def reply(view: CartView, status: int = 200) -> Response:
+        response = jsonify(cart_json(view))
+        response.status_code = status
+        response.headers["ETag"] = etag(view)
+        return response
+
+    def precondition(db: Session, customer: Customer) -> None:
+        """Honour If-Match: a change based on an old version of the cart is refused."""
+        wanted = request.headers.get("If-Match")
+        if wanted is None or wanted.strip() == "*":
+            return
+        carts.cart_for_update(db, customer.id)  # hold the lock while comparing
+        current = etag(carts.view_cart(db, customer.id))
+        if current not in {tag.strip() for tag in wanted.split(",")}:
+            raise ApiError(412, "precondition_failed",
+                           f"the cart changed since you read it; it is now {current}",
+                           {"ETag": current})  # fmt: skip
+
+    def product_ref(db: Session, data: dict[str, Any]) -> int:
+        if "sku" in data and isinstance(data["sku"], str):
+            found = db.scalar(select(Product.id).where(Product.sku == data["sku"]))
+            if found is None:
+                raise UnknownProduct(data["sku"])
+            return found
+        product_id = int_field(data, "productId")
+        if db.get(Product, product_id) is None:
+            raise UnknownProduct(product_id)
+        return product_id
+
+    @bp.get("/cart")
+    def get_cart() -> Response:
+        with shopper() as (db, customer):
+            return reply(carts.view_cart(db, customer.id))
+
+    @bp.post("/cart/lines")
+    def add_line() -> Response:
+        data = body()
+        with shopper() as (db, customer):
+            precondition(db, customer)
+            quantity = int_field(data, "quantity") if "quantity" in data else 1
+            carts.add_item(db, customer.id, product_ref(db, data), quantity,
+                           channel=channel(), max_quantity=max_quantity)  # fmt: skip
+            return reply(carts.view_cart(db, customer.id), 201)
+
+    @bp.patch("/cart/lines/<int:product_id>")
+    def change_line(product_id: int) -> Response:
+        data = body()
+        with shopper() as (db, customer):
+            precondition(db, customer)
+            carts.set_quantity(db, customer.id, product_id, int_field(data, "quantity"),
+                               channel=channel(), max_quantity=max_quantity)  # fmt: skip
+            return reply(carts.view_cart(db, customer.id))
+
+    @bp.delete("/cart/lines/<int:product_id>")
+    def remove_line(product_id: int) -> Response:
+        with shopper() as (db, customer):
+            precondition(db, customer)
+            carts.remove_item(db, customer.id, product_id, channel=channel())
+            return reply(carts.view_cart(db, customer.id))
+
+    @bp.delete("/cart")
+    def clear() -> Response:
+        with shopper() as (db, customer):
+            precondition(db, customer)
+            carts.clear_cart(db, customer.id, channel=channel())
+            return reply(carts.view_cart(db, customer.id))
+
+    @bp.get("/orders")
+    def list_orders() -> Response:
+        with shopper() as (db, customer):
+            found = db.scalars(
+                select(Order)
+                .where(Order.customer_id == customer.id)
+                .order_by(Order.placed_at.desc(), Order.id.desc())
+                .options(selectinload(Order.lines))
+            )
+            return jsonify({"orders": [order_json(o) for o in found]})
+
+    @bp.get("/orders/<int:order_id>")
+    def get_order(order_id: int) -> Response:
+        with shopper() as (db, customer):
+            order = db.get(Order, order_id)
+            if order is None or order.customer_id != customer.id:
+                raise ApiError(404, "not_found", f"no order {order_id} for this account")
+            return jsonify(order_json(order))
+
+    return bp
