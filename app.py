@@ -262,6 +262,7 @@ def create_app(
 
     from account_link.api import create_api
     from account_link.oauth import OAuthSettings
+    from account_link.shop import create_shop
     from account_link.web import create_blueprint
     from catalog.matching import CatalogMatcher
     from skill.builder import build_skill
@@ -321,6 +322,7 @@ def create_app(
     api = create_api(sessions, max_quantity=settings.max_quantity)
     csrf.exempt(api)  # bearer-token API: no cookies, so no cross-site forgery
     app.register_blueprint(api)
+    app.register_blueprint(create_shop(sessions, max_quantity=settings.max_quantity))
     for endpoint in ("account_link.web.issue_token", "account_link.web.revoke"):
         csrf.exempt(endpoint)  # client-authenticated back-channel calls, no cookies
 

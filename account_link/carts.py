@@ -7,6 +7,7 @@ what changed and where, and optimistic concurrency can detect stale edits.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +29,7 @@ class CartLineView:
     unit_price_cents: int
     added_via: str
     in_stock: bool
+    updated_at: datetime
 
     @property
     def line_total_cents(self) -> int:
@@ -50,6 +52,10 @@ class CartView:
     @property
     def item_count(self) -> int:
         return sum(line.quantity for line in self.lines)
+
+    def touched_elsewhere(self, channel: Channel, since: datetime) -> list[CartLineView]:
+        """Lines another channel added or changed since ``since`` ("on the web today")."""
+        return [ln for ln in self.lines if ln.added_via != channel.value and ln.updated_at >= since]
 
     def line_for(self, product_id: int) -> CartLineView | None:
         return next((line for line in self.lines if line.product_id == product_id), None)
@@ -105,6 +111,7 @@ def view_cart(session: Session, customer_id: int) -> CartView:
                 unit_price_cents=line.product.price_cents,
                 added_via=line.added_via,
                 in_stock=line.product.stock >= line.quantity,
+                updated_at=line.updated_at,
             )
             for line in cart.lines
         ),

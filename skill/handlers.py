@@ -105,6 +105,12 @@ class ReadCartIntentHandler(AbstractRequestHandler):
             return say(handler_input, prompts.CART_EMPTY, prompts.HELP_REPROMPT)
         phrases = [prompts.item_phrase(ln.quantity, ln.name, ln.size) for ln in cart.lines]
         speech = prompts.cart_contents(phrases, cart.total_cents, cart.item_count)
+        midnight = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+        elsewhere: dict[str, list[str]] = {}
+        for line in cart.touched_elsewhere(turn.channel, since=midnight):
+            elsewhere.setdefault(line.added_via, []).append(line.name)
+        if elsewhere:
+            speech = f"{prompts.touched_elsewhere(elsewhere)} {speech}"
         return say(handler_input, speech, prompts.ANYTHING_ELSE)
 
 

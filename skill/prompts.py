@@ -220,3 +220,16 @@ def offer_substitute(missing: str, phrase: str, total_cents: int, reorder: bool)
 
 def confirm_add(phrase: str, total_cents: int) -> str:
     return f"Should I add {phrase}, for {money(total_cents)}, to your cart?"
+
+
+CHANNEL_NAMES = {"web": "on the web", "app": "in the app", "alexa": "with Alexa",
+                 "local-voice": "by voice", "text": "by text"}  # fmt: skip
+
+
+def touched_elsewhere(names_by_channel: dict[str, list[str]]) -> str:
+    """'You added Bananas on the web today.' for changes other channels made today."""
+    parts = [
+        f"{listing(names)} {CHANNEL_NAMES.get(channel, 'elsewhere')}"
+        for channel, names in names_by_channel.items()
+    ]
+    return f"You added {listing(parts)} today." if parts else ""

@@ -1,0 +1,96 @@
+"""The web page on the shared cart: a signed-in shopper sees and edits what Alexa sees."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session, sessionmaker
+
+from account_link import carts
+from account_link.accounts import sign_in
+from account_link.errors import BadCredentials, NotInCart, QuantityOutOfRange, TooManyAttempts
+from account_link.models import Channel, Customer
+from account_link.web import SESSION_KEY
+
+
+def _money(cents: int) -> str:
+    return f"${cents // 100}.{cents % 100:02d}"
+
+
+def create_shop(sessions: sessionmaker[Session], *, max_quantity: int) -> Blueprint:
+    bp = Blueprint("shop", __name__, template_folder="templates")
+
+    def current(db: Session) -> Customer | None:
+        customer_id = session.get(SESSION_KEY)
+        return db.get(Customer, customer_id) if isinstance(customer_id, int) else None
+
+    def show(
+        db: Session, customer: Customer, message: str = "", status: int = 200
+    ) -> ResponseReturnValue:
+        view = carts.view_cart(db, customer.id)
+        page = render_template("cart.html", customer=customer, cart=view, message=message,
+                               money=_money)  # fmt: skip
+        return page, status, {"Cache-Control": "no-store"}
+
+    @bp.get("/cart")
+    def cart_page() -> ResponseReturnValue:
+        with sessions.begin() as db:
+            customer = current(db)
+            if customer is None:
+                return redirect(url_for("shop.sign_in_page", next="/cart"))
+            return show(db, customer)
+
+    @bp.post("/cart/lines/<int:product_id>")
+    def cart_line(product_id: int) -> ResponseReturnValue:
+        message, status = "", 200
+        try:
+            with sessions.begin() as db:  # the change commits whole, or not at all
+                customer = current(db)
+                if customer is None:
+                    return redirect(url_for("shop.sign_in_page", next="/cart"))
+                if request.form.get("action") == "remove":
+                    carts.remove_item(db, customer.id, product_id, channel=Channel.WEB)
+                else:
+                    raw = request.form.get("quantity", "").strip()
+                    quantity = int(raw) if raw.lstrip("-").isdigit() else 0
+                    carts.set_quantity(db, customer.id, product_id, quantity,
+                                       channel=Channel.WEB, max_quantity=max_quantity)  # fmt: skip
+        except QuantityOutOfRange as exc:
+            message, status = f"Quantities go from 1 to {exc.maximum}.", 422
+        except NotInCart:
+            message, status = "That item is no longer in your cart.", 409
+        if not message:
+            return redirect(url_for("shop.cart_page"), code=303)
+        with sessions.begin() as db:
+            customer = current(db)
+            assert customer is not None
+            return show(db, customer, message, status)
+
+    @bp.route("/account/signin", methods=["GET", "POST"])
+    def sign_in_page() -> ResponseReturnValue:
+        target = request.args.get("next", "/cart")
+        if not target.startswith("/") or target.startswith("//"):
+            target = "/cart"  # never an open redirect
+        if request.method == "GET":
+            return render_template("signin.html", email="", error="")
+        email = request.form.get("email", "")
+        with sessions.begin() as db:
+            try:
+                customer = sign_in(db, email, request.form.get("password", ""),
+                                   remote_addr=request.remote_addr or "")  # fmt: skip
+            except BadCredentials:
+                error, status = "That e-mail and password don't match.", 401
+            except TooManyAttempts:
+                error, status = "Too many failed sign-ins. Try again later.", 429
+            else:
+                session.clear()
+                session[SESSION_KEY] = customer.id
+                return redirect(target, code=303)
+        return render_template("signin.html", email=email, error=error), status
+
+    @bp.post("/account/signout")
+    def sign_out() -> ResponseReturnValue:
+        session.clear()
+        return redirect(url_for("shop.sign_in_page"), code=303)
+
+    return bp

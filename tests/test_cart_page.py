@@ -1,0 +1,65 @@
+"""The /cart web page and the skill hearing about web changes."""
+
+from __future__ import annotations
+
+import re
+
+import alexa
+from conftest import OAUTH_REDIRECT
+from flask.testing import FlaskClient
+from oauthflow import csrf_token, exchange, sign_up_and_allow
+
+
+def _linked(client: FlaskClient) -> str:
+    linked = sign_up_and_allow(client, email="page@example.com", password="page password 1")
+    reply = exchange(client, {"grant_type": "authorization_code", "code": linked.code,
+                              "redirect_uri": OAUTH_REDIRECT})  # fmt: skip
+    return str(reply.get_json()["access_token"])
+
+
+def test_cart_page_needs_sign_in_and_never_redirects_off_site(client: FlaskClient) -> None:
+    reply = client.get("/cart")
+    assert reply.status_code == 302
+    assert "/account/signin" in reply.headers["Location"]
+    page = client.get("/account/signin?next=//evil.example.com")
+    form = {"csrf_token": csrf_token(page), "email": "x@example.com", "password": "wrong pw 1234"}
+    assert client.post("/account/signin?next=//evil.example.com", data=form).status_code == 401
+
+
+def test_voice_additions_show_on_the_page_and_web_edits_are_heard(client: FlaskClient) -> None:
+    token = _linked(client)  # the same browser session is signed in by the linking flow
+    client.post("/alexa", json=alexa.intent(
+        "AddToCartIntent", {"item": "bananas", "quantity": "2"}, access_token=token))  # fmt: skip
+    page = client.get("/cart")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Sunny Acres Bananas" in html
+    assert 'value="2"' in html
+    product_id = re.search(r'data-product="(\d+)"', html)
+    assert product_id
+    update = client.post(f"/cart/lines/{product_id.group(1)}",
+                         data={"csrf_token": csrf_token(page), "action": "update",
+                               "quantity": "4"})  # fmt: skip
+    assert update.status_code == 303
+    heard = alexa.speech(client.post(
+        "/alexa", json=alexa.intent("ReadCartIntent", access_token=token)).get_json())  # fmt: skip
+    assert heard.startswith("You added Sunny Acres Bananas on the web today.")
+    assert "4 Sunny Acres Bananas" in heard
+
+    bad = client.post(f"/cart/lines/{product_id.group(1)}",
+                      data={"csrf_token": csrf_token(page), "action": "update",
+                            "quantity": "500"})  # fmt: skip
+    assert bad.status_code == 422
+    assert "Quantities go from 1 to 25" in bad.get_data(as_text=True)
+
+    removed = client.post(f"/cart/lines/{product_id.group(1)}",
+                          data={"csrf_token": csrf_token(page), "action": "remove"})  # fmt: skip
+    assert removed.status_code == 303
+    heard = alexa.speech(client.post(
+        "/alexa", json=alexa.intent("ReadCartIntent", access_token=token)).get_json())  # fmt: skip
+    assert heard.startswith("Your cart is empty")
+
+
+def test_cart_page_forms_need_csrf(client: FlaskClient) -> None:
+    _linked(client)
+    assert client.post("/cart/lines/1", data={"action": "remove"}).status_code == 400
