@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench export-model clean help
+.PHONY: run test browser bench export-model clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -20,10 +20,19 @@ run: $(STAMP)  ## set up, migrate, seed the demo data and serve on 127.0.0.1
 	$(BIN)/voicecart seed --demo
 	$(BIN)/voicecart serve
 
-test: $(STAMP)  ## set up and run lint, type checks and the whole test suite
+test: $(STAMP) browser  ## set up and run lint, type checks and the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+browser:  ## make sure Debian's chromium is there for the browser tests (installs it as root)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "chromium not found and not root: the browser tests will be skipped"; \
+	  fi; }
 
 bench: $(STAMP)  ## run every benchmark under bench/ (matching ones read ../shared)
 	$(BIN)/python bench/bench_skill.py

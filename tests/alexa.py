@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -60,7 +61,7 @@ def launch(**kw: Any) -> dict[str, Any]:
     return envelope({"type": "LaunchRequest"}, new=True, **kw)
 
 
-def intent(name: str, slots: dict[str, str | None] | None = None, **kw: Any) -> dict[str, Any]:
+def intent(name: str, slots: Mapping[str, str | None] | None = None, **kw: Any) -> dict[str, Any]:
     slot_objs = {
         slot: ({"name": slot, "value": value} if value is not None else {"name": slot})
         for slot, value in (slots or {}).items()

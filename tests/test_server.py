@@ -3,88 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import socket
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import alexa
 import pytest
+from serverproc import ROOT, Server, cli_command
 
 pytestmark = pytest.mark.server
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _cli(*args: str, env: dict[str, str]) -> list[str]:
-    return [sys.executable, "-c", "import app; app.main()", *args]
-
-
-class Server:
-    def __init__(self, tmp: Path, *, verify: bool) -> None:
-        self.port = _free_port()
-        self.env = {
-            **os.environ,
-            "VOICECART_DATABASE_URL": f"sqlite:///{tmp / 'server.db'}",
-            "VOICECART_VERIFY_ALEXA_REQUESTS": "1" if verify else "0",
-            "VOICECART_SKILL_ID": alexa.SKILL_ID,
-            "VOICECART_PORT": str(self.port),
-            "VOICECART_WORKERS": "2",
-        }
-        seeded = subprocess.run(
-            _cli("seed", "--demo", env=self.env), env=self.env, cwd=ROOT, capture_output=True,
-            text=True, timeout=120, check=False,
-        )  # fmt: skip
-        assert seeded.returncode == 0, seeded.stderr
-        self.log = tmp / "server.log"
-        self._log_file = self.log.open("w")
-        self.process = subprocess.Popen(
-            _cli("serve", env=self.env), env=self.env, cwd=ROOT, stdout=self._log_file,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as reply:
-                    if reply.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.2)
-        self.stop()
-        raise AssertionError(f"server did not start:\n{self.log.read_text()}")
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def post(self, body: bytes) -> tuple[int, dict[str, Any]]:
-        request = urllib.request.Request(
-            f"{self.url}/alexa", data=body, headers={"Content-Type": "application/json"}
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as reply:
-                return reply.status, json.loads(reply.read())
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read())
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=30)
-        self._log_file.close()
 
 
 @pytest.fixture
@@ -146,7 +75,7 @@ def test_every_worker_sees_an_imported_product_without_restart(
         "NEW-1,Dragonfruit Kombucha,Brewco,16 oz,449,40,beverages,,1\n"
     )
     imported = subprocess.run(
-        _cli("catalog", "import", str(catalogue), env=open_server.env), env=open_server.env,
+        cli_command("catalog", "import", str(catalogue)), env=open_server.env,
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert imported.returncode == 0, imported.stderr
