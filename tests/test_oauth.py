@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import alexa
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from account_link.models import OAuthCode, OAuthToken
 from account_link.tokens import token_hash
+from app import Settings, create_app, wiring
 
 
 def _tokens(client: FlaskClient, **authorize_extra: str) -> dict[str, object]:
@@ -231,3 +233,33 @@ def test_sign_up_errors(client: FlaskClient) -> None:
 def test_linked_help_and_stop_work_unlinked(conversation: Conversation) -> None:
     envelope = alexa.intent("AMAZON.HelpIntent", access_token="expired-or-unknown")
     assert "reorder coffee" in alexa.speech(conversation.send(envelope))
+
+
+def test_code_bound_to_its_redirect_uri(settings: Settings) -> None:
+    """A code issued for one allowed redirect cannot be redeemed naming another."""
+    layla = "https://layla.amazon.com/api/skill/link/M2TESTVENDOR"
+    app = create_app(replace(settings, oauth_redirect_uris=(OAUTH_REDIRECT, layla)))
+    client = app.test_client()
+    linked = sign_up_and_allow(client)
+    reply = exchange(client, {"grant_type": "authorization_code", "code": linked.code,
+                              "redirect_uri": layla})  # fmt: skip
+    wiring(app).engine.dispose()
+    assert reply.status_code == 400
+    assert reply.get_json()["error"] == "invalid_grant"
+
+
+def test_revoked_token_on_the_api_is_401(client: FlaskClient) -> None:
+    token = _tokens(client)
+    client.post("/oauth/revoke", data={"token": str(token["access_token"])}, headers=basic_auth())
+    reply = client.get("/api/v1/cart", headers={"Authorization": f"Bearer {token['access_token']}"})
+    assert reply.status_code == 401
+    assert 'error="invalid_token"' in reply.headers["WWW-Authenticate"]
+    assert "revoked" in reply.get_json()["message"]
+
+
+def test_linking_switched_off_without_a_client_secret(settings: Settings) -> None:
+    app = create_app(replace(settings, oauth_client_secret=None))
+    page = app.test_client().get(authorize_path())
+    wiring(app).engine.dispose()
+    assert page.status_code == 503
+    assert "VOICECART_OAUTH_CLIENT_SECRET" in page.get_data(as_text=True)
