@@ -8,7 +8,7 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -89,15 +89,6 @@ def sign_in(
         customer.password_hash = hash_password(password)
     session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
     return customer
-
-
-def failed_attempts(session: Session, email: str) -> int:
-    return int(
-        session.scalar(
-            select(func.count(LoginAttempt.id)).where(LoginAttempt.email == normalise_email(email))
-        )
-        or 0
-    )
 
 
 @cache

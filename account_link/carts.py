@@ -124,7 +124,12 @@ def check_quantity(quantity: int, maximum: int, already: int = 0) -> None:
         raise QuantityOutOfRange(quantity, maximum, already)
 
 
-def _touch(cart: Cart, channel: Channel) -> None:
+def _line_of(cart: Cart, product_id: int) -> CartLine | None:
+    return next((ln for ln in cart.lines if ln.product_id == product_id), None)
+
+
+def touch(cart: Cart, channel: Channel) -> None:
+    """Record a change: a new version, when, and which channel made it."""
     cart.version += 1
     cart.updated_at = utcnow()
     cart.updated_via = channel.value
@@ -142,7 +147,7 @@ def add_item(
     """Add ``quantity`` units; an existing line grows instead of duplicating."""
     product = get_product(session, product_id)
     cart = cart_for_update(session, customer_id)
-    line = next((ln for ln in cart.lines if ln.product_id == product.id), None)
+    line = _line_of(cart, product.id)
     check_quantity(quantity, max_quantity, line.quantity if line else 0)
     now = utcnow()
     if line is None:
@@ -155,7 +160,7 @@ def add_item(
         line.quantity += quantity
         line.updated_at = now
         line.added_via = channel.value
-    _touch(cart, channel)
+    touch(cart, channel)
     session.flush()
     return line
 
@@ -163,11 +168,11 @@ def add_item(
 def remove_item(session: Session, customer_id: int, product_id: int, *, channel: Channel) -> int:
     """Remove the product's line; returns how many units were removed."""
     cart = cart_for_update(session, customer_id)
-    line = next((ln for ln in cart.lines if ln.product_id == product_id), None)
+    line = _line_of(cart, product_id)
     if line is None:
         raise NotInCart(product_id, get_product(session, product_id).display_name)
     cart.lines.remove(line)
-    _touch(cart, channel)
+    touch(cart, channel)
     session.flush()
     return line.quantity
 
@@ -183,14 +188,14 @@ def set_quantity(
 ) -> CartLine:
     """Set a line's quantity outright (the web's quantity box); the line must exist."""
     cart = cart_for_update(session, customer_id)
-    line = next((ln for ln in cart.lines if ln.product_id == product_id), None)
+    line = _line_of(cart, product_id)
     if line is None:
         raise NotInCart(product_id, get_product(session, product_id).display_name)
     check_quantity(quantity, max_quantity)
     line.quantity = quantity
     line.updated_at = utcnow()
     line.added_via = channel.value
-    _touch(cart, channel)
+    touch(cart, channel)
     session.flush()
     return line
 
@@ -199,5 +204,5 @@ def clear_cart(session: Session, customer_id: int, *, channel: Channel) -> None:
     cart = cart_for_update(session, customer_id)
     if cart.lines:
         cart.lines.clear()
-        _touch(cart, channel)
+        touch(cart, channel)
         session.flush()

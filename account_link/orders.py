@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from account_link.carts import cart_for_update, check_quantity
+from account_link.carts import cart_for_update, check_quantity, touch
 from account_link.errors import CartChanged, EmptyCart, OutOfStock, PriceChanged
 from account_link.models import Cart, Channel, Order, OrderLine, OrderStatus
 from catalog.db import utcnow
@@ -169,9 +169,7 @@ def checkout_cart(
     )  # fmt: skip
     cart = session.scalars(select(Cart).where(Cart.customer_id == customer_id)).one()
     cart.lines.clear()
-    cart.version += 1
-    cart.updated_at = utcnow()
-    cart.updated_via = channel.value
+    touch(cart, channel)
     session.flush()
     return order
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import urlencode
 
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, Flask, Response, g, redirect, render_template, request, session
@@ -112,10 +111,3 @@ def create_blueprint(
             return response
 
     return bp
-
-
-def authorize_url(settings: OAuthSettings, redirect_uri: str, state: str, **extra: str) -> str:
-    """The URL Alexa sends the shopper to (used by docs, tests and the simulator)."""
-    query = {"response_type": "code", "client_id": settings.client_id,
-             "redirect_uri": redirect_uri, "state": state, **extra}  # fmt: skip
-    return "/oauth/authorize?" + urlencode(query)
