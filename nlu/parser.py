@@ -1,0 +1,207 @@
+"""The local intent parser: the interaction model's sample utterances, compiled.
+
+Every sample becomes an anchored regular expression: literal words must appear (after
+normalisation), ``{slot}`` captures words, ``AMAZON.NUMBER`` accepts digits or number
+words. Among matching samples the most specific wins (most literal words); a product
+slot is checked with the caller's resolver, so "add bananas" beats "add nonsense" and
+an utterance no sample explains becomes ``AMAZON.FallbackIntent``. Imports no other
+voicecart package: products arrive through :class:`ProductResolver`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from nlu.builtins import BUILTIN_SAMPLES
+from nlu.model import IntentDef, InteractionModel
+
+FALLBACK = "AMAZON.FallbackIntent"
+_UNITS = {"zero": 0, "one": 1, "a": 1, "an": 1, "two": 2, "three": 3, "four": 4, "five": 5,
+          "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+          "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
+          "eighteen": 18, "nineteen": 19}  # fmt: skip
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+         "eighty": 80, "ninety": 90}  # fmt: skip
+_NUMBER = (
+    r"(?:minus |negative )?(?:\d+|(?:"
+    + "|".join(_TENS)
+    + r")(?:[ -](?:"
+    + "|".join(k for k in _UNITS if k not in ("a", "an", "zero"))
+    + r"))?|"
+    + "|".join(sorted(_UNITS, key=len, reverse=True))
+    + r"|a couple(?: of)?|a dozen|dozen)"
+)
+_ORDINALS = {"first": "1", "second": "2", "third": "3", "fourth": "4", "fifth": "5",
+             "1st": "1", "2nd": "2", "3rd": "3", "4th": "4", "5th": "5",
+             "last": "last"}  # fmt: skip
+_ORDINAL = r"(?:" + "|".join(_ORDINALS) + r")"
+_FILLER_PREFIX = re.compile(
+    r"^(?:(?:alexa|hey|ok|okay|um|uh|please|can you|could you|would you)\s+)+"
+)
+_FILLER_SUFFIX = re.compile(r"(?:\s+(?:please|thanks|thank you|now))+$")
+_SLOT = re.compile(r"\{(\w+)\}")
+
+ProductResolver = Callable[[str], float]
+"""Given the words of a product slot, how well (0-100) they name a catalogue product."""
+
+
+def normalize_utterance(text: str) -> str:
+    """Lower case, no punctuation except apostrophes, no polite or wake-word padding."""
+    lowered = text.lower().replace("\u2019", "'").replace("-", " ")
+    lowered = re.sub(r"[^a-z0-9' ]+", " ", lowered)
+    lowered = " ".join(lowered.split())
+    lowered = _FILLER_PREFIX.sub("", lowered)
+    return _FILLER_SUFFIX.sub("", lowered).strip()
+
+
+def spoken_number(words: str) -> int | None:
+    """'twenty four' -> 24, '3' -> 3, 'a couple of' -> 2; ``None`` when not a number."""
+    words = words.strip().replace("-", " ")
+    negative = words.startswith(("minus ", "negative "))
+    if negative:
+        words = words.split(" ", 1)[1]
+    if words.isdigit():
+        value = int(words)
+    elif words.startswith("a couple"):
+        value = 2
+    elif words in ("a dozen", "dozen"):
+        value = 12
+    else:
+        parts = words.split()
+        value = 0
+        for part in parts:
+            if part in _TENS:
+                value += _TENS[part]
+            elif part in _UNITS:
+                value += _UNITS[part]
+            else:
+                return None
+    return -value if negative else value
+
+
+@dataclass(frozen=True, slots=True)
+class Parse:
+    """The parser's reading of one utterance."""
+
+    text: str
+    intent: str
+    slots: dict[str, str] = field(default_factory=dict)
+    confidence: float = 0.0
+    sample: str | None = None
+    alternatives: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Pattern:
+    intent: str
+    sample: str
+    regex: re.Pattern[str]
+    literal_words: int
+    slot_types: dict[str, str]
+
+
+def _compile(intent: IntentDef, sample: str) -> _Pattern:
+    types = {slot.name: slot.type for slot in intent.slots}
+    pieces: list[str] = []
+    literal = 0
+    for token in _SLOT.split(sample):
+        if not token:
+            continue
+        if token in types:
+            kind = types[token]
+            if kind == "AMAZON.NUMBER":
+                body = _NUMBER
+            elif kind == "AMAZON.Ordinal":
+                body = _ORDINAL
+            else:
+                body = r".+?"
+            pieces.append(f"(?P<{token}>{body})")
+        else:
+            words = normalize_utterance(token).split()
+            literal += len(words)
+            if words:
+                pieces.append(r"\s*" + r"\s+".join(map(re.escape, words)) + r"\s*")
+    regex = re.compile(r"^\s*" + "".join(pieces) + r"\s*$")
+    return _Pattern(intent.name, sample, regex, literal, types)
+
+
+class IntentParser:
+    """Compiled from one :class:`InteractionModel`; parses typed or transcribed text."""
+
+    def __init__(self, model: InteractionModel, resolver: ProductResolver | None = None) -> None:
+        self.resolver = resolver
+        self.patterns: list[_Pattern] = []
+        for intent in model.intents:
+            samples = intent.samples or BUILTIN_SAMPLES.get(intent.name, ())
+            for sample in samples:
+                self.patterns.append(_compile(intent, sample))
+
+    def parse(self, text: str, *, expecting: str | None = None) -> Parse:
+        """Read ``text``; ``expecting`` names an intent whose slot was just asked for."""
+        clean = normalize_utterance(text)
+        if not clean:
+            return Parse(text, FALLBACK, confidence=1.0)
+        scored: list[tuple[float, _Pattern, dict[str, str]]] = []
+        for pattern in self.patterns:
+            found = pattern.regex.match(clean)
+            if found is None:
+                continue
+            slots = {k: v.strip() for k, v in found.groupdict().items() if v and v.strip()}
+            score = self._score(pattern, slots, clean, expecting)
+            if score > 0:
+                scored.append((score, pattern, slots))
+        if not scored:
+            return Parse(text, FALLBACK, confidence=0.0)
+        scored.sort(key=lambda item: (-item[0], -item[1].literal_words, item[1].sample))
+        best_score, best, slots = scored[0]
+        alternatives: dict[str, float] = {}
+        for score, pattern, _ in scored[1:]:
+            if pattern.intent != best.intent and pattern.intent not in alternatives:
+                alternatives[pattern.intent] = round(score, 3)
+        return Parse(
+            text=text,
+            intent=best.intent,
+            slots=self._canonical(best, slots),
+            confidence=round(best_score, 3),
+            sample=best.sample,
+            alternatives=tuple(alternatives.items())[:3],
+        )
+
+    def _score(
+        self, pattern: _Pattern, slots: dict[str, str], clean: str, expecting: str | None
+    ) -> float:
+        """0-1: how much of the utterance the sample's own words explain, and slot fit."""
+        words = len(clean.split())
+        literal_share = pattern.literal_words / max(1, words)
+        score = 0.55 + 0.45 * literal_share
+        for name, value in slots.items():
+            kind = pattern.slot_types.get(name, "")
+            if kind.startswith("AMAZON."):
+                continue
+            fit = self.resolver(value) / 100.0 if self.resolver else 0.7
+            if fit < 0.6:
+                return 0.0  # "add a unicorn" is not AddToCartIntent with a product
+            score *= 0.6 + 0.4 * fit
+        if pattern.literal_words == 0:
+            # A bare slot ("bananas") only answers a question that was asked.
+            score *= 0.95 if expecting else 0.5
+        if expecting and pattern.intent == expecting:
+            score = min(1.0, score + 0.05)
+        return score
+
+    @staticmethod
+    def _canonical(pattern: _Pattern, slots: dict[str, str]) -> dict[str, str]:
+        """Slot values as Alexa sends them: AMAZON.NUMBER as digits, ordinals as digits."""
+        out = {}
+        for name, value in slots.items():
+            kind = pattern.slot_types.get(name, "")
+            if kind == "AMAZON.NUMBER":
+                number = spoken_number(value)
+                out[name] = str(number) if number is not None else "?"
+            elif kind == "AMAZON.Ordinal":
+                out[name] = _ORDINALS.get(value, value)
+            else:
+                out[name] = value
+        return out
