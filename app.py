@@ -266,6 +266,8 @@ def create_app(
     from account_link.web import create_blueprint
     from catalog.matching import CatalogMatcher
     from skill.builder import build_skill
+    from skill.local import LocalDialogue
+    from skill.local_api import create_local_api
     from skill.turn import SkillConfig, SkillDeps
     from skill.webservice import VoicecartSkillAdapter, alexa_verifiers
 
@@ -282,9 +284,10 @@ def create_app(
     csrf = CSRFProtect(app)
     engine = make_engine(settings)
     sessions = make_sessions(engine)
+    matcher = CatalogMatcher()
     skill = build_skill(
         SkillDeps(
-            matcher=CatalogMatcher(),
+            matcher=matcher,
             config=SkillConfig(
                 max_quantity=settings.max_quantity,
                 demo_for_unlinked=settings.demo_shopper_for_unlinked,
@@ -323,6 +326,9 @@ def create_app(
     csrf.exempt(api)  # bearer-token API: no cookies, so no cross-site forgery
     app.register_blueprint(api)
     app.register_blueprint(create_shop(sessions, max_quantity=settings.max_quantity))
+    local = create_local_api(sessions, LocalDialogue(skill, sessions, matcher))
+    csrf.exempt(local)
+    app.register_blueprint(local)
     for endpoint in ("account_link.web.issue_token", "account_link.web.revoke"):
         csrf.exempt(endpoint)  # client-authenticated back-channel calls, no cookies
 

@@ -91,32 +91,45 @@ def etag(view: CartView) -> str:
     return f'"cart-{view.customer_id}-{view.version}"'
 
 
+def api_error_response(exc: ApiError) -> Response:
+    """The JSON reply for an :class:`ApiError` (registered by every API blueprint)."""
+    response = jsonify({"error": exc.error, "message": exc.message})
+    response.status_code = exc.status
+    response.headers.update(exc.headers)
+    return response
+
+
+def bearer_token() -> str:
+    """The request's bearer token, or a 401 that says how to send one."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "unauthorized", "send Authorization: Bearer <access token>",
+                       _bearer_challenge())  # fmt: skip
+    return token.strip()
+
+
+def require_valid(db: Session, token: str) -> Customer:
+    """The customer of a valid access token, or a 401 naming why the token does not count."""
+    check = check_access_token(db, token)
+    if check.state is not TokenState.VALID or check.customer is None:
+        description = f"the access token is {check.state.value}"
+        raise ApiError(401, "invalid_token", description,
+                       _bearer_challenge("invalid_token", description))  # fmt: skip
+    return check.customer
+
+
 def create_api(sessions: sessionmaker[Session], *, max_quantity: int) -> Blueprint:
     bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-    @bp.errorhandler(ApiError)
-    def _api_error(exc: ApiError) -> Response:
-        response = jsonify({"error": exc.error, "message": exc.message})
-        response.status_code = exc.status
-        response.headers.update(exc.headers)
-        return response
+    bp.register_error_handler(ApiError, api_error_response)
 
     @contextmanager
     def shopper() -> Iterator[tuple[Session, Customer]]:
         """The request's transaction and the customer its bearer token belongs to."""
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise ApiError(401, "unauthorized", "send Authorization: Bearer <access token>",
-                           _bearer_challenge())  # fmt: skip
+        token = bearer_token()
         with sessions.begin() as db:
-            check = check_access_token(db, token.strip())
-            if check.state is not TokenState.VALID or check.customer is None:
-                description = f"the access token is {check.state.value}"
-                raise ApiError(401, "invalid_token", description,
-                               _bearer_challenge("invalid_token", description))  # fmt: skip
+            customer = require_valid(db, token)
             try:
-                yield db, check.customer
+                yield db, customer
             except (UnknownProduct, NotInCart) as exc:
                 raise ApiError(404, "not_found", str(exc)) from exc
             except QuantityOutOfRange as exc:

@@ -7,6 +7,7 @@ from sqlalchemy import engine_from_config, pool
 
 import account_link.models  # noqa: F401  (registers the tables)
 import catalog.models  # noqa: F401
+import skill.local_session  # noqa: F401
 from catalog.db import Base, UTCDateTime
 
 config = context.config

@@ -138,8 +138,15 @@ class IntentParser:
             for sample in samples:
                 self.patterns.append(_compile(intent, sample))
 
-    def parse(self, text: str, *, expecting: str | None = None) -> Parse:
+    def parse(
+        self,
+        text: str,
+        *,
+        expecting: str | None = None,
+        resolver: ProductResolver | None = None,
+    ) -> Parse:
         """Read ``text``; ``expecting`` names an intent whose slot was just asked for."""
+        resolve = resolver or self.resolver
         clean = normalize_utterance(text)
         if not clean:
             return Parse(text, FALLBACK, confidence=1.0)
@@ -149,7 +156,7 @@ class IntentParser:
             if found is None:
                 continue
             slots = {k: v.strip() for k, v in found.groupdict().items() if v and v.strip()}
-            score = self._score(pattern, slots, clean, expecting)
+            score = self._score(pattern, slots, clean, expecting, resolve)
             if score > 0:
                 scored.append((score, pattern, slots))
         if not scored:
@@ -169,8 +176,13 @@ class IntentParser:
             alternatives=tuple(alternatives.items())[:3],
         )
 
+    @staticmethod
     def _score(
-        self, pattern: _Pattern, slots: dict[str, str], clean: str, expecting: str | None
+        pattern: _Pattern,
+        slots: dict[str, str],
+        clean: str,
+        expecting: str | None,
+        resolve: ProductResolver | None,
     ) -> float:
         """0-1: how much of the utterance the sample's own words explain, and slot fit."""
         words = len(clean.split())
@@ -180,7 +192,7 @@ class IntentParser:
             kind = pattern.slot_types.get(name, "")
             if kind.startswith("AMAZON."):
                 continue
-            fit = self.resolver(value) / 100.0 if self.resolver else 0.7
+            fit = min(1.0, resolve(value) / 100.0) if resolve else 0.7
             if fit < 0.6:
                 return 0.0  # "add a unicorn" is not AddToCartIntent with a product
             score *= 0.6 + 0.4 * fit

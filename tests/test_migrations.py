@@ -8,6 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
+import skill.local_session  # noqa: F401  (its table is part of the schema)
 from app import Settings, upgrade_database
 from catalog.db import Base
 

@@ -1,0 +1,218 @@
+"""The local channels' adapter: text (and, later, transcribed audio) into the same skill.
+
+The parser's reading becomes an Alexa-format ``IntentRequest`` — slots with entity
+resolutions, the session's attributes, the caller's access token — and is handed to the
+very skill that serves ``/alexa``, inside one turn transaction. Session state is kept
+in ``local_sessions`` so a dialogue can continue on any worker.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from ask_sdk_core.skill import CustomSkill
+from ask_sdk_model import RequestEnvelope
+from sqlalchemy.orm import Session, sessionmaker
+
+from account_link.models import Channel
+from account_link.tokens import check_access_token
+from catalog.db import utcnow
+from catalog.matching import CatalogMatcher, Decision, MatchResult
+from catalog.quantity import split_quantity
+from nlu.parser import IntentParser, Parse
+from skill.interaction_model import PRODUCT_TYPE, build_model
+from skill.local_session import open_session
+from skill.scope import turn_scope
+from skill.turn import CHOICE_KEY
+
+LOCAL_APPLICATION_ID = "voicecart.local"
+BARE_ANSWER_INTENT = "ChooseProductIntent"
+
+
+@dataclass
+class LocalReply:
+    """Everything a local caller (or the simulator) wants to show about one turn."""
+
+    session_id: str
+    new_session: bool
+    note: str | None
+    parse: Parse
+    matched_product: dict[str, Any] | None
+    response: dict[str, Any]
+    request: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def speech(self) -> str:
+        ssml = str(self.response.get("outputSpeech", {}).get("ssml", ""))
+        return ssml.removeprefix("<speak>").removesuffix("</speak>")
+
+    @property
+    def reprompt(self) -> str | None:
+        prompt = self.response.get("reprompt")
+        if not prompt:
+            return None
+        ssml = str(prompt["outputSpeech"]["ssml"])
+        return ssml.removeprefix("<speak>").removesuffix("</speak>")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "sessionId": self.session_id,
+            "newSession": self.new_session,
+            "note": self.note,
+            "transcript": {"text": self.parse.text, "alternatives": []},
+            "intent": self.parse.intent,
+            "confidence": self.parse.confidence,
+            "slots": self.parse.slots,
+            "matchedProduct": self.matched_product,
+            "speech": self.speech,
+            "reprompt": self.reprompt,
+            "card": self.response.get("card"),
+            "directives": self.response.get("directives", []),
+            "shouldEndSession": bool(self.response.get("shouldEndSession")),
+        }
+
+
+class LocalDialogue:
+    """Parse, build the Alexa request, invoke the skill, remember the session."""
+
+    def __init__(
+        self, skill: CustomSkill, sessions: sessionmaker[Session], matcher: CatalogMatcher
+    ) -> None:
+        self._skill = skill
+        self._sessions = sessions
+        self._matcher = matcher
+        self._parser: IntentParser | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def parser(self) -> IntentParser:
+        """Compiled once per process from the one interaction model (samples only)."""
+        with self._lock:
+            if self._parser is None:
+                self._parser = IntentParser(build_model([]))
+            return self._parser
+
+    def handle_text(
+        self, text: str, *, access_token: str | None, session_id: str | None, channel: Channel
+    ) -> LocalReply:
+        with self._sessions.begin() as db:
+            customer = check_access_token(db, access_token).customer if access_token else None
+            local, note = open_session(db, session_id, customer.id if customer else None)
+            local_id, attributes, expecting = local.id, dict(local.attributes), local.expecting
+            new_session = session_id != local_id
+
+        with turn_scope(self._sessions, channel) as scope:
+            expected_intent = (expecting or {}).get("intent")
+            if CHOICE_KEY in attributes:
+                expected_intent = BARE_ANSWER_INTENT
+            parse = self.parser.parse(
+                text, expecting=expected_intent, resolver=lambda w: self._fit(scope.session, w)
+            )
+            parse = _continue_elicitation(parse, expecting)
+            matched = self._matched(scope.session, parse)
+            envelope = _envelope(parse, matched, attributes, access_token, local_id, new_session)
+            request = self._skill.serializer.deserialize(
+                payload=json.dumps(envelope), obj_type=RequestEnvelope
+            )
+            response_envelope = self._skill.invoke(request_envelope=request, context=None)
+            serialized = self._skill.serializer.serialize(response_envelope)
+            response: dict[str, Any] = serialized if isinstance(serialized, dict) else {}
+
+        with self._sessions.begin() as db:
+            local_row = open_session(db, local_id, customer.id if customer else None)[0]
+            local_row.attributes = dict(response.get("sessionAttributes") or {})
+            local_row.expecting = _elicited(response.get("response", {}))
+            local_row.updated_at = utcnow()
+        return LocalReply(local_id, new_session, note, parse, matched,
+                          dict(response.get("response", {})), envelope)  # fmt: skip
+
+    def _match(self, db: Session, words: str) -> MatchResult:
+        return self._matcher.match(db, split_quantity(words).rest or words)
+
+    def _fit(self, db: Session, words: str) -> float:
+        result = self._match(db, words)
+        best = result.best
+        return 0.0 if best is None or result.decision is Decision.NO_MATCH else best.text_score
+
+    def _matched(self, db: Session, parse: Parse) -> dict[str, Any] | None:
+        words = parse.slots.get("item")
+        if not words:
+            return None
+        result = self._match(db, words)
+        best = result.best
+        if best is None or result.decision is Decision.NO_MATCH:
+            return None
+        return {"productId": best.product_id, "sku": best.sku, "name": best.display_name,
+                "size": best.size, "score": round(best.score, 1),
+                "decision": result.decision.value}  # fmt: skip
+
+
+def _continue_elicitation(parse: Parse, expecting: dict[str, Any] | None) -> Parse:
+    """A bare answer ("bananas") to "Which item?" fills the asked-for intent's slot."""
+    if not expecting or parse.intent != BARE_ANSWER_INTENT or "item" not in parse.slots:
+        return parse
+    if parse.sample not in ("{item}", "the {item}"):
+        return parse
+    slots = {**{k: str(v) for k, v in (expecting.get("slots") or {}).items()}, **parse.slots}
+    return Parse(parse.text, str(expecting["intent"]), slots, parse.confidence, parse.sample)
+
+
+def _elicited(response: dict[str, Any]) -> dict[str, Any] | None:
+    for directive in response.get("directives", []):
+        if directive.get("type") == "Dialog.ElicitSlot":
+            intent = directive.get("updatedIntent") or {}
+            slots = {
+                name: slot["value"]
+                for name, slot in (intent.get("slots") or {}).items()
+                if slot.get("value")
+            }
+            return {"intent": intent.get("name"), "slot": directive.get("slotToElicit"),
+                    "slots": slots}  # fmt: skip
+    return None
+
+
+def _envelope(
+    parse: Parse,
+    matched: dict[str, Any] | None,
+    attributes: dict[str, Any],
+    access_token: str | None,
+    session_id: str,
+    new_session: bool,
+) -> dict[str, Any]:
+    user: dict[str, Any] = {"userId": f"{LOCAL_APPLICATION_ID}.user"}
+    if access_token:
+        user["accessToken"] = access_token
+    slots: dict[str, Any] = {}
+    for name, value in parse.slots.items():
+        slot: dict[str, Any] = {"name": name, "value": value, "confirmationStatus": "NONE"}
+        if name == "item" and matched is not None:
+            slot["resolutions"] = {"resolutionsPerAuthority": [{
+                "authority": f"amzn1.er-authority.echo-sdk.{LOCAL_APPLICATION_ID}.{PRODUCT_TYPE}",
+                "status": {"code": "ER_SUCCESS_MATCH"},
+                "values": [{"value": {"name": matched["name"], "id": matched["sku"]}}],
+            }]}  # fmt: skip
+        slots[name] = slot
+    return {
+        "version": "1.0",
+        "session": {
+            "new": new_session,
+            "sessionId": session_id,
+            "application": {"applicationId": LOCAL_APPLICATION_ID},
+            "attributes": attributes,
+            "user": user,
+        },
+        "context": {"System": {"application": {"applicationId": LOCAL_APPLICATION_ID},
+                               "user": user, "device": {"deviceId": "voicecart.local"}}},
+        "request": {
+            "type": "IntentRequest",
+            "requestId": f"voicecart.local.request.{uuid.uuid4()}",
+            "timestamp": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "locale": "en-US",
+            "dialogState": "IN_PROGRESS" if parse.sample in ("{item}", "the {item}") else "STARTED",
+            "intent": {"name": parse.intent, "confirmationStatus": "NONE", "slots": slots},
+        },
+    }  # fmt: skip
