@@ -161,7 +161,10 @@ class IntentParser:
                 scored.append((score, pattern, slots))
         if not scored:
             return Parse(text, FALLBACK, confidence=0.0)
-        scored.sort(key=lambda item: (-item[0], -item[1].literal_words, item[1].sample))
+        # Best score, then more of the sample's own words, then more slots filled (a
+        # number read as "quantity" rather than left inside the product words).
+        scored.sort(key=lambda item: (-round(item[0], 3), -item[1].literal_words,
+                                      -len(item[2]), item[1].sample))  # fmt: skip
         best_score, best, slots = scored[0]
         alternatives: dict[str, float] = {}
         for score, pattern, _ in scored[1:]:

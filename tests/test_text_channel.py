@@ -1,0 +1,102 @@
+"""POST /api/v1/text: typed words through the parser into the same skill, session kept."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import OAUTH_REDIRECT
+from flask.testing import FlaskClient
+from oauthflow import exchange, sign_up_and_allow
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from account_link.models import Order
+
+
+@pytest.fixture
+def token(client: FlaskClient) -> str:
+    linked = sign_up_and_allow(client, email="text@example.com")
+    reply = exchange(client, {"grant_type": "authorization_code", "code": linked.code,
+                              "redirect_uri": OAUTH_REDIRECT})  # fmt: skip
+    return str(reply.get_json()["access_token"])
+
+
+def _say(client: FlaskClient, token: str, text: str, session_id: str | None = None) -> Any:
+    body: dict[str, Any] = {"text": text}
+    if session_id:
+        body["sessionId"] = session_id
+    reply = client.post("/api/v1/text", json=body, headers={"Authorization": f"Bearer {token}"})
+    assert reply.status_code == 200, reply.get_data(as_text=True)
+    return reply.get_json()
+
+
+def test_reorder_then_yes_across_two_requests(
+    client: FlaskClient, token: str, session: Session
+) -> None:
+    offer = _say(client, token, "Alexa, reorder some dish soap please")
+    assert offer["intent"] == "ReorderIntent"
+    assert offer["slots"] == {"item": "some dish soap"}
+    assert offer["matchedProduct"]["name"] == "Brightwash Dish Soap Original"
+    assert offer["speech"].endswith("Should I order it?")
+    assert offer["reprompt"] == "Should I place the order? Please say yes or no."
+    assert offer["newSession"] is True
+    before = session.scalar(select(func.count(Order.id)))
+    placed = _say(client, token, "yes", offer["sessionId"])
+    assert placed["intent"] == "AMAZON.YesIntent"
+    assert placed["newSession"] is False
+    assert "is placed" in placed["speech"]
+    assert placed["shouldEndSession"] is True
+    session.expire_all()
+    assert session.scalar(select(func.count(Order.id))) == (before or 0) + 1
+
+
+def test_choice_answered_in_the_next_request(client: FlaskClient, token: str) -> None:
+    asked = _say(client, token, "add water to my cart")
+    assert asked["speech"].startswith("Did you mean Clearbrook Spring Water")
+    picked = _say(client, token, "the second one", asked["sessionId"])
+    assert picked["intent"] == "ChooseProductIntent"
+    assert picked["slots"] == {"ordinal": "2"}
+    assert picked["speech"].startswith("Added 1 Voicecart Basics Spring Water")
+
+
+def test_numbers_as_words_and_fallback(client: FlaskClient, token: str) -> None:
+    added = _say(client, token, "add twenty four eggs to my cart")
+    assert added["slots"] == {"quantity": "24", "item": "eggs"}
+    assert "limit is 25" not in added["speech"]
+    odd = _say(client, token, "sing me a song about the sea")
+    assert odd["intent"] == "AMAZON.FallbackIntent"
+    assert "can't help with that" in odd["speech"]
+
+
+def test_unknown_session_id_starts_a_new_one_and_says_so(client: FlaskClient, token: str) -> None:
+    reply = _say(client, token, "what's in my cart", "no-such-session")
+    assert reply["newSession"] is True
+    assert reply["sessionId"] != "no-such-session"
+    assert "unknown sessionId" in reply["note"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status", "error"),
+    [
+        ({}, {"text": "hi"}, 401, "unauthorized"),
+        ({"Authorization": "Bearer nope"}, {"text": "hi"}, 401, "invalid_token"),
+        (None, "not json", 400, "malformed_json"),
+        (None, {"text": "   "}, 400, "missing_text"),
+        (None, {"text": "x" * 600}, 413, "text_too_long"),
+        (None, {"text": "hi", "sessionId": 7}, 400, "malformed_json"),
+    ],
+)
+def test_bad_text_requests(
+    client: FlaskClient, token: str, headers: dict[str, str] | None, body: Any, status: int,
+    error: str,
+) -> None:  # fmt: skip
+    sent = headers if headers is not None else {"Authorization": f"Bearer {token}"}
+    if isinstance(body, str):
+        reply = client.post(
+            "/api/v1/text", data=body, headers={**sent, "Content-Type": "application/json"}
+        )
+    else:
+        reply = client.post("/api/v1/text", json=body, headers=sent)
+    assert reply.status_code == status
+    assert reply.get_json()["error"] == error
