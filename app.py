@@ -86,6 +86,13 @@ class Settings:
     oauth_client_secret: str | None = None
     oauth_redirect_uris: tuple[str, ...] = ()
     access_token_ttl: int = 3600
+    vosk_model: Path | None = None
+    model_dir: Path | None = None
+    model_base_url: str = "https://alphacephei.com/vosk/models/"
+
+    @property
+    def models_folder(self) -> Path:
+        return self.model_dir or self.instance_dir / "models"
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -127,6 +134,13 @@ class Settings:
                 if uri.strip()
             ),
             access_token_ttl=_int(env, "VOICECART_ACCESS_TOKEN_TTL", 3600, 360, 30 * 86400),
+            vosk_model=Path(env["VOICECART_VOSK_MODEL"])
+            if env.get("VOICECART_VOSK_MODEL")
+            else None,
+            model_dir=Path(env["VOICECART_MODEL_DIR"]) if env.get("VOICECART_MODEL_DIR") else None,
+            model_base_url=(
+                env.get("VOICECART_MODEL_BASE_URL") or "https://alphacephei.com/vosk/models/"
+            ),
         )
 
 
@@ -468,6 +482,54 @@ def catalog_import(
         click.echo(f"  line {problem.line}: {problem.reason}", err=True)
     if len(report.skipped) > 50:
         click.echo(f"  ... and {len(report.skipped) - 50} more", err=True)
+
+
+@cli.group("model")
+def model_group() -> None:
+    """Speech-recognition models for the local voice channel."""
+
+
+@model_group.command("list")
+@click.pass_context
+def model_list(ctx: click.Context) -> None:
+    """Show the Vosk models installed in the models folder and which one is in use."""
+    from nlu.models import installed_models
+
+    settings = _settings(ctx)
+    folder = settings.models_folder
+    models = installed_models(folder)
+    click.echo(f"models folder: {folder} (VOICECART_MODEL_DIR)")
+    for model in models:
+        active = " (in use)" if settings.vosk_model and model.path == settings.vosk_model else ""
+        click.echo(f"  {model.name}  {model.size_mb:.0f} MB{active}")
+    if not models:
+        click.echo("  no Vosk models installed: run `voicecart model download`")
+    in_use = settings.vosk_model or "none (VOICECART_VOSK_MODEL is not set)"
+    click.echo(f"VOICECART_VOSK_MODEL: {in_use}")
+
+
+@model_group.command("download")
+@click.option("--name", default="vosk-model-small-en-us-0.15", show_default=True,
+              help="Model name as on the official Vosk model list.")  # fmt: skip
+@click.pass_context
+def model_download(ctx: click.Context, name: str) -> None:
+    """Download a Vosk model from its official site, check its MD5, unpack it."""
+    from nlu.models import DownloadError, download_model
+
+    settings = _settings(ctx)
+    folder = settings.models_folder
+    with click.progressbar(length=0, label=f"downloading {name}", file=sys.stderr) as bar:
+
+        def report(done: int, total: int) -> None:
+            bar.length = total or bar.length
+            bar.update(done - bar.pos)
+
+        try:
+            path = download_model(folder, name, base_url=settings.model_base_url, progress=report)
+        except DownloadError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"installed {name} in {path}")
+    click.echo(f"use it with: export VOICECART_VOSK_MODEL={path}")
 
 
 @cli.command("export-model")

@@ -25,7 +25,20 @@ def voicecart(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["serve"], ["seed"], ["export-model"], ["db"], ["db", "upgrade"]]
+    "command",
+    [
+        [],
+        ["serve"],
+        ["seed"],
+        ["export-model"],
+        ["db"],
+        ["db", "upgrade"],
+        ["catalog"],
+        ["catalog", "import"],
+        ["model"],
+        ["model", "list"],
+        ["model", "download"],
+    ],
 )
 def test_every_command_has_help(command: list[str]) -> None:
     result = voicecart(*command, "--help")
@@ -35,7 +48,7 @@ def test_every_command_has_help(command: list[str]) -> None:
 
 def test_top_level_help_lists_every_command() -> None:
     out = voicecart("--help").stdout
-    for name in ("serve", "seed", "export-model", "db"):
+    for name in ("serve", "seed", "export-model", "db", "catalog", "model"):
         assert name in out
 
 
@@ -66,3 +79,12 @@ def test_seed_without_what() -> None:
     result = voicecart("seed")
     assert result.returncode == 2
     assert "--demo" in result.stderr
+
+
+def test_model_download_fails_clearly_without_the_model_site(tmp_path: Path) -> None:
+    env = {"VOICECART_MODEL_DIR": str(tmp_path), "VOICECART_MODEL_BASE_URL": "http://127.0.0.1:9/"}
+    result = voicecart("model", "download", env=env)
+    assert result.returncode == 1
+    assert "could not reach http://127.0.0.1:9/model-list.json" in result.stderr
+    listed = voicecart("model", "list", env={"VOICECART_MODEL_DIR": str(tmp_path)})
+    assert "no Vosk models installed: run `voicecart model download`" in listed.stdout
