@@ -279,6 +279,7 @@ def create_app(
     from account_link.shop import create_shop
     from account_link.web import create_blueprint
     from catalog.matching import CatalogMatcher
+    from nlu.asr import recognizer_for
     from skill.builder import build_skill
     from skill.local import LocalDialogue
     from skill.local_api import create_local_api
@@ -340,7 +341,10 @@ def create_app(
     csrf.exempt(api)  # bearer-token API: no cookies, so no cross-site forgery
     app.register_blueprint(api)
     app.register_blueprint(create_shop(sessions, max_quantity=settings.max_quantity))
-    local = create_local_api(sessions, LocalDialogue(skill, sessions, matcher))
+    local = create_local_api(
+        sessions,
+        LocalDialogue(skill, sessions, matcher, lambda: recognizer_for(settings.vosk_model)),
+    )
     csrf.exempt(local)
     app.register_blueprint(local)
     for endpoint in ("account_link.web.issue_token", "account_link.web.revoke"):

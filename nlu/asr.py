@@ -67,6 +67,10 @@ class Recognizer(Protocol):
         self, audio: Pcm16k, *, phrases: Sequence[str] | None = None, alternatives: int = 5
     ) -> Transcript: ...
 
+
+class StreamingRecognizer(Recognizer, Protocol):
+    """An engine that also takes audio in chunks (Vosk)."""
+
     def stream(self, *, phrases: Sequence[str] | None = None, alternatives: int = 5) -> Stream: ...
 
 
@@ -156,3 +160,76 @@ class VoskRecognizer:
         stream = self.stream(phrases=phrases, alternatives=alternatives)
         stream.accept(audio.to_bytes())
         return stream.finish()
+
+
+class PocketSphinxRecognizer:
+    """CMU PocketSphinx with the US-English model its PyPI wheel ships: no download.
+
+    ``phrases`` (domain sentences) become a bigram language model, built once per
+    phrase set and cached; decoding is serialised (a decoder is not thread-safe).
+    """
+
+    name = "pocketsphinx"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._decoders: dict[int, Any] = {}
+        self._tmp = None
+
+    def _decoder(self, phrases: Sequence[str] | None) -> Any:
+        import os
+        import tempfile
+
+        from pocketsphinx import Decoder
+
+        from nlu.lm import bigram_arpa
+
+        key = hash(tuple(sorted(set(phrases)))) if phrases else 0
+        decoder = self._decoders.get(key)
+        if decoder is None:
+            options: dict[str, Any] = {"samprate": TARGET_RATE, "logfn": os.devnull}
+            if phrases:
+                probe = Decoder(**options)
+                known = [p for p in phrases if all(probe.lookup_word(w) for w in p.split())]
+                handle, path = tempfile.mkstemp(suffix=".arpa")
+                with os.fdopen(handle, "w") as out:
+                    out.write(bigram_arpa(known))
+                options["lm"] = path
+                decoder = Decoder(**options)
+                os.unlink(path)
+            else:
+                decoder = Decoder(**options)
+            self._decoders = {key: decoder}  # keep one: the domain changes rarely
+        return decoder
+
+    def transcribe(
+        self, audio: Pcm16k, *, phrases: Sequence[str] | None = None, alternatives: int = 5
+    ) -> Transcript:
+        started = time.perf_counter()
+        with self._lock:
+            decoder = self._decoder(phrases)
+            decoder.start_utt()
+            decoder.process_raw(audio.to_bytes(), full_utt=True)
+            decoder.end_utt()
+            found: list[Hypothesis] = []
+            for hyp in decoder.nbest():
+                text = " ".join(w for w in hyp.hypstr.split() if not w.startswith("<"))
+                if text and text not in {h.text for h in found}:
+                    found.append(Hypothesis(text, float(hyp.score)))
+                if len(found) >= alternatives:
+                    break
+            best = decoder.hyp()
+            if best is not None and best.hypstr and (not found or found[0].text != best.hypstr):
+                found.insert(0, Hypothesis(best.hypstr, float(best.score)))
+        # PocketSphinx scores are path probabilities; report them relative to the best.
+        top = found[0].confidence if found and found[0].confidence > 0 else 1.0
+        ranked = tuple(Hypothesis(h.text, round(h.confidence / top, 4)) for h in found)
+        return Transcript(ranked[:alternatives], self.name, audio.seconds,
+                          time.perf_counter() - started)  # fmt: skip
+
+
+def recognizer_for(vosk_model: Path | None) -> Recognizer:
+    """Vosk when a model is configured and present, else PocketSphinx (no download)."""
+    if vosk_model is not None and is_vosk_model(vosk_model):
+        return VoskRecognizer(vosk_model)
+    return PocketSphinxRecognizer()

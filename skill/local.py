@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,10 +24,16 @@ from account_link.tokens import check_access_token
 from catalog.db import utcnow
 from catalog.matching import CatalogMatcher, Decision, MatchResult
 from catalog.quantity import split_quantity
-from nlu.parser import IntentParser, Parse
+from catalog.revision import current_revision
+from catalog.service import active_products
+from nlu.asr import Recognizer, Transcript
+from nlu.audio import read_wav
+from nlu.errors import NluError
+from nlu.parser import FALLBACK, IntentParser, Parse
 from skill.interaction_model import PRODUCT_TYPE, build_model
 from skill.local_session import open_session
 from skill.scope import turn_scope
+from skill.speech_domain import domain_sentences
 from skill.turn import CHOICE_KEY
 
 LOCAL_APPLICATION_ID = "voicecart.local"
@@ -44,6 +51,7 @@ class LocalReply:
     matched_product: dict[str, Any] | None
     response: dict[str, Any]
     request: dict[str, Any] = field(default_factory=dict)
+    heard: Transcript | None = None
 
     @property
     def speech(self) -> str:
@@ -63,7 +71,14 @@ class LocalReply:
             "sessionId": self.session_id,
             "newSession": self.new_session,
             "note": self.note,
-            "transcript": {"text": self.parse.text, "alternatives": []},
+            "transcript": {
+                "text": self.heard.text if self.heard else self.parse.text,
+                "alternatives": [
+                    {"text": h.text, "confidence": h.confidence}
+                    for h in (self.heard.alternatives if self.heard else ())
+                ],
+                "engine": self.heard.engine if self.heard else "text",
+            },
             "intent": self.parse.intent,
             "confidence": self.parse.confidence,
             "slots": self.parse.slots,
@@ -80,13 +95,48 @@ class LocalDialogue:
     """Parse, build the Alexa request, invoke the skill, remember the session."""
 
     def __init__(
-        self, skill: CustomSkill, sessions: sessionmaker[Session], matcher: CatalogMatcher
+        self,
+        skill: CustomSkill,
+        sessions: sessionmaker[Session],
+        matcher: CatalogMatcher,
+        recognizer: Callable[[], Recognizer] | None = None,
     ) -> None:
         self._skill = skill
         self._sessions = sessions
         self._matcher = matcher
         self._parser: IntentParser | None = None
         self._lock = threading.Lock()
+        self._make_recognizer = recognizer
+        self._recognizer: Recognizer | None = None
+        self._phrases: tuple[int, list[str]] | None = None
+
+    def recognizer(self) -> Recognizer:
+        with self._lock:
+            if self._recognizer is None:
+                if self._make_recognizer is None:
+                    raise NluError("no speech recognizer is configured")
+                self._recognizer = self._make_recognizer()
+            return self._recognizer
+
+    def domain_phrases(self, db: Session) -> list[str]:
+        """Recognition bias for the current catalogue (rebuilt when it changes)."""
+        revision = current_revision(db)
+        if self._phrases is None or self._phrases[0] != revision:
+            names = [n for p in active_products(db) for n in (p.name, *p.synonyms)]
+            self._phrases = (revision, domain_sentences(build_model([]), names))
+        return self._phrases[1]
+
+    def handle_audio(
+        self, wav: bytes, *, access_token: str | None, session_id: str | None
+    ) -> LocalReply:
+        """Transcribe (AudioError for unusable audio), then hold the turn like text."""
+        audio = read_wav(wav)
+        with self._sessions() as db:
+            phrases = self.domain_phrases(db)
+        heard = self.recognizer().transcribe(audio, phrases=phrases)
+        texts = [h.text for h in heard.alternatives] or [""]
+        return self._turn(texts, heard, access_token=access_token, session_id=session_id,
+                          channel=Channel.LOCAL_VOICE)  # fmt: skip
 
     @property
     def parser(self) -> IntentParser:
@@ -99,6 +149,18 @@ class LocalDialogue:
     def handle_text(
         self, text: str, *, access_token: str | None, session_id: str | None, channel: Channel
     ) -> LocalReply:
+        return self._turn([text], None, access_token=access_token, session_id=session_id,
+                          channel=channel)  # fmt: skip
+
+    def _turn(
+        self,
+        texts: list[str],
+        heard: Transcript | None,
+        *,
+        access_token: str | None,
+        session_id: str | None,
+        channel: Channel,
+    ) -> LocalReply:
         with self._sessions.begin() as db:
             customer = check_access_token(db, access_token).customer if access_token else None
             local, note = open_session(db, session_id, customer.id if customer else None)
@@ -109,9 +171,7 @@ class LocalDialogue:
             expected_intent = (expecting or {}).get("intent")
             if CHOICE_KEY in attributes:
                 expected_intent = BARE_ANSWER_INTENT
-            parse = self.parser.parse(
-                text, expecting=expected_intent, resolver=lambda w: self._fit(scope.session, w)
-            )
+            parse = self._best_parse(texts, expected_intent, scope.session)
             parse = _continue_elicitation(parse, expecting)
             matched = self._matched(scope.session, parse)
             envelope = _envelope(parse, matched, attributes, access_token, local_id, new_session)
@@ -128,7 +188,20 @@ class LocalDialogue:
             local_row.expecting = _elicited(response.get("response", {}))
             local_row.updated_at = utcnow()
         return LocalReply(local_id, new_session, note, parse, matched,
-                          dict(response.get("response", {})), envelope)  # fmt: skip
+                          dict(response.get("response", {})), envelope, heard)  # fmt: skip
+
+    def _best_parse(self, texts: list[str], expecting: str | None, db: Session) -> Parse:
+        """The best reading over the recogniser's alternatives, not just its first guess."""
+        best: tuple[float, Parse] | None = None
+        for rank, text in enumerate(texts):
+            parse = self.parser.parse(
+                text, expecting=expecting, resolver=lambda w: self._fit(db, w)
+            )
+            score = (0.0 if parse.intent == FALLBACK else parse.confidence) * (1 - 0.05 * rank)
+            if best is None or score > best[0]:
+                best = (score, parse)
+        assert best is not None
+        return best[1]
 
     def _match(self, db: Session, words: str) -> MatchResult:
         return self._matcher.match(db, split_quantity(words).rest or words)

@@ -7,9 +7,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from account_link.api import ApiError, api_error_response, bearer_token, require_valid
 from account_link.models import Channel
+from nlu.audio import AudioError
 from skill.local import LocalDialogue
 
 MAX_TEXT_CHARS = 500
+MAX_AUDIO_BYTES = 4 * 1024 * 1024
+WAV_TYPES = {"audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave", "application/octet-stream"}
+AUDIO_STATUS = {"not_wav": 415, "unsupported_encoding": 415, "unsupported_channels": 415,
+                "unsupported_rate": 415, "too_long": 413, "silence": 422,
+                "too_short": 422}  # fmt: skip
 
 
 def create_local_api(sessions: sessionmaker[Session], dialogue: LocalDialogue) -> Blueprint:
@@ -37,6 +43,33 @@ def create_local_api(sessions: sessionmaker[Session], dialogue: LocalDialogue) -
             require_valid(db, token)
         reply = dialogue.handle_text(text, access_token=token, session_id=session_id,
                                      channel=Channel.TEXT)  # fmt: skip
+        return jsonify(reply.to_json())
+
+    @bp.post("/voice")
+    def voice_turn() -> Response:
+        token = bearer_token()
+        kind = (request.mimetype or "").lower()
+        if kind == "multipart/form-data":
+            upload = request.files.get("audio")
+            if upload is None:
+                raise ApiError(400, "missing_audio", "send the WAV in the multipart field 'audio'")
+            wav = upload.read(MAX_AUDIO_BYTES + 1)
+            session_id = request.form.get("sessionId") or None
+        elif kind in WAV_TYPES:
+            wav = request.get_data()
+            session_id = request.args.get("sessionId") or None
+        else:
+            sent = kind or "nothing"
+            message = f"send audio/wav (or multipart field 'audio'), not {sent}"
+            raise ApiError(415, "unsupported_media_type", message)
+        if len(wav) > MAX_AUDIO_BYTES:
+            raise ApiError(413, "too_long", f"audio bodies are limited to {MAX_AUDIO_BYTES} bytes")
+        with sessions.begin() as db:
+            require_valid(db, token)
+        try:
+            reply = dialogue.handle_audio(wav, access_token=token, session_id=session_id)
+        except AudioError as exc:
+            raise ApiError(AUDIO_STATUS.get(exc.code, 400), exc.code, str(exc)) from exc
         return jsonify(reply.to_json())
 
     return bp

@@ -1,0 +1,113 @@
+"""POST /api/v1/voice: WAV in, the same dialogue out; bad audio is refused and changes nothing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import OAUTH_REDIRECT
+from flask.testing import FlaskClient
+from oauthflow import exchange, sign_up_and_allow
+
+from nlu.audio import write_wav
+
+
+@pytest.fixture
+def token(client: FlaskClient) -> str:
+    linked = sign_up_and_allow(client, email="voice@example.com")
+    reply = exchange(client, {"grant_type": "authorization_code", "code": linked.code,
+                              "redirect_uri": OAUTH_REDIRECT})  # fmt: skip
+    return str(reply.get_json()["access_token"])
+
+
+@pytest.fixture(scope="module")
+def espeak() -> str:
+    path = shutil.which("espeak-ng")
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("espeak-ng missing; `make test` installs it (apt-get install espeak-ng)")
+        pytest.skip("espeak-ng not installed: `make test` installs it as root")
+    return path
+
+
+def _post(client: FlaskClient, token: str, body: bytes, kind: str = "audio/wav") -> Any:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": kind}
+    return client.post("/api/v1/voice", data=body, headers=headers)
+
+
+def _cart(client: FlaskClient, token: str) -> list[Any]:
+    reply = client.get("/api/v1/cart", headers={"Authorization": f"Bearer {token}"})
+    return list(reply.get_json()["lines"])
+
+
+def _tone(seconds: float, rate: int = 16000) -> bytes:
+    t = np.arange(int(rate * seconds)) / rate
+    return write_wav((6000 * np.sin(2 * np.pi * 300 * t)).astype(np.int16), rate)
+
+
+@pytest.mark.parametrize(
+    ("body", "kind", "status", "error"),
+    [
+        (b"", "audio/wav", 400, "empty_audio"),
+        (b"OggS not a wav at all", "audio/wav", 415, "not_wav"),
+        (_tone(1.0)[:9000], "audio/wav", 400, "truncated_wav"),
+        (write_wav(np.zeros(16000, np.int16)), "audio/wav", 422, "silence"),
+        (_tone(16.0), "audio/wav", 413, "too_long"),
+        (_tone(1.0), "text/plain", 415, "unsupported_media_type"),
+    ],
+)
+def test_bad_audio_gets_a_named_4xx_and_changes_nothing(
+    client: FlaskClient, token: str, body: bytes, kind: str, status: int, error: str
+) -> None:
+    reply = _post(client, token, body, kind)
+    assert reply.status_code == status, reply.get_data(as_text=True)
+    assert reply.get_json()["error"] == error
+    assert _cart(client, token) == []
+
+
+def test_multipart_without_the_audio_field(client: FlaskClient, token: str) -> None:
+    reply = client.post("/api/v1/voice", data={"other": "x"}, content_type="multipart/form-data",
+                        headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    assert reply.status_code == 400
+    assert reply.get_json()["error"] == "missing_audio"
+
+
+def test_spoken_request_reaches_the_cart(
+    client: FlaskClient, token: str, espeak: str, tmp_path: Path
+) -> None:
+    """Real English speech (espeak-ng) through PocketSphinx with the domain language model."""
+    wav = tmp_path / "said.wav"
+    subprocess.run([espeak, "-v", "en-us+f2", "-s", "140", "-w", str(wav),
+                    "add two bananas to my cart"], check=True)  # fmt: skip
+    reply = _post(client, token, wav.read_bytes())
+    payload = reply.get_json()
+    assert reply.status_code == 200, payload
+    assert payload["transcript"]["engine"] == "pocketsphinx"
+    assert payload["transcript"]["alternatives"]
+    assert payload["intent"] == "AddToCartIntent"
+    assert payload["slots"]["quantity"] == "2"
+    assert payload["matchedProduct"]["name"] == "Sunny Acres Bananas"
+    assert [(ln["name"], ln["quantity"], ln["addedVia"]) for ln in _cart(client, token)] == [
+        ("Sunny Acres Bananas", 2, "local-voice")
+    ]
+
+
+def test_multipart_upload_with_session(
+    client: FlaskClient, token: str, espeak: str, tmp_path: Path
+) -> None:
+    wav = tmp_path / "said.wav"
+    subprocess.run([espeak, "-v", "en-us+f2", "-s", "140", "-w", str(wav),
+                    "what's in my cart"], check=True)  # fmt: skip
+    with wav.open("rb") as audio:
+        reply = client.post("/api/v1/voice", data={"audio": (audio, "said.wav")},
+                            content_type="multipart/form-data",
+                            headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    payload = reply.get_json()
+    assert reply.status_code == 200, payload
+    assert payload["intent"] == "ReadCartIntent"
+    assert payload["speech"].startswith("Your cart is empty")
