@@ -536,6 +536,50 @@ def model_download(ctx: click.Context, name: str) -> None:
     click.echo(f"use it with: export VOICECART_VOSK_MODEL={path}")
 
 
+@cli.command()
+@click.argument("wav", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--alternatives", type=click.IntRange(1, 10), default=5, show_default=True)
+@click.pass_context
+def transcribe(ctx: click.Context, wav: Path, alternatives: int) -> None:
+    """Transcribe a WAV (Vosk if VOICECART_VOSK_MODEL is set, else PocketSphinx) and parse it."""
+    from catalog.matching import CatalogMatcher, Decision
+    from catalog.quantity import split_quantity
+    from catalog.service import active_products
+    from nlu.asr import recognizer_for
+    from nlu.audio import AudioError, read_wav
+    from nlu.parser import IntentParser
+    from skill.interaction_model import build_model
+    from skill.speech_domain import domain_sentences
+
+    settings = _settings(ctx)
+    try:
+        audio = read_wav(wav.read_bytes())
+    except AudioError as exc:
+        raise click.ClickException(f"{wav}: {exc}") from exc
+    sessions = _prepare_database(settings)
+    matcher = CatalogMatcher()
+    with sessions() as db:
+        names = [n for p in active_products(db) for n in (p.name, *p.synonyms)]
+        model = build_model([])
+        heard = recognizer_for(settings.vosk_model).transcribe(
+            audio, phrases=domain_sentences(model, names), alternatives=alternatives
+        )
+
+        def fit(words: str) -> float:
+            result = matcher.match(db, split_quantity(words).rest or words)
+            best = result.best
+            return 0.0 if best is None or result.decision is Decision.NO_MATCH else best.text_score
+
+        parse = IntentParser(model).parse(heard.text, resolver=fit)
+    click.echo(f"engine: {heard.engine}, audio {heard.audio_seconds:.2f} s, "
+               f"decoded in {heard.decode_seconds:.2f} s")  # fmt: skip
+    for rank, hypothesis in enumerate(heard.alternatives, start=1):
+        click.echo(f"  {rank}. {hypothesis.text}  ({hypothesis.confidence:.3f})")
+    if not heard.alternatives:
+        click.echo("  (nothing recognised)")
+    click.echo(f"intent: {parse.intent} (confidence {parse.confidence:.2f}) slots: {parse.slots}")
+
+
 @cli.command("export-model")
 @click.option(
     "--out",

@@ -213,6 +213,8 @@ class PocketSphinxRecognizer:
             decoder.end_utt()
             found: list[Hypothesis] = []
             for hyp in decoder.nbest():
+                if hyp is None or not getattr(hyp, "hypstr", None):
+                    continue
                 text = " ".join(w for w in hyp.hypstr.split() if not w.startswith("<"))
                 if text and text not in {h.text for h in found}:
                     found.append(Hypothesis(text, float(hyp.score)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -88,3 +89,24 @@ def test_model_download_fails_clearly_without_the_model_site(tmp_path: Path) -> 
     assert "could not reach http://127.0.0.1:9/model-list.json" in result.stderr
     listed = voicecart("model", "list", env={"VOICECART_MODEL_DIR": str(tmp_path)})
     assert "no Vosk models installed: run `voicecart model download`" in listed.stdout
+
+
+def test_transcribe_without_any_model_download(tmp_path: Path) -> None:
+    espeak = shutil.which("espeak-ng")
+    if espeak is None:
+        pytest.skip("espeak-ng not installed: `make test` installs it as root")
+    wav = tmp_path / "said.wav"
+    subprocess.run([espeak, "-v", "en-us+f2", "-s", "140", "-w", str(wav), "reorder paper towels"],
+                   check=True)  # fmt: skip
+    env = {"VOICECART_DATABASE_URL": f"sqlite:///{tmp_path / 't.db'}"}
+    assert voicecart("seed", "--demo", env=env).returncode == 0
+    result = voicecart("transcribe", str(wav), env=env)
+    assert result.returncode == 0, result.stderr
+    assert "engine: pocketsphinx" in result.stdout
+    assert "1. reorder paper towels" in result.stdout
+    assert "intent: ReorderIntent" in result.stdout
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"not audio")
+    refused = voicecart("transcribe", str(bad), env=env)
+    assert refused.returncode == 1
+    assert "not a WAV file" in refused.stderr
