@@ -38,6 +38,7 @@ def voicecart(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
         ["catalog", "import"],
         ["model"],
         ["model", "list"],
+        ["transcribe"],
         ["model", "download"],
     ],
 )
@@ -49,7 +50,7 @@ def test_every_command_has_help(command: list[str]) -> None:
 
 def test_top_level_help_lists_every_command() -> None:
     out = voicecart("--help").stdout
-    for name in ("serve", "seed", "export-model", "db", "catalog", "model"):
+    for name in ("serve", "seed", "export-model", "db", "catalog", "model", "transcribe"):
         assert name in out
 
 
