@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from catalog.errors import DemoDataError
 from catalog.models import Product
 
-DEMO_FILE = "products.csv"
+DEMO_FILE = "demo_catalogue.csv"
 COLUMNS = ("sku", "name", "brand", "size", "price_cents", "stock", "category", "synonyms",
            "popularity")  # fmt: skip
 

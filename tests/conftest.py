@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,17 @@ from app import (
 
 OAUTH_SECRET = "test-client-secret"
 OAUTH_REDIRECT = "https://pitangui.amazon.com/api/skill/link/M2TESTVENDOR"
+
+
+@pytest.fixture(scope="session")
+def espeak() -> str:
+    """Debian's espeak-ng, which `make test` installs; missing it fails under CI."""
+    path = shutil.which("espeak-ng")
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("espeak-ng missing; `make test` installs it (apt-get install espeak-ng)")
+        pytest.skip("espeak-ng not installed: `make test` installs it as root")
+    return path
 
 
 @pytest.fixture(scope="session")

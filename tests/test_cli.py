@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -92,10 +91,7 @@ def test_model_download_fails_clearly_without_the_model_site(tmp_path: Path) -> 
     assert "no Vosk models installed: run `voicecart model download`" in listed.stdout
 
 
-def test_transcribe_without_any_model_download(tmp_path: Path) -> None:
-    espeak = shutil.which("espeak-ng")
-    if espeak is None:
-        pytest.skip("espeak-ng not installed: `make test` installs it as root")
+def test_transcribe_without_any_model_download(tmp_path: Path, espeak: str) -> None:
     wav = tmp_path / "said.wav"
     subprocess.run([espeak, "-v", "en-us+f2", "-s", "140", "-w", str(wav), "reorder paper towels"],
                    check=True)  # fmt: skip

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -23,16 +21,6 @@ def token(client: FlaskClient) -> str:
     reply = exchange(client, {"grant_type": "authorization_code", "code": linked.code,
                               "redirect_uri": OAUTH_REDIRECT})  # fmt: skip
     return str(reply.get_json()["access_token"])
-
-
-@pytest.fixture(scope="module")
-def espeak() -> str:
-    path = shutil.which("espeak-ng")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("espeak-ng missing; `make test` installs it (apt-get install espeak-ng)")
-        pytest.skip("espeak-ng not installed: `make test` installs it as root")
-    return path
 
 
 def _post(client: FlaskClient, token: str, body: bytes, kind: str = "audio/wav") -> Any:

