@@ -231,7 +231,8 @@ class PocketSphinxRecognizer:
 
 
 def recognizer_for(vosk_model: Path | None) -> Recognizer:
-    """Vosk when a model is configured and present, else PocketSphinx (no download)."""
-    if vosk_model is not None and is_vosk_model(vosk_model):
+    """Vosk when a model is configured (a wrong folder is :class:`ModelMissing`, not a
+    silent fallback), else PocketSphinx with its built-in English model (no download)."""
+    if vosk_model is not None:
         return VoskRecognizer(vosk_model)
     return PocketSphinxRecognizer()

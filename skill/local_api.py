@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from account_link.api import ApiError, api_error_response, bearer_token, require_valid
 from account_link.models import Channel
+from nlu.asr import ModelMissing
 from nlu.audio import AudioError
 from skill.local import LocalDialogue
 
@@ -70,6 +71,8 @@ def create_local_api(sessions: sessionmaker[Session], dialogue: LocalDialogue) -
             reply = dialogue.handle_audio(wav, access_token=token, session_id=session_id)
         except AudioError as exc:
             raise ApiError(AUDIO_STATUS.get(exc.code, 400), exc.code, str(exc)) from exc
+        except ModelMissing as exc:
+            raise ApiError(503, "speech_model_missing", str(exc)) from exc
         return jsonify(reply.to_json())
 
     return bp

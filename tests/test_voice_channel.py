@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,15 +13,20 @@ from conftest import OAUTH_REDIRECT
 from flask.testing import FlaskClient
 from oauthflow import exchange, sign_up_and_allow
 
+from app import Settings, create_app, wiring
 from nlu.audio import write_wav
 
 
-@pytest.fixture
-def token(client: FlaskClient) -> str:
+def _token_for(client: FlaskClient) -> str:
     linked = sign_up_and_allow(client, email="voice@example.com")
     reply = exchange(client, {"grant_type": "authorization_code", "code": linked.code,
                               "redirect_uri": OAUTH_REDIRECT})  # fmt: skip
     return str(reply.get_json()["access_token"])
+
+
+@pytest.fixture
+def token(client: FlaskClient) -> str:
+    return _token_for(client)
 
 
 def _post(client: FlaskClient, token: str, body: bytes, kind: str = "audio/wav") -> Any:
@@ -99,3 +105,18 @@ def test_multipart_upload_with_session(
     assert reply.status_code == 200, payload
     assert payload["intent"] == "ReadCartIntent"
     assert payload["speech"].startswith("Your cart is empty")
+
+
+def test_configured_but_missing_vosk_model_is_a_clear_503(
+    settings: Settings, tmp_path: Path, espeak: str
+) -> None:
+    app = create_app(replace(settings, vosk_model=tmp_path / "no-model-here"))
+    client = app.test_client()
+    token = _token_for(client)
+    wav = tmp_path / "said.wav"
+    subprocess.run([espeak, "-w", str(wav), "check out"], check=True)
+    reply = _post(client, token, wav.read_bytes())
+    wiring(app).engine.dispose()
+    assert reply.status_code == 503
+    assert reply.get_json()["error"] == "speech_model_missing"
+    assert "VOICECART_VOSK_MODEL" in reply.get_json()["message"]
