@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from skill.webservice import AlexaSignatureVerifier
 
 ROOT = Path(__file__).resolve().parent
+MAX_BODY_BYTES = 5 * 1024 * 1024
 DEFAULT_INSTANCE_DIR = ROOT / "instance"
 SKILL_PACKAGE_DIR = ROOT / "skill-package"
 MIGRATIONS_DIR = ROOT / "migrations"
@@ -295,7 +296,16 @@ def create_app(
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the sign-in session
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,  # refused with 413 before it is read
     )
+
+    @app.after_request
+    def _no_framing(response: Response) -> Response:
+        """Pages with buttons (consent, cart) must not be framed by another site."""
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+        return response
+
     csrf = CSRFProtect(app)
     engine = make_engine(settings)
     sessions = make_sessions(engine)
@@ -403,6 +413,8 @@ def cli(ctx: click.Context) -> None:
         stream=sys.stderr,
     )
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # Authlib logs issued tokens at DEBUG; the database keeps only their hashes.
+    logging.getLogger("authlib").setLevel(max(logging.INFO, logging.getLogger().level))
 
 
 @cli.group()

@@ -23,6 +23,16 @@ from account_link.tokens import TokenState, check_access_token
 from catalog.errors import CatalogError, UnknownProduct
 from catalog.models import Product
 
+MAX_ID = 2**62
+"""Ids and quantities beyond this are not numbers any database row can have."""
+
+
+def checked_id(value: int) -> int:
+    """A path id, or 404 when it could not be any row's (so the database never overflows)."""
+    if not 0 < value <= MAX_ID:
+        raise ApiError(404, "not_found", f"no such id {value}")
+    return value
+
 
 class ApiError(Exception):
     """An error reply: HTTP status, a machine-readable code and a sentence for people."""
@@ -150,7 +160,7 @@ def create_api(sessions: sessionmaker[Session], *, max_quantity: int) -> Bluepri
 
     def int_field(data: dict[str, Any], name: str) -> int:
         value = data.get(name)
-        if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, bool) or not isinstance(value, int) or abs(value) > MAX_ID:
             raise ApiError(400, "malformed_json", f"'{name}' must be a whole number")
         return value
 
@@ -179,7 +189,7 @@ def create_api(sessions: sessionmaker[Session], *, max_quantity: int) -> Bluepri
                 raise UnknownProduct(data["sku"])
             return found
         product_id = int_field(data, "productId")
-        if db.get(Product, product_id) is None:
+        if product_id < 1 or db.get(Product, product_id) is None:
             raise UnknownProduct(product_id)
         return product_id
 
@@ -203,7 +213,7 @@ def create_api(sessions: sessionmaker[Session], *, max_quantity: int) -> Bluepri
         data = body()
         with shopper() as (db, customer):
             precondition(db, customer)
-            carts.set_quantity(db, customer.id, product_id, int_field(data, "quantity"),
+            carts.set_quantity(db, customer.id, checked_id(product_id), int_field(data, "quantity"),
                                channel=channel(), max_quantity=max_quantity)  # fmt: skip
             return reply(carts.view_cart(db, customer.id))
 
@@ -211,7 +221,7 @@ def create_api(sessions: sessionmaker[Session], *, max_quantity: int) -> Bluepri
     def remove_line(product_id: int) -> Response:
         with shopper() as (db, customer):
             precondition(db, customer)
-            carts.remove_item(db, customer.id, product_id, channel=channel())
+            carts.remove_item(db, customer.id, checked_id(product_id), channel=channel())
             return reply(carts.view_cart(db, customer.id))
 
     @bp.delete("/cart")
@@ -235,7 +245,7 @@ def create_api(sessions: sessionmaker[Session], *, max_quantity: int) -> Bluepri
     @bp.get("/orders/<int:order_id>")
     def get_order(order_id: int) -> Response:
         with shopper() as (db, customer):
-            order = db.get(Order, order_id)
+            order = db.get(Order, checked_id(order_id))
             if order is None or order.customer_id != customer.id:
                 raise ApiError(404, "not_found", f"no order {order_id} for this account")
             return jsonify(order_json(order))

@@ -16,10 +16,11 @@ from typing import Any, ClassVar
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin, grants
+from authlib.oauth2.rfc6749.errors import InvalidGrantError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from flask import Flask, g
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from account_link.models import Customer, OAuthCode, OAuthToken
@@ -146,7 +147,13 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
                 redirect_uri=payload.redirect_uri or request.client.get_default_redirect_uri(),
                 scope=request.scope or "",
                 code_challenge=payload.data.get("code_challenge"),
-                code_challenge_method=payload.data.get("code_challenge_method"),
+                # A challenge without a method is S256 here: Authlib would treat it as
+                # "plain", which protects nothing.
+                code_challenge_method=(
+                    payload.data.get("code_challenge_method") or "S256"
+                    if payload.data.get("code_challenge")
+                    else None
+                ),
                 expires_at=utcnow() + CODE_TTL,
             )
         )
@@ -164,7 +171,10 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         return CodeRecord(row)
 
     def delete_authorization_code(self, authorization_code: CodeRecord) -> None:
-        _db().execute(delete(OAuthCode).where(OAuthCode.id == authorization_code.row.id))
+        """Spend the code exactly once: a concurrent second use finds nothing to delete."""
+        spent = _db().execute(delete(OAuthCode).where(OAuthCode.id == authorization_code.row.id))
+        if spent.rowcount != 1:  # type: ignore[attr-defined]
+            raise InvalidGrantError("The authorization code was already used.")
 
     def authenticate_user(self, authorization_code: CodeRecord) -> Customer | None:
         return _db().get(Customer, authorization_code.row.customer_id)
@@ -186,9 +196,15 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         return refresh_token.row.customer
 
     def revoke_old_credential(self, refresh_token: TokenRecord) -> None:
-        refresh_token.row.refresh_revoked = True
-        refresh_token.row.access_revoked = True
-        _db().flush()
+        """Rotate exactly once: a concurrent second use of the same refresh token fails."""
+        rotated = _db().execute(
+            update(OAuthToken)
+            .where(OAuthToken.id == refresh_token.row.id, OAuthToken.refresh_revoked.is_(False))
+            .values(refresh_revoked=True, access_revoked=True)
+            .execution_options(synchronize_session=False)
+        )
+        if rotated.rowcount != 1:  # type: ignore[attr-defined]
+            raise InvalidGrantError("The refresh token was already used.")
 
 
 class PkceS256(CodeChallenge):  # type: ignore[misc]

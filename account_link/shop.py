@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlsplit
+
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session, sessionmaker
 
 from account_link import carts
 from account_link.accounts import sign_in
+from account_link.api import MAX_ID
 from account_link.errors import BadCredentials, NotInCart, QuantityOutOfRange, TooManyAttempts
 from account_link.models import Channel, Customer
 from account_link.web import SESSION_KEY
+from catalog.errors import UnknownProduct
+
+
+def safe_next(target: str) -> str:
+    """A same-site path to go back to after sign-in; anything else becomes /cart."""
+    if (
+        not target.startswith("/")
+        or target.startswith("//")
+        or any(ord(ch) < 32 or ch == "\\" for ch in target)
+        or urlsplit(target).netloc
+    ):
+        return "/cart"
+    return target
 
 
 def _money(cents: int) -> str:
@@ -43,6 +60,8 @@ def create_shop(sessions: sessionmaker[Session], *, max_quantity: int) -> Bluepr
     @bp.post("/cart/lines/<int:product_id>")
     def cart_line(product_id: int) -> ResponseReturnValue:
         message, status = "", 200
+        if not 0 < product_id <= MAX_ID:
+            product_id = 0  # no such row: answered like any line that is gone
         try:
             with sessions.begin() as db:  # the change commits whole, or not at all
                 customer = current(db)
@@ -52,12 +71,12 @@ def create_shop(sessions: sessionmaker[Session], *, max_quantity: int) -> Bluepr
                     carts.remove_item(db, customer.id, product_id, channel=Channel.WEB)
                 else:
                     raw = request.form.get("quantity", "").strip()
-                    quantity = int(raw) if raw.lstrip("-").isdigit() else 0
+                    quantity = int(raw) if re.fullmatch(r"-?[0-9]{1,6}", raw) else 0
                     carts.set_quantity(db, customer.id, product_id, quantity,
                                        channel=Channel.WEB, max_quantity=max_quantity)  # fmt: skip
         except QuantityOutOfRange as exc:
             message, status = f"Quantities go from 1 to {exc.maximum}.", 422
-        except NotInCart:
+        except (NotInCart, UnknownProduct):
             message, status = "That item is no longer in your cart.", 409
         if not message:
             return redirect(url_for("shop.cart_page"), code=303)
@@ -68,9 +87,7 @@ def create_shop(sessions: sessionmaker[Session], *, max_quantity: int) -> Bluepr
 
     @bp.route("/account/signin", methods=["GET", "POST"])
     def sign_in_page() -> ResponseReturnValue:
-        target = request.args.get("next", "/cart")
-        if not target.startswith("/") or target.startswith("//"):
-            target = "/cart"  # never an open redirect
+        target = safe_next(request.args.get("next", "/cart"))
         if request.method == "GET":
             return render_template("signin.html", email="", error="")
         email = request.form.get("email", "")

@@ -22,6 +22,14 @@ from account_link.oauth import OAuthSettings, build_server
 SESSION_KEY = "customer_id"
 
 
+class _Refused(Exception):
+    """Carries an error reply out of the transaction so the transaction rolls back."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
 def create_blueprint(
     app: Flask, sessions: sessionmaker[Session], settings: OAuthSettings
 ) -> Blueprint:
@@ -100,9 +108,14 @@ def create_blueprint(
 
     @bp.post("/token")
     def issue_token() -> Response:
-        with transaction():
-            response: Response = server.create_token_response()
-            return response
+        try:
+            with transaction():
+                response: Response = server.create_token_response()
+                if response.status_code >= 400:
+                    raise _Refused(response)  # an error reply keeps nothing it wrote
+        except _Refused as refused:
+            return refused.response
+        return response
 
     @bp.post("/revoke")
     def revoke() -> Response:

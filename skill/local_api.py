@@ -49,6 +49,8 @@ def create_local_api(sessions: sessionmaker[Session], dialogue: LocalDialogue) -
     @bp.post("/voice")
     def voice_turn() -> Response:
         token = bearer_token()
+        with sessions.begin() as db:
+            require_valid(db, token)  # before the body is read
         kind = (request.mimetype or "").lower()
         if kind == "multipart/form-data":
             upload = request.files.get("audio")
@@ -65,8 +67,6 @@ def create_local_api(sessions: sessionmaker[Session], dialogue: LocalDialogue) -
             raise ApiError(415, "unsupported_media_type", message)
         if len(wav) > MAX_AUDIO_BYTES:
             raise ApiError(413, "too_long", f"audio bodies are limited to {MAX_AUDIO_BYTES} bytes")
-        with sessions.begin() as db:
-            require_valid(db, token)
         try:
             reply = dialogue.handle_audio(wav, access_token=token, session_id=session_id)
         except AudioError as exc:
