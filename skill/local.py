@@ -181,12 +181,12 @@ class LocalDialogue:
             response_envelope = self._skill.invoke(request_envelope=request, context=None)
             serialized = self._skill.serializer.serialize(response_envelope)
             response: dict[str, Any] = serialized if isinstance(serialized, dict) else {}
-
-        with self._sessions.begin() as db:
-            local_row = open_session(db, local_id, customer.id if customer else None)[0]
-            local_row.attributes = dict(response.get("sessionAttributes") or {})
-            local_row.expecting = _elicited(response.get("response", {}))
-            local_row.updated_at = utcnow()
+            owner = customer.id if customer else None
+            if not scope.failed:  # the turn's changes and its session state commit together
+                _remember(scope.session, local_id, owner, response)
+        if scope.failed:  # the turn rolled back; its session state (pending dropped) stays
+            with self._sessions.begin() as db:
+                _remember(db, local_id, owner, response)
         return LocalReply(local_id, new_session, note, parse, matched,
                           dict(response.get("response", {})), envelope, heard)  # fmt: skip
 
@@ -222,6 +222,14 @@ class LocalDialogue:
         return {"productId": best.product_id, "sku": best.sku, "name": best.display_name,
                 "size": best.size, "score": round(best.score, 1),
                 "decision": result.decision.value}  # fmt: skip
+
+
+def _remember(db: Session, local_id: str, owner: int | None, response: dict[str, Any]) -> None:
+    local_row = open_session(db, local_id, owner)[0]
+    local_row.attributes = dict(response.get("sessionAttributes") or {})
+    local_row.expecting = _elicited(response.get("response", {}))
+    local_row.updated_at = utcnow()
+    db.flush()
 
 
 def _continue_elicitation(parse: Parse, expecting: dict[str, Any] | None) -> Parse:

@@ -8,10 +8,11 @@ import pytest
 from conftest import OAUTH_REDIRECT
 from flask.testing import FlaskClient
 from oauthflow import exchange, sign_up_and_allow
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from account_link.models import Order
+from catalog.models import Product
 
 
 @pytest.fixture
@@ -100,3 +101,15 @@ def test_bad_text_requests(
         reply = client.post("/api/v1/text", json=body, headers=sent)
     assert reply.status_code == status
     assert reply.get_json()["error"] == error
+
+
+def test_failed_turn_rolls_back_but_drops_the_pending_order(
+    client: FlaskClient, token: str, sessions: sessionmaker[Session]
+) -> None:
+    offer = _say(client, token, "reorder dish soap")
+    with sessions.begin() as db:  # sold out between the offer and the yes
+        db.execute(update(Product).where(Product.name == "Dish Soap Original").values(stock=0))
+    refused = _say(client, token, "yes", offer["sessionId"])
+    assert "out of stock" in refused["speech"]
+    again = _say(client, token, "yes", offer["sessionId"])
+    assert "nothing waiting for a yes" in again["speech"]
