@@ -57,9 +57,6 @@ class CartView:
         """Lines another channel added or changed since ``since`` ("on the web today")."""
         return [ln for ln in self.lines if ln.added_via != channel.value and ln.updated_at >= since]
 
-    def line_for(self, product_id: int) -> CartLineView | None:
-        return next((line for line in self.lines if line.product_id == product_id), None)
-
 
 def cart_for(session: Session, customer_id: int) -> Cart:
     """The customer's cart, created on first use (safe against a concurrent first use)."""

@@ -36,14 +36,3 @@ def resolve_alexa_user(
     if demo_for_unlinked:
         return demo_shopper(session)
     return None
-
-
-def link_alexa_user(session: Session, alexa_user_id: str, customer_id: int) -> AlexaLink:
-    link = session.scalar(select(AlexaLink).where(AlexaLink.alexa_user_id == alexa_user_id))
-    if link is None:
-        link = AlexaLink(alexa_user_id=alexa_user_id, customer_id=customer_id)
-        session.add(link)
-    else:
-        link.customer_id = customer_id
-    session.flush()
-    return link

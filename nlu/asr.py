@@ -174,7 +174,6 @@ class PocketSphinxRecognizer:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._decoders: dict[int, Any] = {}
-        self._tmp = None
 
     def _decoder(self, phrases: Sequence[str] | None) -> Any:
         import os

@@ -22,7 +22,7 @@ from account_link.errors import (
 from catalog.errors import ProductNotFound
 from skill import prompts
 from skill.scope import current_scope
-from skill.speech import say
+from skill.speech import QuantityNotUnderstood, say
 from skill.turn import PENDING_KEY
 
 log = logging.getLogger("voicecart.skill")
@@ -33,6 +33,8 @@ def _speech_for(exc: Exception) -> tuple[str, str | None, bool]:
     match exc:
         case NotLinked():
             return prompts.LINK_ACCOUNT, None, True
+        case QuantityNotUnderstood(maximum=m):
+            return prompts.QUANTITY_NOT_UNDERSTOOD.format(maximum=m), prompts.HELP_REPROMPT, False
         case ProductNotFound(query=query):
             return prompts.product_not_found(query), prompts.HELP_REPROMPT, False
         case QuantityOutOfRange(quantity=q, maximum=m, already=a):

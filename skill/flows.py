@@ -55,7 +55,12 @@ def ask_to_choose(
 
 
 def proceed(
-    handler_input: HandlerInput, turn: Turn, intent: str, product_id: int, quantity: int
+    handler_input: HandlerInput,
+    turn: Turn,
+    intent: str,
+    product_id: int,
+    quantity: int,
+    usual: bool | None = None,
 ) -> Response:
     """Add or offer the chosen product; out of stock, offer the nearest substitute."""
     turn.clear_choice()
@@ -80,7 +85,8 @@ def proceed(
         turn.set_pending(Pending("reorder", tuple(offer.items), offer.total_cents))
         line = offer.lines[0]
         phrase = prompts.item_phrase(quantity, line.name, line.size).removeprefix("1 ")
-        usual = turn.customer is not None and product_id in _bought(turn)
+        if usual is None:  # picked from a question: the match's prior is not at hand
+            usual = turn.customer is not None and product_id in _bought(turn)
         speech = prompts.confirm_reorder(phrase, offer.total_cents, usual=usual)
         return say(handler_input, speech, prompts.CONFIRM_REPROMPT)
     customer = turn.require_customer()
@@ -126,10 +132,11 @@ def resolve_and_proceed(
     """From spoken words to an action: ask when ambiguous, act when clear."""
     phrase = split_quantity(words)
     units = quantity if quantity is not None else (phrase.quantity or 1)
-    result = turn.find_product(phrase.rest or words)
+    result = turn.match_or_raise(phrase.rest or words)
     if result.decision is Decision.AMBIGUOUS and len(result.contenders) > 1 and phrase.pack is None:
         return ask_to_choose(handler_input, turn, result, intent, units)
-    return proceed(handler_input, turn, intent, pick_size(result, phrase).product_id, units)
+    chosen = pick_size(result, phrase)
+    return proceed(handler_input, turn, intent, chosen.product_id, units, usual=chosen.prior > 0)
 
 
 def product_in_cart(turn: Turn, customer_id: int, words: str) -> Candidate:

@@ -16,11 +16,11 @@ from ask_sdk_model.dialog import ElicitSlotDirective
 from ask_sdk_model.ui import SimpleCard
 
 from account_link import carts, orders
-from account_link.errors import NoOrders, QuantityOutOfRange
+from account_link.errors import NoOrders
 from catalog.db import utcnow
 from catalog.matching import pick_option
 from skill import flows, prompts
-from skill.speech import say
+from skill.speech import QuantityNotUnderstood, say
 from skill.turn import Pending, turn_of
 
 log = logging.getLogger("voicecart.skill")
@@ -41,7 +41,7 @@ def slot_quantity(handler_input: HandlerInput, maximum: int) -> int | None:
     try:
         return int(raw)
     except ValueError:
-        raise QuantityOutOfRange(0, maximum) from None
+        raise QuantityNotUnderstood(raw, maximum) from None
 
 
 def elicit_item(handler_input: HandlerInput, prompt: str) -> Response:

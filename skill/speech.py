@@ -8,6 +8,14 @@ from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import Response
 
 
+class QuantityNotUnderstood(Exception):
+    """The number slot held something that is not a number (Alexa sends "?")."""
+
+    def __init__(self, heard: str, maximum: int) -> None:
+        super().__init__(f"quantity {heard!r} is not a number")
+        self.maximum = maximum
+
+
 def say(
     handler_input: HandlerInput, speech: str, reprompt: str | None = None, *, end: bool = False
 ) -> Response:

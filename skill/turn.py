@@ -158,7 +158,7 @@ class Turn:
         )
         return self.deps.matcher.match(self.session, words, prior=prior)
 
-    def find_product(self, words: str) -> MatchResult:
+    def match_or_raise(self, words: str) -> MatchResult:
         """Match ``words``; a no-match raises :class:`ProductNotFound` (spoken as such)."""
         result = self.match(words)
         if result.decision is Decision.NO_MATCH or result.best is None:

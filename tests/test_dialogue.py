@@ -98,8 +98,6 @@ def test_bad_quantities_add_nothing(
     conversation: Conversation, session: Session, quantity: str, expected: str
 ) -> None:
     speech = conversation.say("AddToCartIntent", item="bananas", quantity=quantity)
-    if expected == "didn't catch":
-        expected = "at least one"  # "?" from AMAZON.NUMBER is treated like no number heard
     assert expected in speech
     assert not alexa.ends_session(conversation.last)
     assert carts.view_cart(session, _demo_id(session)).lines == ()
