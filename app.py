@@ -561,7 +561,7 @@ def transcribe(ctx: click.Context, wav: Path, alternatives: int) -> None:
     from nlu.audio import AudioError, read_wav
     from nlu.parser import IntentParser
     from skill.interaction_model import build_model
-    from skill.speech_domain import domain_sentences
+    from skill.speech_domain import domain_bias
 
     settings = _settings(ctx)
     try:
@@ -574,7 +574,7 @@ def transcribe(ctx: click.Context, wav: Path, alternatives: int) -> None:
         names = [n for p in active_products(db) for n in (p.name, *p.synonyms)]
         model = build_model([])
         heard = recognizer_for(settings.vosk_model).transcribe(
-            audio, phrases=domain_sentences(model, names), alternatives=alternatives
+            audio, phrases=domain_bias(model, names), alternatives=alternatives
         )
 
         def fit(words: str) -> float:

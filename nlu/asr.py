@@ -2,7 +2,8 @@
 
 ``Recognizer.transcribe(audio, phrases=...)`` returns a :class:`Transcript` with n-best
 alternatives; ``Recognizer.stream(phrases=...)`` takes audio in chunks and gives partial
-text as it goes. ``phrases`` biases recognition toward the domain (a Vosk grammar).
+text as it goes. ``phrases`` (plain or a weighted :class:`~nlu.lm.Bias`) biases
+recognition toward the domain: a grammar for Vosk, a trigram model for PocketSphinx.
 Models are loaded from a directory only (``VOICECART_VOSK_MODEL``): never
 ``vosk.Model(lang=...)``, which downloads silently.
 """
@@ -19,8 +20,12 @@ from typing import Any, Protocol
 
 from nlu.audio import TARGET_RATE, Pcm16k
 from nlu.errors import NluError
+from nlu.lm import Bias, ngram_arpa
 
 MODEL_MARKERS = ("am/final.mdl", "final.mdl")
+VOSK_GRAMMAR_LIMIT = 20_000
+"""Heaviest sentences a Vosk grammar takes; a bigger grammar only slows its compile."""
+Phrases = Sequence[str] | Bias
 
 
 class ModelMissing(NluError):
@@ -64,14 +69,14 @@ class Recognizer(Protocol):
     name: str
 
     def transcribe(
-        self, audio: Pcm16k, *, phrases: Sequence[str] | None = None, alternatives: int = 5
+        self, audio: Pcm16k, *, phrases: Phrases | None = None, alternatives: int = 5
     ) -> Transcript: ...
 
 
 class StreamingRecognizer(Recognizer, Protocol):
     """An engine that also takes audio in chunks (Vosk)."""
 
-    def stream(self, *, phrases: Sequence[str] | None = None, alternatives: int = 5) -> Stream: ...
+    def stream(self, *, phrases: Phrases | None = None, alternatives: int = 5) -> Stream: ...
 
 
 def is_vosk_model(folder: Path) -> bool:
@@ -139,23 +144,24 @@ class VoskRecognizer:
                 self._model = vosk.Model(str(self.model_dir))
             return self._model
 
-    def _recognizer(self, phrases: Sequence[str] | None, alternatives: int) -> Any:
+    def _recognizer(self, phrases: Phrases | None, alternatives: int) -> Any:
         import vosk
 
         model = self._loaded()
         if phrases:
-            grammar = json.dumps(sorted(set(phrases)), ensure_ascii=False)
+            chosen = Bias.of(phrases).sentences[:VOSK_GRAMMAR_LIMIT]
+            grammar = json.dumps(sorted(chosen), ensure_ascii=False)
             recognizer = vosk.KaldiRecognizer(model, TARGET_RATE, grammar)
         else:
             recognizer = vosk.KaldiRecognizer(model, TARGET_RATE)
         recognizer.SetMaxAlternatives(alternatives)
         return recognizer
 
-    def stream(self, *, phrases: Sequence[str] | None = None, alternatives: int = 5) -> _VoskStream:
+    def stream(self, *, phrases: Phrases | None = None, alternatives: int = 5) -> _VoskStream:
         return _VoskStream(self, self._recognizer(phrases, alternatives))
 
     def transcribe(
-        self, audio: Pcm16k, *, phrases: Sequence[str] | None = None, alternatives: int = 5
+        self, audio: Pcm16k, *, phrases: Phrases | None = None, alternatives: int = 5
     ) -> Transcript:
         stream = self.stream(phrases=phrases, alternatives=alternatives)
         stream.accept(audio.to_bytes())
@@ -165,8 +171,8 @@ class VoskRecognizer:
 class PocketSphinxRecognizer:
     """CMU PocketSphinx with the US-English model its PyPI wheel ships: no download.
 
-    ``phrases`` (domain sentences) become a bigram language model, built once per
-    phrase set and cached; decoding is serialised (a decoder is not thread-safe).
+    ``phrases`` (weighted domain sentences) become a trigram language model, built once
+    per phrase set and cached; decoding is serialised (a decoder is not thread-safe).
     """
 
     name = "pocketsphinx"
@@ -175,24 +181,28 @@ class PocketSphinxRecognizer:
         self._lock = threading.Lock()
         self._decoders: dict[int, Any] = {}
 
-    def _decoder(self, phrases: Sequence[str] | None) -> Any:
+    def _decoder(self, phrases: Phrases | None) -> Any:
         import os
         import tempfile
 
         from pocketsphinx import Decoder
 
-        from nlu.lm import bigram_arpa
-
-        key = hash(tuple(sorted(set(phrases)))) if phrases else 0
+        bias = Bias.of(phrases) if phrases else None
+        key = hash(bias) if bias else 0
         decoder = self._decoders.get(key)
         if decoder is None:
             options: dict[str, Any] = {"samprate": TARGET_RATE, "logfn": os.devnull}
-            if phrases:
+            if bias:
                 probe = Decoder(**options)
-                known = [p for p in phrases if all(probe.lookup_word(w) for w in p.split())]
+                known = [(s, w) for s, w in zip(bias.sentences, bias.weights, strict=True)
+                         if all(probe.lookup_word(word) for word in s.split())]  # fmt: skip
+                if not known:
+                    raise NluError("none of the domain sentences is in the recogniser's dictionary")
                 handle, path = tempfile.mkstemp(suffix=".arpa")
                 with os.fdopen(handle, "w") as out:
-                    out.write(bigram_arpa(known))
+                    out.write(
+                        ngram_arpa(Bias(tuple(s for s, _ in known), tuple(w for _, w in known)))
+                    )
                 options["lm"] = path
                 decoder = Decoder(**options)
                 os.unlink(path)
@@ -202,7 +212,7 @@ class PocketSphinxRecognizer:
         return decoder
 
     def transcribe(
-        self, audio: Pcm16k, *, phrases: Sequence[str] | None = None, alternatives: int = 5
+        self, audio: Pcm16k, *, phrases: Phrases | None = None, alternatives: int = 5
     ) -> Transcript:
         started = time.perf_counter()
         with self._lock:

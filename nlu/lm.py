@@ -1,49 +1,98 @@
-"""A small bigram language model in ARPA format, built from the domain's own sentences.
+"""A small trigram language model in ARPA format, built from weighted domain sentences.
 
 It biases an open-vocabulary recogniser (PocketSphinx) toward what shoppers say to
-voicecart: the interaction model's samples with products, numbers and ordinals filled in.
-Witten-Bell discounting, add-one unigrams; tiny and built in well under a second.
+voicecart. Sentences carry weights so that every sample utterance gets its own share of
+probability however many products fill its slot: "place my order" is one sentence,
+"reorder my {item}" is hundreds, and without weights the product-filled samples drown
+the fixed ones ("place my lager"). Witten-Bell backoff over (fractional) counts.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable
-from itertools import pairwise
+from dataclasses import dataclass
 
 START, END = "<s>", "</s>"
+Gram = tuple[str, ...]
 
 
-def bigram_arpa(sentences: Iterable[str]) -> str:
-    """ARPA text for the bigram model of ``sentences`` (words separated by spaces)."""
-    unigrams: Counter[str] = Counter()
-    bigrams: Counter[tuple[str, str]] = Counter()
-    for sentence in sentences:
-        words = [START, *sentence.split(), END]
-        unigrams.update(words)
-        bigrams.update(pairwise(words))
-    if not bigrams:
+@dataclass(frozen=True, slots=True)
+class Bias:
+    """Domain sentences, each with a weight (its share of the probability mass).
+
+    The one form of domain biasing every engine takes: Vosk uses the sentences as a
+    grammar, PocketSphinx builds a trigram model from sentences and weights.
+    """
+
+    sentences: tuple[str, ...]
+    weights: tuple[float, ...]
+
+    @classmethod
+    def of(cls, phrases: Iterable[str] | Bias) -> Bias:
+        """Plain phrases count equally."""
+        if isinstance(phrases, Bias):
+            return phrases
+        unique = tuple(dict.fromkeys(p for p in phrases if p.strip()))
+        return cls(unique, (1.0,) * len(unique))
+
+    def __len__(self) -> int:
+        return len(self.sentences)
+
+
+def ngram_arpa(bias: Bias, order: int = 3) -> str:
+    """ARPA text for the Witten-Bell backoff model of the weighted sentences."""
+    if not bias.sentences:
         raise ValueError("no sentences to build a language model from")
-    total, vocabulary = sum(unigrams.values()), len(unigrams)
-    p_uni = {w: (c + 1) / (total + vocabulary) for w, c in unigrams.items()}
-    following: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    for (first, second), count in bigrams.items():
-        following[first].append((second, count))
-    p_bi: dict[tuple[str, str], float] = {}
-    backoff: dict[str, float] = {}
-    for first, items in following.items():
-        seen = sum(count for _, count in items)
-        kinds = len(items)
-        for second, count in items:
-            p_bi[(first, second)] = count / (seen + kinds)
-        left = kinds / (seen + kinds)
-        backoff[first] = left / max(1e-12, 1.0 - sum(p_uni[s] for s, _ in items))
-    lines = ["\\data\\", f"ngram 1={len(unigrams)}", f"ngram 2={len(p_bi)}", "", "\\1-grams:"]
-    for word in sorted(unigrams):
-        prob = -99.0 if word == START else math.log10(p_uni[word])
-        lines.append(f"{prob:.5f} {word} {math.log10(backoff.get(word, 1.0)):.5f}")
-    lines += ["", "\\2-grams:"]
-    lines += [f"{math.log10(p):.5f} {a} {b}" for (a, b), p in sorted(p_bi.items())]
-    lines += ["", "\\end\\", ""]
+    smallest = min(w for w in bias.weights if w > 0) if any(w > 0 for w in bias.weights) else 1.0
+    scale = 1.0 / smallest  # Witten-Bell wants counts >= 1: the rarest sentence counts once
+    counts: list[dict[Gram, float]] = [defaultdict(float) for _ in range(order + 1)]
+    for sentence, weight in zip(bias.sentences, bias.weights, strict=True):
+        if weight <= 0:
+            continue
+        words = [START, *sentence.split(), END]
+        for n in range(1, order + 1):
+            for i in range(len(words) - n + 1):
+                counts[n][tuple(words[i : i + n])] += weight * scale
+    total = sum(c for g, c in counts[1].items() if g != (START,))
+    vocabulary = len(counts[1])
+    logprob: list[dict[Gram, float]] = [{} for _ in range(order + 1)]
+    for gram, count in counts[1].items():
+        logprob[1][gram] = -99.0 if gram == (START,) else math.log10(
+            (count + 0.5) / (total + 0.5 * vocabulary))  # fmt: skip
+    backoff: dict[Gram, float] = {}
+
+    def lower(gram: Gram) -> float:
+        """P(last word | shorter history), backing off as the model will."""
+        if len(gram) == 1:
+            return 10 ** logprob[1].get(gram, -99.0)
+        if gram in logprob[len(gram)]:
+            return 10 ** logprob[len(gram)][gram]
+        return backoff.get(gram[:-1], 1.0) * lower(gram[1:])
+
+    for n in range(2, order + 1):
+        seen: dict[Gram, float] = defaultdict(float)
+        kinds: dict[Gram, int] = defaultdict(int)
+        for gram, count in counts[n].items():
+            seen[gram[:-1]] += count
+            kinds[gram[:-1]] += 1
+        covered: dict[Gram, float] = defaultdict(float)
+        for gram, count in counts[n].items():
+            history = gram[:-1]
+            logprob[n][gram] = math.log10(count / (seen[history] + kinds[history]))
+            covered[history] += lower(gram[1:])
+        for history, total_seen in seen.items():
+            left = kinds[history] / (total_seen + kinds[history])
+            backoff[history] = left / max(1e-9, 1.0 - covered[history])
+    lines = ["\\data\\", *(f"ngram {n}={len(logprob[n])}" for n in range(1, order + 1)), ""]
+    for n in range(1, order + 1):
+        lines.append(f"\\{n}-grams:")
+        for gram in sorted(logprob[n]):
+            line = f"{logprob[n][gram]:.5f} {' '.join(gram)}"
+            if n < order:
+                line += f" {math.log10(backoff.get(gram, 1.0)):.5f}"
+            lines.append(line)
+        lines.append("")
+    lines += ["\\end\\", ""]
     return "\n".join(lines)

@@ -29,11 +29,12 @@ from catalog.service import active_products
 from nlu.asr import Recognizer, Transcript
 from nlu.audio import read_wav
 from nlu.errors import NluError
+from nlu.lm import Bias
 from nlu.parser import FALLBACK, IntentParser, Parse
 from skill.interaction_model import PRODUCT_TYPE, build_model
 from skill.local_session import open_session
 from skill.scope import turn_scope
-from skill.speech_domain import domain_sentences
+from skill.speech_domain import domain_bias
 from skill.turn import CHOICE_KEY
 
 LOCAL_APPLICATION_ID = "voicecart.local"
@@ -108,7 +109,7 @@ class LocalDialogue:
         self._lock = threading.Lock()
         self._make_recognizer = recognizer
         self._recognizer: Recognizer | None = None
-        self._phrases: tuple[int, list[str]] | None = None
+        self._bias: tuple[int, Bias] | None = None
 
     def recognizer(self) -> Recognizer:
         with self._lock:
@@ -118,13 +119,13 @@ class LocalDialogue:
                 self._recognizer = self._make_recognizer()
             return self._recognizer
 
-    def domain_phrases(self, db: Session) -> list[str]:
+    def domain_bias(self, db: Session) -> Bias:
         """Recognition bias for the current catalogue (rebuilt when it changes)."""
         revision = current_revision(db)
-        if self._phrases is None or self._phrases[0] != revision:
+        if self._bias is None or self._bias[0] != revision:
             names = [n for p in active_products(db) for n in (p.name, *p.synonyms)]
-            self._phrases = (revision, domain_sentences(build_model([]), names))
-        return self._phrases[1]
+            self._bias = (revision, domain_bias(build_model([]), names))
+        return self._bias[1]
 
     def handle_audio(
         self, wav: bytes, *, access_token: str | None, session_id: str | None
@@ -132,8 +133,8 @@ class LocalDialogue:
         """Transcribe (AudioError for unusable audio), then hold the turn like text."""
         audio = read_wav(wav)
         with self._sessions() as db:
-            phrases = self.domain_phrases(db)
-        heard = self.recognizer().transcribe(audio, phrases=phrases)
+            bias = self.domain_bias(db)
+        heard = self.recognizer().transcribe(audio, phrases=bias)
         texts = [h.text for h in heard.alternatives] or [""]
         return self._turn(texts, heard, access_token=access_token, session_id=session_id,
                           channel=Channel.LOCAL_VOICE)  # fmt: skip

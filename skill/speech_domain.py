@@ -2,6 +2,7 @@
 
 Samples with their slots filled by catalogue phrases, numbers and ordinals, plus the
 built-in intents' phrasings: the same source as the Alexa model and the text parser.
+Weighted (see :mod:`nlu.lm`), heaviest first.
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ import re
 from collections.abc import Iterable
 
 from nlu.builtins import BUILTIN_SAMPLES
+from nlu.lm import Bias
 from nlu.model import InteractionModel
 
-NUMBERS = ("one", "two", "three", "four", "five", "six", "ten", "twelve", "a couple of")
-ORDINALS = ("first", "second", "third")
-MAX_SENTENCES = 60_000
+NUMBERS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+           "eleven", "twelve", "a dozen", "a couple of")  # fmt: skip
+ORDINALS = ("first", "second", "third", "last")
+INTENT_WEIGHT = 1.0
+"""Every intent gets the same share, split evenly among its samples, then their fillers."""
 
 
 def product_phrases(names: Iterable[str]) -> list[str]:
@@ -27,16 +31,25 @@ def product_phrases(names: Iterable[str]) -> list[str]:
     return sorted(out)
 
 
-def domain_sentences(model: InteractionModel, products: Iterable[str]) -> list[str]:
-    """What shoppers say: every sample with its slots filled, capped for the recogniser."""
-    phrases = product_phrases(products)
-    sentences: list[str] = []
+def domain_bias(model: InteractionModel, products: Iterable[str]) -> Bias:
+    """What shoppers say: every sample (and slot answer) with its slots filled, weighted
+    so each intent counts the same and each sample its share of that."""
+    fillers = {"{quantity}": NUMBERS, "{ordinal}": ORDINALS, "{item}": product_phrases(products)}
+    weights: dict[str, float] = {}
     for intent in model.intents:
-        for sample in intent.samples or BUILTIN_SAMPLES.get(intent.name, ()):
-            variants = [sample]
-            for slot, fillers in (("{quantity}", NUMBERS[:3]), ("{ordinal}", ORDINALS),
-                                  ("{item}", phrases)):  # fmt: skip
-                variants = [v.replace(slot, f, 1) for v in variants for f in fillers] if any(
-                    slot in v for v in variants) else variants  # fmt: skip
-            sentences.extend(variants)
-    return sorted(set(sentences))[:MAX_SENTENCES]
+        samples = list(intent.samples or BUILTIN_SAMPLES.get(intent.name, ()))
+        samples += [s for slot in intent.slots for s in slot.elicitation_samples]
+        samples = list(dict.fromkeys(samples))
+        for sample in samples:
+            variants = [(sample, INTENT_WEIGHT / len(samples))]
+            for slot, values in fillers.items():
+                variants = [
+                    (text.replace(slot, value, 1), weight / len(values))
+                    for text, weight in variants
+                    for value in values
+                ] if values and slot in sample else variants  # fmt: skip
+            for text, weight in variants:
+                if "{" not in text:
+                    weights[text] = weights.get(text, 0.0) + weight
+    ordered = sorted(weights.items(), key=lambda tw: -tw[1])
+    return Bias(tuple(t for t, _ in ordered), tuple(w for _, w in ordered))

