@@ -582,7 +582,8 @@ def transcribe(ctx: click.Context, wav: Path, alternatives: int) -> None:
             best = result.best
             return 0.0 if best is None or result.decision is Decision.NO_MATCH else best.text_score
 
-        parse = IntentParser(model).parse(heard.text, resolver=fit)
+        texts = [h.text for h in heard.alternatives]
+        parse = IntentParser(model).parse_best(texts, resolver=fit)
     click.echo(f"engine: {heard.engine}, audio {heard.audio_seconds:.2f} s, "
                f"decoded in {heard.decode_seconds:.2f} s")  # fmt: skip
     for rank, hypothesis in enumerate(heard.alternatives, start=1):

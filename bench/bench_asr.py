@@ -31,7 +31,7 @@ from catalog.quantity import split_quantity  # noqa: E402
 from nlu.asr import PocketSphinxRecognizer, Recognizer, VoskRecognizer  # noqa: E402
 from nlu.audio import read_wav  # noqa: E402
 from nlu.lm import Bias  # noqa: E402
-from nlu.parser import FALLBACK, IntentParser, Parse  # noqa: E402
+from nlu.parser import IntentParser, Parse  # noqa: E402
 from skill.interaction_model import build_model  # noqa: E402
 from skill.speech_domain import domain_bias  # noqa: E402
 
@@ -75,11 +75,7 @@ def main() -> None:
         return case.product.lower() in best.display_name.lower()
 
     def best_parse(texts: list[str]) -> Parse:
-        parses = [intent_parser.parse(t, resolver=fit) for t in texts] or [
-            intent_parser.parse("", resolver=fit)]  # fmt: skip
-        ranked = [((0.0 if p.intent == FALLBACK else p.confidence) * (1 - 0.05 * i), p)
-                  for i, p in enumerate(parses)]  # fmt: skip
-        return max(ranked, key=lambda sp: sp[0])[1]
+        return intent_parser.parse_best(texts, resolver=fit)
 
     engines: list[tuple[str, Recognizer, Bias | None]] = [
         ("pocketsphinx, no biasing (baseline)", PocketSphinxRecognizer(), None),

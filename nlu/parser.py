@@ -11,7 +11,7 @@ voicecart package: products arrive through :class:`ProductResolver`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from nlu.builtins import BUILTIN_SAMPLES
@@ -178,6 +178,25 @@ class IntentParser:
             sample=best.sample,
             alternatives=tuple(alternatives.items())[:3],
         )
+
+    def parse_best(
+        self,
+        texts: Sequence[str],
+        *,
+        expecting: str | None = None,
+        resolver: ProductResolver | None = None,
+    ) -> Parse:
+        """The best reading over a recogniser's n-best, not just its first guess: each
+        alternative's parse confidence, discounted 5% per rank; a fallback never wins
+        over a reading that fits."""
+        best: tuple[float, Parse] | None = None
+        for rank, text in enumerate(texts or [""]):
+            parse = self.parse(text, expecting=expecting, resolver=resolver)
+            score = (0.0 if parse.intent == FALLBACK else parse.confidence) * (1 - 0.05 * rank)
+            if best is None or score > best[0]:
+                best = (score, parse)
+        assert best is not None
+        return best[1]
 
     @staticmethod
     def _score(

@@ -30,7 +30,7 @@ from nlu.asr import Recognizer, Transcript
 from nlu.audio import read_wav
 from nlu.errors import NluError
 from nlu.lm import Bias
-from nlu.parser import FALLBACK, IntentParser, Parse
+from nlu.parser import IntentParser, Parse
 from skill.interaction_model import PRODUCT_TYPE, build_model
 from skill.local_session import open_session
 from skill.scope import turn_scope
@@ -172,7 +172,9 @@ class LocalDialogue:
             expected_intent = (expecting or {}).get("intent")
             if CHOICE_KEY in attributes:
                 expected_intent = BARE_ANSWER_INTENT
-            parse = self._best_parse(texts, expected_intent, scope.session)
+            parse = self.parser.parse_best(
+                texts, expecting=expected_intent, resolver=lambda w: self._fit(scope.session, w)
+            )
             parse = _continue_elicitation(parse, expecting)
             matched = self._matched(scope.session, parse)
             envelope = _envelope(parse, matched, attributes, access_token, local_id, new_session)
@@ -190,19 +192,6 @@ class LocalDialogue:
                 _remember(db, local_id, owner, response)
         return LocalReply(local_id, new_session, note, parse, matched,
                           dict(response.get("response", {})), envelope, heard)  # fmt: skip
-
-    def _best_parse(self, texts: list[str], expecting: str | None, db: Session) -> Parse:
-        """The best reading over the recogniser's alternatives, not just its first guess."""
-        best: tuple[float, Parse] | None = None
-        for rank, text in enumerate(texts):
-            parse = self.parser.parse(
-                text, expecting=expecting, resolver=lambda w: self._fit(db, w)
-            )
-            score = (0.0 if parse.intent == FALLBACK else parse.confidence) * (1 - 0.05 * rank)
-            if best is None or score > best[0]:
-                best = (score, parse)
-        assert best is not None
-        return best[1]
 
     def _match(self, db: Session, words: str) -> MatchResult:
         return self._matcher.match(db, split_quantity(words).rest or words)

@@ -138,3 +138,16 @@ def test_spoken_number(words: str, number: int | None) -> None:
 def test_normalize_utterance() -> None:
     assert normalize_utterance("Alexa, please ADD two Bananas!!") == "add two bananas"
     assert normalize_utterance("  ") == ""
+
+
+def test_parse_best_reads_past_a_first_guess_that_does_not_fit() -> None:
+    parser, index = parser_and_resolver()
+    heard = ["i'm delete paper again", "buy toilet paper again", "add bananas"]
+    best = parser.parse_best(heard, resolver=lambda words: _fit(index, words))
+    assert (best.intent, best.slots) == ("ReorderIntent", {"item": "toilet paper"})
+    ranked = parser.parse_best(["add bananas", "buy toilet paper again"],
+                               resolver=lambda words: _fit(index, words))  # fmt: skip
+    assert ranked.intent == "AddToCartIntent"  # equal fit: the recogniser's order decides
+    nothing = parser.parse_best(["mumble grumble", ""], resolver=lambda w: _fit(index, w))
+    assert nothing.intent == FALLBACK
+    assert parser.parse_best([]).intent == FALLBACK
