@@ -24,14 +24,14 @@ _UNITS = {"zero": 0, "one": 1, "a": 1, "an": 1, "two": 2, "three": 3, "four": 4,
           "eighteen": 18, "nineteen": 19}  # fmt: skip
 _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
          "eighty": 80, "ninety": 90}  # fmt: skip
-_NUMBER = (
-    r"(?:minus |negative )?(?:\d+|(?:"
+_NUMBER = (  # "a couple of" before "a": a regex alternation takes the first that fits
+    r"(?:minus |negative )?(?:a couple(?: of)?|\d+|(?:"
     + "|".join(_TENS)
     + r")(?:[ -](?:"
     + "|".join(k for k in _UNITS if k not in ("a", "an", "zero"))
     + r"))?|"
     + "|".join(sorted(_UNITS, key=len, reverse=True))
-    + r"|a couple(?: of)?|a dozen|dozen)"
+    + r"|a dozen|dozen)"
 )
 _ORDINALS = {"first": "1", "second": "2", "third": "3", "fourth": "4", "fifth": "5",
              "1st": "1", "2nd": "2", "3rd": "3", "4th": "4", "5th": "5",

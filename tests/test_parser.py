@@ -151,3 +151,16 @@ def test_parse_best_reads_past_a_first_guess_that_does_not_fit() -> None:
     nothing = parser.parse_best(["mumble grumble", ""], resolver=lambda w: _fit(index, w))
     assert nothing.intent == FALLBACK
     assert parser.parse_best([]).intent == FALLBACK
+
+
+@pytest.mark.parametrize(
+    ("text", "quantity", "item"),
+    [("add a couple of avocados", "2", "avocados"), ("i need a couple limes", "2", "limes"),
+     ("add an apple", "1", "apple"), ("add a dozen eggs", "1", "dozen eggs")],
+)  # fmt: skip
+def test_spoken_quantities_in_requests(text: str, quantity: str, item: str) -> None:
+    """'a couple of' is two, not 'a' (one) of 'couple of avocados'; 'a dozen' stays with
+    the product words, where the catalogue reads it as a pack of twelve."""
+    parser, index = parser_and_resolver()
+    parse = parser.parse(text, resolver=lambda words: _fit(index, words))
+    assert parse.slots == {"quantity": quantity, "item": item}
