@@ -227,6 +227,8 @@ class Wiring:
     engine: Engine
     sessions: sessionmaker[Session]
     skill: Any
+    dialogue: Any = None
+    """The local channels' :class:`skill.local.LocalDialogue` (simulator, dialogue tests)."""
 
 
 def wiring(app: Flask) -> Wiring:
@@ -351,10 +353,9 @@ def create_app(
     csrf.exempt(api)  # bearer-token API: no cookies, so no cross-site forgery
     app.register_blueprint(api)
     app.register_blueprint(create_shop(sessions, max_quantity=settings.max_quantity))
-    local = create_local_api(
-        sessions,
-        LocalDialogue(skill, sessions, matcher, lambda: recognizer_for(settings.vosk_model)),
-    )
+    dialogue = LocalDialogue(skill, sessions, matcher, lambda: recognizer_for(settings.vosk_model))
+    wiring(app).dialogue = dialogue
+    local = create_local_api(sessions, dialogue)
     csrf.exempt(local)
     app.register_blueprint(local)
     for endpoint in ("account_link.web.issue_token", "account_link.web.revoke"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -53,3 +54,32 @@ def check_access_token(
     if expires_at(row) <= (now or utcnow()):
         return TokenCheck(TokenState.EXPIRED)
     return TokenCheck(TokenState.VALID, row.customer)
+
+
+DEVELOPER_CLIENT = "voicecart-developer"
+"""The client id of tokens minted for the simulator and dialogue tests, not by OAuth."""
+
+
+def issue_access_token(
+    session: Session,
+    customer: Customer,
+    *,
+    ttl_seconds: int = 3600,
+    issued_at: datetime | None = None,
+    revoked: bool = False,
+) -> str:
+    """Mint an access token for ``customer`` without the OAuth dance (developer tools act
+    as a linked shopper this way); ``issued_at`` in the past makes an expired one."""
+    token = secrets.token_urlsafe(32)
+    session.add(
+        OAuthToken(
+            client_id=DEVELOPER_CLIENT,
+            customer_id=customer.id,
+            access_token_hash=token_hash(token),
+            issued_at=issued_at or utcnow(),
+            expires_in=ttl_seconds,
+            access_revoked=revoked,
+        )
+    )
+    session.flush()
+    return token

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +39,8 @@ from skill.turn import CHOICE_KEY
 
 LOCAL_APPLICATION_ID = "voicecart.local"
 BARE_ANSWER_INTENT = "ChooseProductIntent"
+LAUNCH, SESSION_ENDED = "LaunchRequest", "SessionEndedRequest"
+"""Request types, carried in :attr:`Parse.intent` for turns that are not intents."""
 
 
 @dataclass
@@ -153,6 +155,35 @@ class LocalDialogue:
         return self._turn([text], None, access_token=access_token, session_id=session_id,
                           channel=channel)  # fmt: skip
 
+    def handle_intent(
+        self,
+        intent: str,
+        slots: Mapping[str, str],
+        *,
+        access_token: str | None,
+        session_id: str | None,
+        channel: Channel,
+    ) -> LocalReply:
+        """An intent given outright (the simulator's ``:intent``, a dialogue test's
+        ``intent:``), as Alexa would send it after its own recognition."""
+        given = Parse("", intent, {k: str(v) for k, v in slots.items()}, 1.0)
+        return self._turn([], None, access_token=access_token, session_id=session_id,
+                          channel=channel, given=given)  # fmt: skip
+
+    def handle_launch(
+        self, *, access_token: str | None, session_id: str | None, channel: Channel
+    ) -> LocalReply:
+        """"Alexa, open voice cart": a LaunchRequest."""
+        return self._turn([], None, access_token=access_token, session_id=session_id,
+                          channel=channel, given=Parse("", LAUNCH, {}, 1.0))  # fmt: skip
+
+    def handle_end(
+        self, *, access_token: str | None, session_id: str | None, channel: Channel
+    ) -> LocalReply:
+        """The user walked away: a SessionEndedRequest; the local session is closed."""
+        return self._turn([], None, access_token=access_token, session_id=session_id,
+                          channel=channel, given=Parse("", SESSION_ENDED, {}, 1.0))  # fmt: skip
+
     def _turn(
         self,
         texts: list[str],
@@ -161,6 +192,7 @@ class LocalDialogue:
         access_token: str | None,
         session_id: str | None,
         channel: Channel,
+        given: Parse | None = None,
     ) -> LocalReply:
         with self._sessions.begin() as db:
             customer = check_access_token(db, access_token).customer if access_token else None
@@ -172,10 +204,11 @@ class LocalDialogue:
             expected_intent = (expecting or {}).get("intent")
             if CHOICE_KEY in attributes:
                 expected_intent = BARE_ANSWER_INTENT
-            parse = self.parser.parse_best(
-                texts, expecting=expected_intent, resolver=lambda w: self._fit(scope.session, w)
-            )
-            parse = _continue_elicitation(parse, expecting)
+            parse = given or _continue_elicitation(
+                self.parser.parse_best(texts, expecting=expected_intent,
+                                       resolver=lambda w: self._fit(scope.session, w)),
+                expecting,
+            )  # fmt: skip
             matched = self._matched(scope.session, parse)
             envelope = _envelope(parse, matched, attributes, access_token, local_id, new_session)
             request = self._skill.serializer.deserialize(
@@ -184,6 +217,8 @@ class LocalDialogue:
             response_envelope = self._skill.invoke(request_envelope=request, context=None)
             serialized = self._skill.serializer.serialize(response_envelope)
             response: dict[str, Any] = serialized if isinstance(serialized, dict) else {}
+            if parse.intent == SESSION_ENDED:  # Alexa sends no reply to it; the session is over
+                response.setdefault("response", {})["shouldEndSession"] = True
             owner = customer.id if customer else None
             if not scope.failed:  # the turn's changes and its session state commit together
                 _remember(scope.session, local_id, owner, response)
@@ -216,6 +251,10 @@ class LocalDialogue:
 
 def _remember(db: Session, local_id: str, owner: int | None, response: dict[str, Any]) -> None:
     local_row = open_session(db, local_id, owner)[0]
+    if response.get("response", {}).get("shouldEndSession"):
+        db.delete(local_row)  # the conversation is over; its id now starts a new one
+        db.flush()
+        return
     local_row.attributes = dict(response.get("sessionAttributes") or {})
     local_row.expecting = _elicited(response.get("response", {}))
     local_row.updated_at = utcnow()
@@ -267,6 +306,20 @@ def _envelope(
                 "values": [{"value": {"name": matched["name"], "id": matched["sku"]}}],
             }]}  # fmt: skip
         slots[name] = slot
+    request: dict[str, Any] = {
+        "type": "IntentRequest",
+        "requestId": f"voicecart.local.request.{uuid.uuid4()}",
+        "timestamp": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "locale": "en-US",
+    }
+    if parse.intent in (LAUNCH, SESSION_ENDED):
+        request["type"] = parse.intent
+        if parse.intent == SESSION_ENDED:
+            request["reason"] = "USER_INITIATED"
+    else:
+        request["dialogState"] = (
+            "IN_PROGRESS" if parse.sample in ("{item}", "the {item}") else "STARTED")  # fmt: skip
+        request["intent"] = {"name": parse.intent, "confirmationStatus": "NONE", "slots": slots}
     return {
         "version": "1.0",
         "session": {
@@ -278,12 +331,5 @@ def _envelope(
         },
         "context": {"System": {"application": {"applicationId": LOCAL_APPLICATION_ID},
                                "user": user, "device": {"deviceId": "voicecart.local"}}},
-        "request": {
-            "type": "IntentRequest",
-            "requestId": f"voicecart.local.request.{uuid.uuid4()}",
-            "timestamp": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "locale": "en-US",
-            "dialogState": "IN_PROGRESS" if parse.sample in ("{item}", "the {item}") else "STARTED",
-            "intent": {"name": parse.intent, "confirmationStatus": "NONE", "slots": slots},
-        },
+        "request": request,
     }  # fmt: skip
