@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -45,6 +46,27 @@ def _product_named(session: Session, words: str) -> Product:
     return product
 
 
+def record_past_order(
+    session: Session,
+    customer: Customer,
+    items: Sequence[tuple[Product, int]],
+    *,
+    placed_at: datetime,
+    status: OrderStatus = OrderStatus.DELIVERED,
+) -> Order:
+    """An order from the shopper's past (demo data, dialogue-test fixtures): priced at
+    today's prices, stock untouched, so purchase history and "my last order" have data."""
+    lines = [OrderLine(product_id=product.id, product_name=product.spoken_name,
+                       quantity=quantity, unit_price_cents=product.price_cents)
+             for product, quantity in items]  # fmt: skip
+    order = Order(customer=customer, status=status.value, channel=Channel.SEED.value,
+                  total_cents=sum(line.line_total_cents for line in lines), placed_at=placed_at,
+                  lines=lines)  # fmt: skip
+    session.add(order)
+    session.flush()
+    return order
+
+
 def seed_demo_shopper(session: Session) -> str:
     """Create the demo shopper with a dozen past orders, once; later runs change nothing."""
     shopper = demo_shopper(session)
@@ -52,28 +74,11 @@ def seed_demo_shopper(session: Session) -> str:
         return "already present"
     shopper = Customer(email=DEMO_SHOPPER_EMAIL, name=DEMO_SHOPPER_NAME)
     session.add(shopper)
+    session.flush()
     now = utcnow()
     for days_ago, lines in DEMO_ORDERS:
-        order_lines = []
-        for words, quantity in lines:
-            product = _product_named(session, words)
-            order_lines.append(
-                OrderLine(
-                    product_id=product.id,
-                    product_name=product.spoken_name,
-                    quantity=quantity,
-                    unit_price_cents=product.price_cents,
-                )
-            )
-        session.add(
-            Order(
-                customer=shopper,
-                status=OrderStatus.DELIVERED.value,
-                channel=Channel.SEED.value,
-                total_cents=sum(line.line_total_cents for line in order_lines),
-                placed_at=now - timedelta(days=days_ago, hours=2),
-                lines=order_lines,
-            )
-        )
+        items = [(_product_named(session, words), quantity) for words, quantity in lines]
+        placed_at = now - timedelta(days=days_ago, hours=2)
+        record_past_order(session, shopper, items, placed_at=placed_at)
     session.flush()
     return f"created with {len(DEMO_ORDERS)} past orders"
