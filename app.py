@@ -6,11 +6,12 @@ models and servers are created by :func:`create_app` and the CLI commands.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -377,6 +378,62 @@ def create_app(
 # --------------------------------------------------------------------------- CLI
 
 
+@dataclass
+class _DialogStage:
+    dialogue: Any
+    sessions: sessionmaker[Session]
+
+
+class DialogStages:
+    """Fresh, demo-seeded voicecarts for dialogue tests and the simulator: one template
+    database migrated and seeded once, copied for each conversation (isolated, fast)."""
+
+    def __init__(self, base: Settings | None = None) -> None:
+        import tempfile
+
+        self._base = base or Settings()
+        self._dir = Path(tempfile.mkdtemp(prefix="voicecart-dialogs-"))
+        self._template = self._dir / "template.db"
+        settings = Settings(database_url=f"sqlite:///{self._template}", instance_dir=self._dir)
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        upgrade_database(settings)
+        engine = make_engine(settings)
+        seed_demo(make_sessions(engine))
+        engine.dispose()
+        self._count = 0
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[_DialogStage]:
+        import shutil
+
+        self._count += 1
+        db = self._dir / f"conversation-{self._count}.db"
+        shutil.copy(self._template, db)
+        settings = replace(
+            self._base, database_url=f"sqlite:///{db}", instance_dir=self._dir,
+            verify_alexa_requests=False, demo_shopper_for_unlinked=False,
+            secret_key=self._base.secret_key or "voicecart-dialog-tests",
+        )  # fmt: skip
+        quiet = logging.getLogger("voicecart")
+        level = quiet.level
+        quiet.setLevel(logging.ERROR)  # "verification is off" etc. are expected here
+        try:
+            app = create_app(settings)
+        finally:
+            quiet.setLevel(level)
+        built = wiring(app)
+        try:
+            yield _DialogStage(built.dialogue, built.sessions)
+        finally:
+            built.engine.dispose()
+            db.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        import shutil
+
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
 def _settings(ctx: click.Context) -> Settings:
     settings: Settings = ctx.obj
     return settings
@@ -592,6 +649,44 @@ def transcribe(ctx: click.Context, wav: Path, alternatives: int) -> None:
     if not heard.alternatives:
         click.echo("  (nothing recognised)")
     click.echo(f"intent: {parse.intent} (confidence {parse.confidence:.2f}) slots: {parse.slots}")
+
+
+@cli.command("test-dialogs")
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(exists=True, path_type=Path))  # fmt: skip
+@click.option("-v", "--verbose", is_flag=True, help="Name every conversation as it runs.")
+@click.pass_context
+def test_dialogs(ctx: click.Context, paths: tuple[Path, ...], verbose: bool) -> None:
+    """Run YAML dialogue tests (files or folders of *.yaml) against a fresh demo database.
+
+    Prints every failing turn with what was expected and what happened, and ends with
+    "N passed, N failed"; the exit code is 1 when anything failed.
+    """
+    from skill.dialogs import ConversationOutcome, run_files, summary
+
+    def progress(outcome: ConversationOutcome) -> None:
+        if verbose:
+            mark = "PASS" if outcome.passed else "FAIL"
+            click.echo(f"{mark} {outcome.spec.path}: {outcome.spec.name}")
+        elif not outcome.passed:
+            click.echo(outcome.failure_report())
+
+    if not verbose:  # the skill logs every request at INFO; the report says what matters
+        logging.getLogger("voicecart").setLevel(logging.WARNING)
+    stages = DialogStages(_settings(ctx))
+    try:
+        outcomes, broken = run_files(paths, stages, progress)
+    finally:
+        stages.close()
+    for problem in broken:
+        click.echo(f"cannot run {problem}", err=True)
+    if verbose:
+        for outcome in outcomes:
+            if not outcome.passed:
+                click.echo(outcome.failure_report())
+    click.echo(summary(outcomes, broken))
+    if broken or not all(o.passed for o in outcomes):
+        ctx.exit(1)
 
 
 @cli.command("export-model")

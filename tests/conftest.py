@@ -119,3 +119,18 @@ class Conversation:
 @pytest.fixture
 def conversation(client: FlaskClient) -> Conversation:
     return Conversation(client)
+
+
+def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:
+    """YAML dialogue tests under tests/dialogs/ (see tests/dialog_items.py)."""
+    if file_path.suffix in (".yaml", ".yml") and "dialogs" in file_path.parts:
+        from dialog_items import DialogFile
+
+        return DialogFile.from_parent(parent, path=file_path)
+    return None
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from dialog_items import close_stages
+
+    close_stages(config)
