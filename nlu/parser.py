@@ -24,8 +24,10 @@ _UNITS = {"zero": 0, "one": 1, "a": 1, "an": 1, "two": 2, "three": 3, "four": 4,
           "eighteen": 18, "nineteen": 19}  # fmt: skip
 _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
          "eighty": 80, "ninety": 90}  # fmt: skip
-_NUMBER = (  # "a couple of" before "a": a regex alternation takes the first that fits
-    r"(?:minus |negative )?(?:a couple(?: of)?|\d+|(?:"
+_SMALL = r"(?:" + "|".join(k for k in _UNITS if k not in ("an", "zero")) + r")"
+_NUMBER = (  # longest readings first: a regex alternation takes the first that fits
+    r"(?:minus |negative )?(?:a couple(?: of)?|\d+|" + _SMALL + r" hundred(?:(?: and)? (?:(?:"
+    + "|".join(_TENS) + r")(?:[ -]" + _SMALL + r")?|" + _SMALL + r"))?|(?:"
     + "|".join(_TENS)
     + r")(?:[ -](?:"
     + "|".join(k for k in _UNITS if k not in ("a", "an", "zero"))
@@ -43,6 +45,8 @@ _FILLER_PREFIX = re.compile(
 _FILLER_SUFFIX = re.compile(r"(?:\s+(?:please|thanks|thank you|now))+$")
 _SLOT = re.compile(r"\{(\w+)\}")
 
+UNFIT_SLOT = 0.3
+"""Confidence factor for a product slot the catalogue does not recognise."""
 ProductResolver = Callable[[str], float]
 """Given the words of a product slot, how well (0-100) they name a catalogue product."""
 
@@ -69,13 +73,15 @@ def spoken_number(words: str) -> int | None:
     elif words in ("a dozen", "dozen"):
         value = 12
     else:
-        parts = words.split()
+        parts = [p for p in words.split() if p != "and"]
         value = 0
         for part in parts:
             if part in _TENS:
                 value += _TENS[part]
             elif part in _UNITS:
                 value += _UNITS[part]
+            elif part == "hundred" and 0 < value < 10:
+                value *= 100
             else:
                 return None
     return -value if negative else value
@@ -216,7 +222,12 @@ class IntentParser:
                 continue
             fit = min(1.0, resolve(value) / 100.0) if resolve else 0.7
             if fit < 0.6:
-                return 0.0  # "add a unicorn" is not AddToCartIntent with a product
+                if pattern.literal_words == 0:
+                    return 0.0  # a bare "unicorn" answers nothing
+                # "add a unicorn saddle" is still a request to add: kept, but weak, so
+                # the skill can say it has no such thing unless a reading that fits wins.
+                score *= UNFIT_SLOT
+                continue
             score *= 0.6 + 0.4 * fit
         if pattern.literal_words == 0:
             # A bare slot ("bananas") only answers a question that was asked.

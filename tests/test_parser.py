@@ -164,3 +164,17 @@ def test_spoken_quantities_in_requests(text: str, quantity: str, item: str) -> N
     parser, index = parser_and_resolver()
     parse = parser.parse(text, resolver=lambda words: _fit(index, words))
     assert parse.slots == {"quantity": quantity, "item": item}
+
+
+def test_hundreds_and_unknown_products_still_parse_as_requests() -> None:
+    """"add five hundred bananas" reaches the skill as 500 (which refuses it by name);
+    "add a unicorn saddle" stays an add with a weak score, so the skill can say it has
+    no such thing, while a bare unknown word answers nothing."""
+    parser, index = parser_and_resolver()
+    fit = lambda words: _fit(index, words)  # noqa: E731
+    assert parser.parse("add five hundred bananas", resolver=fit).slots["quantity"] == "500"
+    assert spoken_number("two hundred and fifty") == 250
+    unknown = parser.parse("add a unicorn saddle to my cart", resolver=fit)
+    assert unknown.intent == "AddToCartIntent"
+    assert unknown.confidence < parser.parse("add bananas", resolver=fit).confidence / 2
+    assert parser.parse("unicorn saddle", resolver=fit).intent == FALLBACK
