@@ -26,8 +26,15 @@ _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "sev
          "eighty": 80, "ninety": 90}  # fmt: skip
 _SMALL = r"(?:" + "|".join(k for k in _UNITS if k not in ("an", "zero")) + r")"
 _NUMBER = (  # longest readings first: a regex alternation takes the first that fits
-    r"(?:minus |negative )?(?:a couple(?: of)?|\d+|" + _SMALL + r" hundred(?:(?: and)? (?:(?:"
-    + "|".join(_TENS) + r")(?:[ -]" + _SMALL + r")?|" + _SMALL + r"))?|(?:"
+    r"(?:minus |negative )?(?:a couple(?: of)?|\d+|"
+    + _SMALL
+    + r" hundred(?:(?: and)? (?:(?:"
+    + "|".join(_TENS)
+    + r")(?:[ -]"
+    + _SMALL
+    + r")?|"
+    + _SMALL
+    + r"))?|(?:"
     + "|".join(_TENS)
     + r")(?:[ -](?:"
     + "|".join(k for k in _UNITS if k not in ("a", "an", "zero"))

@@ -173,7 +173,7 @@ class LocalDialogue:
     def handle_launch(
         self, *, access_token: str | None, session_id: str | None, channel: Channel
     ) -> LocalReply:
-        """"Alexa, open voice cart": a LaunchRequest."""
+        """ "Alexa, open voice cart": a LaunchRequest."""
         return self._turn([], None, access_token=access_token, session_id=session_id,
                           channel=channel, given=Parse("", LAUNCH, {}, 1.0))  # fmt: skip
 

@@ -167,7 +167,7 @@ def test_spoken_quantities_in_requests(text: str, quantity: str, item: str) -> N
 
 
 def test_hundreds_and_unknown_products_still_parse_as_requests() -> None:
-    """"add five hundred bananas" reaches the skill as 500 (which refuses it by name);
+    """The words "add five hundred bananas" reach the skill as 500 (refused by name);
     "add a unicorn saddle" stays an add with a weak score, so the skill can say it has
     no such thing, while a bare unknown word answers nothing."""
     parser, index = parser_and_resolver()
