@@ -47,6 +47,8 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
             "get me {quantity} {item}",
             "we need {item}",
             "add {item} to my basket",
+            "add something to my cart",
+            "i want to add something",
         ),
     ),
     IntentDef(
@@ -62,6 +64,7 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
             "drop {item} from my cart",
             "i don't need {item} anymore",
             "take {item} off my cart",
+            "remove something from my cart",
         ),
     ),
     IntentDef(
@@ -94,6 +97,9 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
             "we're out of {item}",
             "order my usual {item}",
             "restock {item}",
+            "reorder",
+            "reorder something",
+            "i want to reorder something",
         ),
     ),
     IntentDef(
