@@ -20,6 +20,7 @@ from ask_sdk_model import RequestEnvelope
 from sqlalchemy.orm import Session, sessionmaker
 
 from account_link.models import Channel
+from account_link.orders import history_prior, purchase_history
 from account_link.tokens import check_access_token
 from catalog.db import utcnow
 from catalog.matching import CatalogMatcher, Decision, MatchResult
@@ -209,7 +210,9 @@ class LocalDialogue:
                                        resolver=lambda w: self._fit(scope.session, w)),
                 expecting,
             )  # fmt: skip
-            matched = self._matched(scope.session, parse)
+            prior = (history_prior(purchase_history(scope.session, customer.id))
+                     if customer is not None and "item" in parse.slots else None)  # fmt: skip
+            matched = self._matched(scope.session, parse, prior)
             envelope = _envelope(parse, matched, attributes, access_token, local_id, new_session)
             request = self._skill.serializer.deserialize(
                 payload=json.dumps(envelope), obj_type=RequestEnvelope
@@ -236,11 +239,15 @@ class LocalDialogue:
         best = result.best
         return 0.0 if best is None or result.decision is Decision.NO_MATCH else best.text_score
 
-    def _matched(self, db: Session, parse: Parse) -> dict[str, Any] | None:
+    def _matched(
+        self, db: Session, parse: Parse, prior: Mapping[int, float] | None
+    ) -> dict[str, Any] | None:
+        """The product the skill will act on: the same match, with the same shopper's
+        purchase history as the prior, so the reply names what the skill chose."""
         words = parse.slots.get("item")
         if not words:
             return None
-        result = self._match(db, words)
+        result = self._matcher.match(db, split_quantity(words).rest or words, prior=prior)
         best = result.best
         if best is None or result.decision is Decision.NO_MATCH:
             return None

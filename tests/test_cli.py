@@ -39,6 +39,8 @@ def voicecart(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
         ["model", "list"],
         ["transcribe"],
         ["model", "download"],
+        ["test-dialogs"],
+        ["simulate"],
     ],
 )
 def test_every_command_has_help(command: list[str]) -> None:
@@ -49,7 +51,8 @@ def test_every_command_has_help(command: list[str]) -> None:
 
 def test_top_level_help_lists_every_command() -> None:
     out = voicecart("--help").stdout
-    for name in ("serve", "seed", "export-model", "db", "catalog", "model", "transcribe"):
+    for name in ("serve", "seed", "export-model", "db", "catalog", "model", "transcribe",
+                 "test-dialogs", "simulate"):  # fmt: skip
         assert name in out
 
 
