@@ -689,6 +689,118 @@ def test_dialogs(ctx: click.Context, paths: tuple[Path, ...], verbose: bool) -> 
         ctx.exit(1)
 
 
+@cli.command()
+@click.argument("utterances", nargs=-1)
+@click.option(
+    "--user", metavar="EMAIL", help="Act as this linked shopper (default: the demo shopper)."
+)
+@click.option("--token", help="Act with this access token, as a linked Alexa user would.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print each turn's Alexa request and response."
+)
+@click.option(
+    "--endpoint", metavar="URL", help="Drive a running voicecart over HTTP (needs --token)."
+)
+@click.option("--record", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the conversation as a dialogue-test file (YAML).")  # fmt: skip
+@click.option("--replay", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Replay a recording on a fresh demo database; show differences.")  # fmt: skip
+@click.pass_context
+def simulate(ctx: click.Context, utterances: tuple[str, ...], user: str | None,
+             token: str | None, as_json: bool, endpoint: str | None, record: Path | None,
+             replay: Path | None) -> None:  # fmt: skip
+    """Talk to the skill in a console and see every turn: what was heard, the intent and
+    slots, the matched product, speech, reprompt, card, session attributes and the cart.
+
+    Type what the shopper says, or :launch, :intent NAME slot=value, :wav PATH, :end,
+    :new, :help, :quit. With UTTERANCES (e.g. "reorder coffee" "yes") the turns run in
+    one session and the command exits.
+    """
+    from skill.simulator import HttpTarget, Recorder, Simulator, SimulatorError, Target
+
+    settings = _settings(ctx)
+    # Each turn is shown in full; the skill's own request log would only repeat it.
+    logging.getLogger("voicecart").setLevel(max(logging.WARNING, logging.getLogger().level))
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    if replay is not None:
+        from skill.dialogs import run_files, summary
+
+        stages = DialogStages(settings)
+        try:
+            outcomes, broken = run_files([replay], stages)
+        finally:
+            stages.close()
+        for problem in broken:
+            click.echo(f"cannot replay {problem}", err=True)
+        for outcome in outcomes:
+            click.echo(f"same as recorded: {outcome.spec.name}" if outcome.passed
+                       else outcome.failure_report())  # fmt: skip
+        click.echo(summary(outcomes, broken))
+        ctx.exit(0 if outcomes and not broken and all(o.passed for o in outcomes) else 1)
+    shopper = "demo"
+    target: Target
+    if endpoint:
+        if not token:
+            raise click.UsageError("--endpoint needs --token (an access token for that server)")
+        target = HttpTarget(endpoint, token)
+    else:
+        target, shopper = _local_target(settings, user, token)
+    recorder = Recorder(shopper) if record else None
+    simulator = Simulator(target, click.echo, as_json=as_json, recorder=recorder)
+    if utterances:
+        for utterance in utterances:
+            simulator.handle(utterance)
+    else:
+        click.echo("voicecart simulator: type what the shopper says (:help for commands).")
+        while True:
+            try:
+                line = input("you> ")
+            except EOFError:
+                click.echo()
+                break
+            if not simulator.handle(line):
+                break
+    if record is not None and recorder is not None:
+        if not recorder.turns:
+            raise SimulatorError("nothing to record: no turn was sent")
+        record.write_text(recorder.dump(record.stem.replace("-", " ")), encoding="utf-8")
+        click.echo(f"recorded {len(recorder.turns)} turns to {record}")
+
+
+def _local_target(settings: Settings, user: str | None, token: str | None) -> tuple[Any, str]:
+    """The skill in this process, acting as the chosen shopper (a short-lived token)."""
+    from account_link.identity import demo_shopper
+    from account_link.models import Customer
+    from account_link.tokens import check_access_token, issue_access_token
+    from skill.simulator import LocalTarget
+
+    sessions = _prepare_database(settings)
+    quiet = logging.getLogger("voicecart")
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)
+    try:
+        built = wiring(create_app(replace(settings, verify_alexa_requests=False)))
+    finally:
+        quiet.setLevel(level)
+    with sessions.begin() as db:
+        if token:
+            customer = check_access_token(db, token).customer
+            shopper = "new"
+        elif user:
+            customer = db.scalar(select(Customer).where(Customer.email == user.strip().lower()))
+            if customer is None:
+                raise click.ClickException(f"no shopper signs in as {user}: sign up on the "
+                                           "linking page first, or leave out --user")  # fmt: skip
+            token, shopper = issue_access_token(db, customer), "new"
+        else:
+            customer = demo_shopper(db)
+            if customer is None:
+                raise click.ClickException("no demo shopper: run `voicecart seed --demo`")
+            token, shopper = issue_access_token(db, customer), "demo"
+        customer_id = customer.id if customer else None
+    return LocalTarget(built.dialogue, built.sessions, token, customer_id), shopper
+
+
 @cli.command("export-model")
 @click.option(
     "--out",

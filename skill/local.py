@@ -56,6 +56,17 @@ class LocalReply:
     response: dict[str, Any]
     request: dict[str, Any] = field(default_factory=dict)
     heard: Transcript | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    """Session attributes after the turn (what the skill remembers: a pending order...)."""
+
+    def alexa_trace(self) -> dict[str, Any]:
+        """The Alexa request and response of this turn, the access token redacted."""
+        request = json.loads(json.dumps(self.request))
+        for holder in (request.get("session", {}), request.get("context", {}).get("System", {})):
+            if holder.get("user", {}).get("accessToken"):
+                holder["user"]["accessToken"] = "<redacted>"
+        body = {"version": "1.0", "sessionAttributes": self.attributes, "response": self.response}
+        return {"request": request, "response": body}
 
     @property
     def speech(self) -> str:
@@ -92,6 +103,7 @@ class LocalReply:
             "card": self.response.get("card"),
             "directives": self.response.get("directives", []),
             "shouldEndSession": bool(self.response.get("shouldEndSession")),
+            "sessionAttributes": self.attributes,
         }
 
 
@@ -229,7 +241,8 @@ class LocalDialogue:
             with self._sessions.begin() as db:
                 _remember(db, local_id, owner, response)
         return LocalReply(local_id, new_session, note, parse, matched,
-                          dict(response.get("response", {})), envelope, heard)  # fmt: skip
+                          dict(response.get("response", {})), envelope, heard,
+                          dict(response.get("sessionAttributes") or {}))  # fmt: skip
 
     def _match(self, db: Session, words: str) -> MatchResult:
         return self._matcher.match(db, split_quantity(words).rest or words)

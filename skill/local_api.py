@@ -1,4 +1,4 @@
-"""HTTP for the local channels: ``POST /api/v1/text`` (typed or already transcribed)."""
+"""HTTP for the local channels: ``POST /api/v1/text``, ``/voice`` and ``/request``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from account_link.api import ApiError, api_error_response, bearer_token, require
 from account_link.models import Channel
 from nlu.asr import ModelMissing
 from nlu.audio import AudioError
-from skill.local import LocalDialogue
+from skill.local import LocalDialogue, LocalReply
 
 MAX_TEXT_CHARS = 500
 MAX_AUDIO_BYTES = 4 * 1024 * 1024
@@ -17,6 +17,17 @@ WAV_TYPES = {"audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave", "applic
 AUDIO_STATUS = {"not_wav": 415, "unsupported_encoding": 415, "unsupported_channels": 415,
                 "unsupported_rate": 415, "too_long": 413, "silence": 422,
                 "too_short": 422}  # fmt: skip
+
+
+REQUEST_TYPES = ("LaunchRequest", "IntentRequest", "SessionEndedRequest")
+
+
+def _reply(reply: LocalReply) -> Response:
+    """The turn as JSON; ``?trace=1`` adds the Alexa request and response (for simulators)."""
+    body = reply.to_json()
+    if request.args.get("trace") in ("1", "true", "yes"):
+        body["alexa"] = reply.alexa_trace()
+    return jsonify(body)
 
 
 def create_local_api(sessions: sessionmaker[Session], dialogue: LocalDialogue) -> Blueprint:
@@ -44,7 +55,39 @@ def create_local_api(sessions: sessionmaker[Session], dialogue: LocalDialogue) -
             require_valid(db, token)
         reply = dialogue.handle_text(text, access_token=token, session_id=session_id,
                                      channel=Channel.TEXT)  # fmt: skip
-        return jsonify(reply.to_json())
+        return _reply(reply)
+
+    @bp.post("/request")
+    def request_turn() -> Response:
+        """A launch, an intent given outright, or the end of a session (simulators, tests)."""
+        token = bearer_token()
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            raise ApiError(
+                400, "malformed_json", 'send a JSON object like {"type": "LaunchRequest"}'
+            )
+        kind, session_id = data.get("type"), data.get("sessionId")
+        if kind not in REQUEST_TYPES:
+            raise ApiError(400, "unknown_request_type", f"'type' must be one of {REQUEST_TYPES}")
+        if session_id is not None and not isinstance(session_id, str):
+            raise ApiError(400, "malformed_json", "'sessionId' must be a string")
+        intent, slots = data.get("intent"), data.get("slots") or {}
+        if kind == "IntentRequest" and (not isinstance(intent, str) or not intent.strip()):
+            raise ApiError(400, "missing_intent", "an IntentRequest needs 'intent' (a name)")
+        if not isinstance(slots, dict) or not all(isinstance(v, str) for v in slots.values()):
+            raise ApiError(400, "malformed_json", "'slots' must map slot names to strings")
+        with sessions.begin() as db:
+            require_valid(db, token)
+        channel = Channel.TEXT
+        if kind == "LaunchRequest":
+            reply = dialogue.handle_launch(access_token=token, session_id=session_id,
+                                           channel=channel)  # fmt: skip
+        elif kind == "SessionEndedRequest":
+            reply = dialogue.handle_end(access_token=token, session_id=session_id, channel=channel)
+        else:
+            reply = dialogue.handle_intent(str(intent), slots, access_token=token,
+                                           session_id=session_id, channel=channel)  # fmt: skip
+        return _reply(reply)
 
     @bp.post("/voice")
     def voice_turn() -> Response:
@@ -73,6 +116,6 @@ def create_local_api(sessions: sessionmaker[Session], dialogue: LocalDialogue) -
             raise ApiError(AUDIO_STATUS.get(exc.code, 400), exc.code, str(exc)) from exc
         except ModelMissing as exc:
             raise ApiError(503, "speech_model_missing", str(exc)) from exc
-        return jsonify(reply.to_json())
+        return _reply(reply)
 
     return bp

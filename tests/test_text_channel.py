@@ -113,3 +113,45 @@ def test_failed_turn_rolls_back_but_drops_the_pending_order(
     assert "out of stock" in refused["speech"]
     again = _say(client, token, "yes", offer["sessionId"])
     assert "nothing waiting for a yes" in again["speech"]
+
+
+def _request(client: FlaskClient, token: str, body: Any, query: str = "") -> Any:
+    return client.post(f"/api/v1/request{query}", json=body,
+                       headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+
+
+def test_launch_intent_and_end_requests(client: FlaskClient, token: str) -> None:
+    launched = _request(client, token, {"type": "LaunchRequest"}).get_json()
+    assert launched["speech"].startswith("Welcome to Voice Cart")
+    session_id = launched["sessionId"]
+    added = _request(client, token, {"type": "IntentRequest", "intent": "AddToCartIntent",
+                                     "slots": {"item": "bananas", "quantity": "2"},
+                                     "sessionId": session_id}, "?trace=1").get_json()  # fmt: skip
+    assert added["speech"].startswith("Added 2 Sunny Acres Bananas")
+    assert added["sessionId"] == session_id
+    sent = added["alexa"]["request"]
+    assert sent["request"]["intent"]["slots"]["item"]["value"] == "bananas"
+    assert sent["session"]["user"]["accessToken"] == "<redacted>"
+    ended = _request(client, token, {"type": "SessionEndedRequest", "sessionId": session_id})
+    assert ended.get_json()["shouldEndSession"] is True
+    again = _say(client, token, "what's in my cart", session_id)
+    assert again["newSession"] is True
+    assert again["note"] == "unknown sessionId: a new session was started"
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ([], "malformed_json"),
+        ({"type": "PlayRequest"}, "unknown_request_type"),
+        ({"type": "IntentRequest"}, "missing_intent"),
+        ({"type": "IntentRequest", "intent": "X", "slots": {"a": 1}}, "malformed_json"),
+        ({"type": "LaunchRequest", "sessionId": 5}, "malformed_json"),
+    ],
+)
+def test_bad_requests_are_named_400s(
+    client: FlaskClient, token: str, body: Any, error: str
+) -> None:
+    reply = _request(client, token, body)
+    assert reply.status_code == 400
+    assert reply.get_json()["error"] == error
