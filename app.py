@@ -809,12 +809,18 @@ def _local_target(settings: Settings, user: str | None, token: str | None) -> tu
     show_default=True,
     help="Directory to write skill.json and interactionModels/ into.",
 )
+@click.option("--check", is_flag=True,
+              help="Write nothing; report what Alexa's build would reject, what would "
+                   "confuse recognition, and files on disk that are out of date.")  # fmt: skip
 @click.pass_context
-def export_model(ctx: click.Context, out: Path) -> None:
+def export_model(ctx: click.Context, out: Path, check: bool) -> None:
     """Write the Alexa skill package (manifest and en-US model) from the active catalogue."""
+    from catalog.matching import CatalogMatcher, Decision
+    from catalog.quantity import split_quantity
     from catalog.service import active_products
     from skill.export import render_package, write_package
     from skill.interaction_model import CatalogEntry, build_model
+    from skill.model_lint import lint_model
 
     settings = _settings(ctx)
     sessions = _prepare_database(settings)
@@ -823,9 +829,32 @@ def export_model(ctx: click.Context, out: Path) -> None:
             CatalogEntry(p.sku, p.name, p.brand, tuple(p.synonyms), p.popularity)
             for p in active_products(session)
         ]
-    if not entries:
-        raise click.ClickException("the catalogue is empty: run `voicecart seed --demo` first")
-    files = render_package(build_model(entries), settings.public_url)
+        if not entries:
+            raise click.ClickException("the catalogue is empty: run `voicecart seed --demo` first")
+        model = build_model(entries)
+        if check:
+            matcher = CatalogMatcher()
+
+            def fit(words: str) -> float:
+                result = matcher.match(session, split_quantity(words).rest or words)
+                best = result.best
+                return 0.0 if best is None or result.decision is Decision.NO_MATCH else (
+                    best.text_score)  # fmt: skip
+
+            findings = lint_model(model, resolver=fit)
+    files = render_package(model, settings.public_url)
+    if check:
+        stale = [out / rel for rel, text in files.items()
+                 if not (out / rel).exists() or (out / rel).read_text("utf-8") != text]  # fmt: skip
+        for finding in findings:
+            click.echo(str(finding))
+        for path in stale:
+            click.echo(f"WARNING {path}: out of date; run `voicecart export-model` to rewrite it")
+        errors = sum(f.severity == "error" for f in findings)
+        warnings = len(findings) - errors + len(stale)
+        click.echo(f"{len(model.intents)} intents, {len(entries)} products: "
+                   f"{errors} errors, {warnings} warnings")  # fmt: skip
+        ctx.exit(1 if errors else 0)
     changed = write_package(out, files)
     for relative in files:
         state = "updated" if out / relative in changed else "unchanged"
