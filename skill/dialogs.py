@@ -37,10 +37,12 @@ from catalog.models import Product
 from skill.local import LocalDialogue, LocalReply
 
 SHOPPERS = ("demo", "new", "none", "expired", "revoked")
-TURN_KINDS = ("say", "speak", "wav", "launch", "intent", "end")
+TURN_KINDS = ("say", "speak", "wav", "launch", "intent", "end", "arrange")
 EXPECT_KEYS = ("intent", "slots", "product", "heard", "speech", "reprompt", "session", "card",
                "directive", "cart", "stock", "order", "new_session")  # fmt: skip
-FIXTURE_KEYS = ("shopper", "cart", "orders", "stock")
+FIXTURE_KEYS = ("shopper", "cart", "orders", "stock", "price")
+ARRANGE_KEYS = ("cart", "orders", "stock", "price")
+"""What an ``arrange:`` turn may change between turns (as the web, the app or the shop would)."""
 
 
 class DialogFileError(ValueError):
@@ -63,6 +65,8 @@ class TurnSpec:
 
     @property
     def label(self) -> str:
+        if self.kind == "arrange":
+            return "arrange " + ", ".join(sorted(self.value))
         if self.kind == "intent":
             slots = " ".join(f"{k}={v}" for k, v in self.slots.items())
             return f"intent {self.value}" + (f" {slots}" if slots else "")
@@ -105,6 +109,8 @@ def _turn(raw: Any, path: Path, where: str) -> TurnSpec:
         value = "yes" if value else "no"
     if kind in ("say", "speak", "wav", "intent") and not isinstance(value, str):
         raise DialogFileError(path, where, f"{kind}: expected text")
+    if kind == "arrange":
+        _known(_mapping(value, path, f"{where}.arrange"), ARRANGE_KEYS, path, f"{where}.arrange")
     slots = {str(k): str(v) for k, v in _mapping(turn.get("slots"), path, where).items()}
     if slots and kind != "intent":
         raise DialogFileError(path, where, "slots: only an intent turn takes slots")
@@ -243,6 +249,14 @@ def _arrange(db: Session, fixtures: dict[str, Any], max_quantity: int) -> _Scene
     if customer is not None:
         issued = utcnow() - timedelta(hours=2) if shopper == "expired" else None
         token = issue_access_token(db, customer, issued_at=issued, revoked=shopper == "revoked")
+    scene = _Scene(customer.id if customer else None, token)
+    _change(db, fixtures, scene, max_quantity)
+    return scene
+
+
+def _change(db: Session, fixtures: dict[str, Any], scene: _Scene, max_quantity: int) -> None:
+    """Cart lines added, past orders, stock levels and prices, as fixtures or mid-talk."""
+    customer = db.get(Customer, scene.customer_id) if scene.customer_id is not None else None
     if customer is None and any(fixtures.get(k) for k in ("cart", "orders")):
         raise LookupError("cart and orders need a shopper (shopper: none has neither)")
     for line in fixtures.get("cart") or []:
@@ -259,8 +273,9 @@ def _arrange(db: Session, fixtures: dict[str, Any], max_quantity: int) -> _Scene
         record_past_order(db, customer, items, placed_at=placed, status=status)
     for words, stock in (fixtures.get("stock") or {}).items():
         _product(db, str(words)).stock = int(stock)
+    for words, cents in (fixtures.get("price") or {}).items():
+        _product(db, str(words)).price_cents = int(cents)
     db.flush()
-    return _Scene(customer.id if customer else None, token)
 
 
 def _as_list(value: Any) -> list[str]:
@@ -440,6 +455,18 @@ def run_conversation(spec: ConversationSpec, stage: Stage, *, max_quantity: int 
         for number, turn in enumerate(spec.turns, start=1):
             with stage.sessions() as db:
                 before = db.scalar(select(func.max(Order.id))) or 0
+            if turn.kind == "arrange":
+                try:
+                    with stage.sessions.begin() as db:
+                        _change(db, turn.value, scene, max_quantity)
+                except (LookupError, KeyError, ValueError, TypeError) as exc:
+                    outcome.turns.append(TurnOutcome(number, turn.label, None, [
+                        Mismatch("arrange", "applied", str(exc))]))  # fmt: skip
+                    break
+                with stage.sessions() as db:  # an arrange turn may check the database too
+                    found = _check_db(db, turn.expect, scene, before)
+                outcome.turns.append(TurnOutcome(number, turn.label, None, found))
+                continue
             try:
                 reply = _say(stage, turn, spec, scene, session_id, Path(tmp))
                 with stage.sessions() as db:

@@ -112,3 +112,35 @@ def test_the_repository_suite_is_large_and_passes_through_the_command() -> None:
     result = voicecart("test-dialogs", "tests/dialogs")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip().splitlines()[-1] == f"{len(specs)} passed, 0 failed"
+
+
+def test_a_wav_turn_is_read_beside_the_file(
+    tmp_path: Path, stages: DialogStages, espeak: str
+) -> None:
+    import subprocess
+
+    subprocess.run([espeak, "-v", "en-us+f5", "-s", "150", "-w", str(tmp_path / "said.wav"),
+                    "add two bananas to my cart"], check=True)  # fmt: skip
+    path = tmp_path / "audio.yaml"
+    path.write_text("fixtures: {shopper: new}\n"
+                    "conversations: [{name: w, turns: [{wav: said.wav, expect: {heard: bananas,"
+                    " cart: [{product: Sunny Acres Bananas, quantity: 2}]}}]}]\n")  # fmt: skip
+    (spec,) = load_dialogs(path)
+    with stages() as stage:
+        outcome = run_conversation(spec, stage)
+    assert outcome.passed, outcome.failure_report()
+
+
+def test_an_arrange_turn_with_an_unknown_product_fails_that_turn(
+    tmp_path: Path, stages: DialogStages
+) -> None:
+    path = tmp_path / "arrange.yaml"
+    path.write_text("fixtures: {shopper: new}\n"
+                    "conversations: [{name: a, turns: [{launch: true},"
+                    " {arrange: {stock: {Moon Cheese: 1}}}, {launch: true}]}]\n")  # fmt: skip
+    (spec,) = load_dialogs(path)
+    with stages() as stage:
+        outcome = run_conversation(spec, stage)
+    assert not outcome.passed
+    assert [t.number for t in outcome.turns] == [1, 2]  # stops at the broken turn
+    assert "no product is called 'Moon Cheese'" in outcome.failure_report()
