@@ -120,3 +120,13 @@ def test_endpoint_drives_a_running_server(tmp_path: Path) -> None:
         assert "HTTP 401" in bad.stdout
     finally:
         server.stop()
+
+
+def test_a_wav_turn_shows_what_was_heard(env: dict[str, str], tmp_path: Path, espeak: str) -> None:
+    wav = tmp_path / "said.wav"
+    subprocess.run([espeak, "-v", "en-us+f5", "-s", "150", "-w", str(wav),
+                    "add two bananas to my cart"], check=True)  # fmt: skip
+    result = voicecart("simulate", f":wav {wav}", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "heard:    'add two bananas to my cart' [pocketsphinx]" in result.stdout
+    assert "cart:     2 x Sunny Acres Bananas" in result.stdout
