@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,6 +32,17 @@ def _reply(reply: LocalReply) -> Response:
     return jsonify(body)
 
 
+def _json_turn(example: str) -> tuple[dict[str, Any], str | None]:
+    """The JSON object of a turn and its optional ``sessionId``, or a named 400."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "malformed_json", f"send a JSON object like {example}")
+    session_id = data.get("sessionId")
+    if session_id is not None and not isinstance(session_id, str):
+        raise ApiError(400, "malformed_json", "'sessionId' must be a string")
+    return data, session_id
+
+
 def create_local_api(sessions: sessionmaker[Session], dialogue: LocalDialogue) -> Blueprint:
     bp = Blueprint("local", __name__, url_prefix="/api/v1")
     bp.register_error_handler(ApiError, api_error_response)
@@ -37,20 +50,14 @@ def create_local_api(sessions: sessionmaker[Session], dialogue: LocalDialogue) -
     @bp.post("/text")
     def text_turn() -> Response:
         token = bearer_token()
-        data = request.get_json(silent=True)
-        if not isinstance(data, dict):
-            raise ApiError(
-                400, "malformed_json", 'send a JSON object like {"text": "reorder coffee"}'
-            )
-        text, session_id = data.get("text"), data.get("sessionId")
+        data, session_id = _json_turn('{"text": "reorder coffee"}')
+        text = data.get("text")
         if not isinstance(text, str) or not text.strip():
             raise ApiError(400, "missing_text", "'text' must be a non-empty string")
         if len(text) > MAX_TEXT_CHARS:
             raise ApiError(
                 413, "text_too_long", f"'text' is limited to {MAX_TEXT_CHARS} characters"
             )
-        if session_id is not None and not isinstance(session_id, str):
-            raise ApiError(400, "malformed_json", "'sessionId' must be a string")
         with sessions.begin() as db:
             require_valid(db, token)
         reply = dialogue.handle_text(text, access_token=token, session_id=session_id,
@@ -61,16 +68,10 @@ def create_local_api(sessions: sessionmaker[Session], dialogue: LocalDialogue) -
     def request_turn() -> Response:
         """A launch, an intent given outright, or the end of a session (simulators, tests)."""
         token = bearer_token()
-        data = request.get_json(silent=True)
-        if not isinstance(data, dict):
-            raise ApiError(
-                400, "malformed_json", 'send a JSON object like {"type": "LaunchRequest"}'
-            )
-        kind, session_id = data.get("type"), data.get("sessionId")
+        data, session_id = _json_turn('{"type": "LaunchRequest"}')
+        kind = data.get("type")
         if kind not in REQUEST_TYPES:
             raise ApiError(400, "unknown_request_type", f"'type' must be one of {REQUEST_TYPES}")
-        if session_id is not None and not isinstance(session_id, str):
-            raise ApiError(400, "malformed_json", "'sessionId' must be a string")
         intent, slots = data.get("intent"), data.get("slots") or {}
         if kind == "IntentRequest" and (not isinstance(intent, str) or not intent.strip()):
             raise ApiError(400, "missing_intent", "an IntentRequest needs 'intent' (a name)")
