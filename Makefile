@@ -26,10 +26,11 @@ test: $(STAMP) browser  ## set up and run lint, type checks and the whole test s
 	$(BIN)/mypy
 	$(BIN)/pytest
 
-browser:  ## make sure Debian's chromium and espeak-ng are there for the tests (installs as root)
+browser:  ## make sure Debian's chromium, espeak-ng and postgresql are there for the tests (as root)
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v espeak-ng >/dev/null 2>&1 || missing="$$missing espeak-ng"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing Debian packages for the tests:$$missing"; \

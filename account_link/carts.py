@@ -83,17 +83,25 @@ def cart_for_update(session: Session, customer_id: int) -> Cart:
         session.execute(
             update(Cart).where(Cart.customer_id == customer_id).values(version=Cart.version)
         )
-    cart = session.scalar(
+    locked = (
         select(Cart)
         .where(Cart.customer_id == customer_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    return cart if cart is not None else cart_for(session, customer_id)
+    cart = session.scalar(locked)
+    if cart is None:  # first use: create it (or meet a concurrent creator), then lock it
+        cart_for(session, customer_id)
+        session.flush()
+        cart = session.scalars(locked).one()
+    return cart
 
 
 def view_cart(session: Session, customer_id: int) -> CartView:
-    cart = cart_for(session, customer_id)
+    """A snapshot; reading never writes (a shopper with no cart yet has an empty one)."""
+    cart = session.scalar(select(Cart).where(Cart.customer_id == customer_id))
+    if cart is None:
+        return CartView(customer_id, version=0, updated_via=Channel.SEED.value, lines=())
     return CartView(
         customer_id=customer_id,
         version=cart.version,

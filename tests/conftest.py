@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ import alexa
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from pgserver import PgServer, PostgresUnavailable
+from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import (
@@ -51,12 +54,64 @@ def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A throwaway PostgreSQL for the run (`make test` installs Debian's postgresql)."""
+    if os.environ.get("VOICECART_TEST_POSTGRES") == "0":
+        pytest.skip("VOICECART_TEST_POSTGRES=0: the PostgreSQL runs are switched off")
+    try:
+        server = PgServer()
+    except PostgresUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is needed under CI: {exc}")
+        pytest.skip(f"{exc}; `make test` installs it as root")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server: PgServer) -> str:
+    """A migrated, demo-seeded database that each test's database is copied from."""
+    admin = create_engine(pg_server.url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text("CREATE DATABASE vc_template"))
+    admin.dispose()
+    settings = Settings(database_url=pg_server.url("vc_template"))
+    upgrade_database(settings)
+    engine = make_engine(settings)
+    seed_demo(make_sessions(engine))
+    engine.dispose()
+    return "vc_template"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, seeded_template: Path
+) -> Iterator[str]:
+    """Every test that uses the database runs on SQLite and again on PostgreSQL."""
+    if request.param == "sqlite":
+        db = tmp_path / "voicecart.db"
+        shutil.copy(seeded_template, db)
+        yield f"sqlite:///{db}"
+        return
+    server: PgServer = request.getfixturevalue("pg_server")
+    template: str = request.getfixturevalue("pg_template")
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(server.url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    try:
+        yield server.url(name)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture
-def settings(tmp_path: Path, seeded_template: Path) -> Settings:
-    db = tmp_path / "voicecart.db"
-    shutil.copy(seeded_template, db)
+def settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings(
-        database_url=f"sqlite:///{db}",
+        database_url=database_url,
         skill_id=alexa.SKILL_ID,
         verify_alexa_requests=False,
         demo_shopper_for_unlinked=True,
