@@ -64,12 +64,14 @@ def proceed(
 ) -> Response:
     """Add or offer the chosen product; out of stock, offer the nearest substitute."""
     turn.clear_choice()
+    turn.scope.product_id = product_id
     product = get_product(turn.session, product_id)
     carts.check_quantity(quantity, turn.max_quantity)
     if product.stock < quantity:
         substitute = nearest_in_stock(turn, product_id, quantity)
         if substitute is None:
             raise OutOfStock(product_id, product.display_name, quantity, product.stock)
+        turn.scope.product_id = substitute
         offer = orders.offer(turn.session, [(substitute, quantity)], max_quantity=turn.max_quantity)
         kind = "reorder" if intent == REORDER else "add"
         turn.set_pending(Pending(kind, tuple(offer.items), offer.total_cents))

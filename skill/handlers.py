@@ -88,6 +88,7 @@ class RemoveFromCartIntentHandler(AbstractRequestHandler):
         if words is None:
             return elicit_item(handler_input, prompts.ASK_ITEM_TO_REMOVE)
         target = flows.product_in_cart(turn, customer.id, words)
+        turn.scope.product_id = target.product_id
         carts.remove_item(turn.session, customer.id, target.product_id, channel=turn.channel)
         return say(
             handler_input, prompts.removed_from_cart(target.display_name), prompts.ANYTHING_ELSE

@@ -26,7 +26,7 @@ from catalog.db import utcnow
 from catalog.matching import CatalogMatcher, Decision, MatchResult
 from catalog.quantity import split_quantity
 from catalog.revision import current_revision
-from catalog.service import active_products
+from catalog.service import active_products, get_product
 from nlu.asr import Recognizer, Transcript
 from nlu.audio import read_wav
 from nlu.errors import NluError
@@ -222,9 +222,7 @@ class LocalDialogue:
                                        resolver=lambda w: self._fit(scope.session, w)),
                 expecting,
             )  # fmt: skip
-            prior = (history_prior(purchase_history(scope.session, customer.id))
-                     if customer is not None and "item" in parse.slots else None)  # fmt: skip
-            matched = self._matched(scope.session, parse, prior)
+            matched = self._matched(scope.session, parse, customer.id if customer else None)
             envelope = _envelope(parse, matched, attributes, access_token, local_id, new_session)
             request = self._skill.serializer.deserialize(
                 payload=json.dumps(envelope), obj_type=RequestEnvelope
@@ -234,6 +232,8 @@ class LocalDialogue:
             response: dict[str, Any] = serialized if isinstance(serialized, dict) else {}
             if parse.intent == SESSION_ENDED:  # Alexa sends no reply to it; the session is over
                 response.setdefault("response", {})["shouldEndSession"] = True
+            if scope.product_id is not None:  # what the skill chose (a cart line, a substitute)
+                matched = _acted_on(scope.session, scope.product_id, matched)
             owner = customer.id if customer else None
             if not scope.failed:  # the turn's changes and its session state commit together
                 _remember(scope.session, local_id, owner, response)
@@ -244,8 +244,12 @@ class LocalDialogue:
                           dict(response.get("response", {})), envelope, heard,
                           dict(response.get("sessionAttributes") or {}))  # fmt: skip
 
-    def _match(self, db: Session, words: str) -> MatchResult:
-        return self._matcher.match(db, split_quantity(words).rest or words)
+    def _match(self, db: Session, words: str, customer_id: int | None = None) -> MatchResult:
+        """The catalogue match for the words; with the shopper's purchase history as the
+        prior when one is given (as the skill matches)."""
+        prior = (history_prior(purchase_history(db, customer_id))
+                 if customer_id is not None else None)  # fmt: skip
+        return self._matcher.match(db, split_quantity(words).rest or words, prior=prior)
 
     def _fit(self, db: Session, words: str) -> float:
         result = self._match(db, words)
@@ -253,20 +257,29 @@ class LocalDialogue:
         return 0.0 if best is None or result.decision is Decision.NO_MATCH else best.text_score
 
     def _matched(
-        self, db: Session, parse: Parse, prior: Mapping[int, float] | None
+        self, db: Session, parse: Parse, customer_id: int | None
     ) -> dict[str, Any] | None:
-        """The product the skill will act on: the same match, with the same shopper's
-        purchase history as the prior, so the reply names what the skill chose."""
+        """The product the words name, as the skill will match them."""
         words = parse.slots.get("item")
         if not words:
             return None
-        result = self._matcher.match(db, split_quantity(words).rest or words, prior=prior)
+        result = self._match(db, words, customer_id)
         best = result.best
         if best is None or result.decision is Decision.NO_MATCH:
             return None
         return {"productId": best.product_id, "sku": best.sku, "name": best.display_name,
                 "size": best.size, "score": round(best.score, 1),
                 "decision": result.decision.value}  # fmt: skip
+
+
+def _acted_on(db: Session, product_id: int, matched: dict[str, Any] | None) -> dict[str, Any]:
+    """The product the skill acted on or offered, when it is not the words' best match
+    (the line in the cart, the nearest in stock, the one chosen from a list)."""
+    if matched is not None and matched["productId"] == product_id:
+        return matched
+    product = get_product(db, product_id)
+    return {"productId": product.id, "sku": product.sku, "name": product.display_name,
+            "size": product.size, "score": None, "decision": "chosen"}  # fmt: skip
 
 
 def _remember(db: Session, local_id: str, owner: int | None, response: dict[str, Any]) -> None:

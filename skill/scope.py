@@ -23,6 +23,8 @@ class TurnScope:
     session: Session
     channel: Channel
     failed: bool = False
+    product_id: int | None = None
+    """The product this turn acted on or offered (local channels report it)."""
 
     def fail(self) -> None:
         """Mark the turn so that nothing it wrote is committed."""

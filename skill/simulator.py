@@ -185,8 +185,9 @@ def render(label: str, shown: Shown, *, as_json: bool) -> str:
                  + f"  (confidence {reply.get('confidence', 0):.2f})")  # fmt: skip
     product = reply.get("matchedProduct")
     if product:
-        lines.append(f"  product:  {product['name']}, {product['size']} "
-                     f"(score {product['score']}, {product['decision']})")  # fmt: skip
+        how = (f"score {product['score']}, {product['decision']}" if product["score"] is not None
+               else "chosen by the skill")  # fmt: skip
+        lines.append(f"  product:  {product['name']}, {product['size']} ({how})")
     if reply.get("note"):
         lines.append(f"  note:     {reply['note']}")
     lines.append(f"  speech:   {reply.get('speech')}")

@@ -44,7 +44,8 @@ class PgServer:
         self._run("initdb", "-D", str(self.data), "-U", "voicecart", "--auth=trust",
                   "--no-sync", "-E", "UTF8", "--locale=C")  # fmt: skip
         options = (f"-k {self.socket} -p {self.port} -c listen_addresses='' -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")  # fmt: skip
+                   "-c synchronous_commit=off -c full_page_writes=off "
+                   "-c max_connections=200")  # fmt: skip
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-w", "-t", "60",
                   "-l", str(self.root / "server.log"), "start")  # fmt: skip
 
