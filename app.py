@@ -382,6 +382,7 @@ def create_app(
 class _DialogStage:
     dialogue: Any
     sessions: sessionmaker[Session]
+    max_quantity: int
 
 
 class DialogStages:
@@ -423,7 +424,7 @@ class DialogStages:
             quiet.setLevel(level)
         built = wiring(app)
         try:
-            yield _DialogStage(built.dialogue, built.sessions)
+            yield _DialogStage(built.dialogue, built.sessions, settings.max_quantity)
         finally:
             built.engine.dispose()
             db.unlink(missing_ok=True)
@@ -612,8 +613,7 @@ def model_download(ctx: click.Context, name: str) -> None:
 @click.pass_context
 def transcribe(ctx: click.Context, wav: Path, alternatives: int) -> None:
     """Transcribe a WAV (Vosk if VOICECART_VOSK_MODEL is set, else PocketSphinx) and parse it."""
-    from catalog.matching import CatalogMatcher, Decision
-    from catalog.quantity import split_quantity
+    from catalog.matching import CatalogMatcher
     from catalog.service import active_products
     from nlu.asr import recognizer_for
     from nlu.audio import AudioError, read_wav
@@ -634,14 +634,8 @@ def transcribe(ctx: click.Context, wav: Path, alternatives: int) -> None:
         heard = recognizer_for(settings.vosk_model).transcribe(
             audio, phrases=domain_bias(model, names), alternatives=alternatives
         )
-
-        def fit(words: str) -> float:
-            result = matcher.match(db, split_quantity(words).rest or words)
-            best = result.best
-            return 0.0 if best is None or result.decision is Decision.NO_MATCH else best.text_score
-
         texts = [h.text for h in heard.alternatives]
-        parse = IntentParser(model).parse_best(texts, resolver=fit)
+        parse = IntentParser(model).parse_best(texts, resolver=lambda w: matcher.fit(db, w))
     click.echo(f"engine: {heard.engine}, audio {heard.audio_seconds:.2f} s, "
                f"decoded in {heard.decode_seconds:.2f} s")  # fmt: skip
     for rank, hypothesis in enumerate(heard.alternatives, start=1):
@@ -716,7 +710,7 @@ def simulate(ctx: click.Context, utterances: tuple[str, ...], user: str | None,
     :new, :help, :quit. With UTTERANCES (e.g. "reorder coffee" "yes") the turns run in
     one session and the command exits.
     """
-    from skill.simulator import HttpTarget, Recorder, Simulator, SimulatorError, Target
+    from skill.simulator import HttpTarget, Recorder, Simulator, Target
 
     settings = _settings(ctx)
     # Each turn is shown in full; the skill's own request log would only repeat it.
@@ -744,34 +738,54 @@ def simulate(ctx: click.Context, utterances: tuple[str, ...], user: str | None,
             raise click.UsageError("--endpoint needs --token (an access token for that server)")
         target = HttpTarget(endpoint, token)
     else:
-        target, shopper = _local_target(settings, user, token)
+        target, shopper, minted = _local_target(settings, user, token)
     recorder = Recorder(shopper) if record else None
     simulator = Simulator(target, click.echo, as_json=as_json, recorder=recorder)
-    if utterances:
-        for utterance in utterances:
-            simulator.handle(utterance)
-    else:
-        click.echo("voicecart simulator: type what the shopper says (:help for commands).")
-        while True:
-            try:
-                line = input("you> ")
-            except EOFError:
-                click.echo()
-                break
-            if not simulator.handle(line):
-                break
+    try:
+        if utterances:
+            for utterance in utterances:
+                simulator.handle(utterance)
+        else:
+            click.echo("voicecart simulator: type what the shopper says (:help for commands).")
+            while True:
+                try:
+                    line = input("you> ")
+                except EOFError:
+                    click.echo()
+                    break
+                if not simulator.handle(line):
+                    break
+    finally:
+        if not endpoint and minted:  # the simulator's own token dies with it
+            _revoke(settings, minted)
     if record is not None and recorder is not None:
         if not recorder.turns:
-            raise SimulatorError("nothing to record: no turn was sent")
+            raise click.ClickException("nothing to record: no turn was sent")
         record.write_text(recorder.dump(record.stem.replace("-", " ")), encoding="utf-8")
         click.echo(f"recorded {len(recorder.turns)} turns to {record}")
 
 
-def _local_target(settings: Settings, user: str | None, token: str | None) -> tuple[Any, str]:
-    """The skill in this process, acting as the chosen shopper (a short-lived token)."""
+def _revoke(settings: Settings, token: str) -> None:
+    from account_link.tokens import revoke_access_token
+
+    engine = make_engine(settings)
+    with make_sessions(engine).begin() as db:
+        revoke_access_token(db, token)
+    engine.dispose()
+
+
+SIMULATOR_TOKEN_TTL = 900
+"""Seconds a simulator's own access token lives (it is also revoked when it exits)."""
+
+
+def _local_target(
+    settings: Settings, user: str | None, token: str | None
+) -> tuple[Any, str, str | None]:
+    """The skill in this process acting as the chosen shopper, the fixture shopper kind
+    for recordings, and the token the simulator minted (to revoke at the end)."""
     from account_link.identity import demo_shopper
     from account_link.models import Customer
-    from account_link.tokens import check_access_token, issue_access_token
+    from account_link.tokens import TokenState, check_access_token, issue_access_token
     from skill.simulator import LocalTarget
 
     sessions = _prepare_database(settings)
@@ -782,23 +796,30 @@ def _local_target(settings: Settings, user: str | None, token: str | None) -> tu
         built = wiring(create_app(replace(settings, verify_alexa_requests=False)))
     finally:
         quiet.setLevel(level)
+    minted = None
     with sessions.begin() as db:
         if token:
-            customer = check_access_token(db, token).customer
-            shopper = "new"
-        elif user:
-            customer = db.scalar(select(Customer).where(Customer.email == user.strip().lower()))
-            if customer is None:
-                raise click.ClickException(f"no shopper signs in as {user}: sign up on the "
-                                           "linking page first, or leave out --user")  # fmt: skip
-            token, shopper = issue_access_token(db, customer), "new"
+            checked = check_access_token(db, token)
+            if checked.state is not TokenState.VALID or checked.customer is None:
+                raise click.ClickException(f"--token: that access token is {checked.state}")
+            customer, shopper = checked.customer, "new"
         else:
-            customer = demo_shopper(db)
-            if customer is None:
-                raise click.ClickException("no demo shopper: run `voicecart seed --demo`")
-            token, shopper = issue_access_token(db, customer), "demo"
-        customer_id = customer.id if customer else None
-    return LocalTarget(built.dialogue, built.sessions, token, customer_id), shopper
+            if user:
+                email = user.strip().lower()
+                found = db.scalar(select(Customer).where(Customer.email == email))
+                if found is None:
+                    hint = "sign up on the linking page first, or leave out --user"
+                    raise click.ClickException(f"no shopper signs in as {user}: {hint}")
+                customer, shopper = found, "new"
+            else:
+                demo = demo_shopper(db)
+                if demo is None:
+                    raise click.ClickException("no demo shopper: run `voicecart seed --demo`")
+                customer, shopper = demo, "demo"
+            token = minted = issue_access_token(db, customer, ttl_seconds=SIMULATOR_TOKEN_TTL)
+        customer_id = customer.id
+    target = LocalTarget(built.dialogue, built.sessions, token, customer_id)
+    return target, shopper, minted
 
 
 @cli.command("export-model")
@@ -810,13 +831,12 @@ def _local_target(settings: Settings, user: str | None, token: str | None) -> tu
     help="Directory to write skill.json and interactionModels/ into.",
 )
 @click.option("--check", is_flag=True,
-              help="Write nothing; report what Alexa's build would reject, what would "
-                   "confuse recognition, and files on disk that are out of date.")  # fmt: skip
+              help="Write no skill-package files; report what Alexa's build would reject, "
+                   "what would confuse recognition, and files that are out of date.")  # fmt: skip
 @click.pass_context
 def export_model(ctx: click.Context, out: Path, check: bool) -> None:
     """Write the Alexa skill package (manifest and en-US model) from the active catalogue."""
-    from catalog.matching import CatalogMatcher, Decision
-    from catalog.quantity import split_quantity
+    from catalog.matching import CatalogMatcher
     from catalog.service import active_products
     from skill.export import render_package, write_package
     from skill.interaction_model import CatalogEntry, build_model
@@ -834,14 +854,7 @@ def export_model(ctx: click.Context, out: Path, check: bool) -> None:
         model = build_model(entries)
         if check:
             matcher = CatalogMatcher()
-
-            def fit(words: str) -> float:
-                result = matcher.match(session, split_quantity(words).rest or words)
-                best = result.best
-                return 0.0 if best is None or result.decision is Decision.NO_MATCH else (
-                    best.text_score)  # fmt: skip
-
-            findings = lint_model(model, resolver=fit)
+            findings = lint_model(model, resolver=lambda w: matcher.fit(session, w))
     files = render_package(model, settings.public_url)
     if check:
         stale = [out / rel for rel, text in files.items()

@@ -83,3 +83,15 @@ def issue_access_token(
     )
     session.flush()
     return token
+
+
+def revoke_access_token(session: Session, token: str) -> bool:
+    """Revoke an access token (the simulator's, when it exits); ``False`` if unknown."""
+    row = session.scalar(
+        select(OAuthToken).where(OAuthToken.access_token_hash == token_hash(token))
+    )
+    if row is None:
+        return False
+    row.access_revoked = True
+    session.flush()
+    return True

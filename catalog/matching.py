@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from catalog.index import Hit, IndexEntry, ProductIndex
 from catalog.models import Product
 from catalog.normalize import normalize, tokens
+from catalog.quantity import split_quantity
 from catalog.revision import current_revision
 
 log = logging.getLogger("voicecart.catalog")
@@ -228,6 +229,13 @@ class CatalogMatcher:
     ) -> MatchResult:
         """Match ``text`` against the active catalogue (see :func:`match_text`)."""
         return match_text(self.index(session), text, prior=prior, limit=limit)
+
+    def fit(self, session: Session, words: str) -> float:
+        """0-100: how well spoken product words (quantity words dropped) name a product;
+        0 when nothing fits. The local parser's product-slot check."""
+        result = self.match(session, split_quantity(words).rest or words)
+        best = result.best
+        return 0.0 if best is None or result.decision is Decision.NO_MATCH else best.text_score
 
 
 _ORDINALS = {"first": 0, "1st": 0, "one": 0, "1": 0, "second": 1, "2nd": 1, "two": 1, "2": 1,

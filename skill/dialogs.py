@@ -41,6 +41,10 @@ TURN_KINDS = ("say", "speak", "wav", "launch", "intent", "end", "arrange")
 EXPECT_KEYS = ("intent", "slots", "product", "heard", "speech", "reprompt", "session", "card",
                "directive", "cart", "stock", "order", "new_session")  # fmt: skip
 FIXTURE_KEYS = ("shopper", "cart", "orders", "stock", "price")
+TEXT_RULE = ("contains", "not_contains", "matches")
+RULE_KEYS = {"speech": TEXT_RULE, "reprompt": TEXT_RULE, "heard": TEXT_RULE,
+             "card": ("type", "title", "contains"),
+             "order": ("lines", "total_cents", "channel")}  # fmt: skip
 ARRANGE_KEYS = ("cart", "orders", "stock", "price")
 """What an ``arrange:`` turn may change between turns (as the web, the app or the shop would)."""
 
@@ -116,6 +120,14 @@ def _turn(raw: Any, path: Path, where: str) -> TurnSpec:
         raise DialogFileError(path, where, "slots: only an intent turn takes slots")
     expect = _mapping(turn.get("expect"), path, f"{where}.expect")
     _known(expect, EXPECT_KEYS, path, f"{where}.expect")
+    for key, allowed in RULE_KEYS.items():  # a misspelt rule would otherwise always pass
+        if isinstance(expect.get(key), dict):
+            _known(expect[key], allowed, path, f"{where}.expect.{key}")
+    if "product" in expect and expect["product"] is not None and not str(expect["product"]):
+        raise DialogFileError(path, f"{where}.expect", "product: give words of the name, or null")
+    for key in ("cart", "stock"):
+        if key in expect and not isinstance(expect[key], list if key == "cart" else dict):
+            raise DialogFileError(path, f"{where}.expect", f"{key}: wrong shape (see the README)")
     return TurnSpec(kind, value, slots, expect)
 
 
@@ -163,6 +175,7 @@ class Stage(Protocol):
 
     dialogue: LocalDialogue
     sessions: sessionmaker[Session]
+    max_quantity: int
 
 
 StageFactory = Callable[[], AbstractContextManager[Stage]]
@@ -432,18 +445,16 @@ def _say(stage: Stage, turn: TurnSpec, spec: ConversationSpec, scene: _Scene,
         audio = (speak_wav(str(turn.value), scratch) if turn.kind == "speak"
                  else (spec.path.parent / str(turn.value)).read_bytes())  # fmt: skip
         return dialogue.handle_audio(audio, access_token=token, session_id=session_id)
-    if turn.kind == "launch":
-        return dialogue.handle_launch(access_token=token, session_id=session_id, channel=channel)
-    if turn.kind == "end":
-        return dialogue.handle_end(access_token=token, session_id=session_id, channel=channel)
-    return dialogue.handle_intent(str(turn.value), turn.slots, access_token=token,
-                                  session_id=session_id, channel=channel)  # fmt: skip
+    kind = {"launch": "LaunchRequest", "end": "SessionEndedRequest"}.get(turn.kind, "IntentRequest")
+    intent = str(turn.value) if turn.kind == "intent" else None
+    return dialogue.handle_request(kind, intent=intent, slots=turn.slots, access_token=token,
+                                   session_id=session_id, channel=channel)  # fmt: skip
 
 
-def run_conversation(spec: ConversationSpec, stage: Stage, *, max_quantity: int = 25
-                     ) -> ConversationOutcome:  # fmt: skip
+def run_conversation(spec: ConversationSpec, stage: Stage) -> ConversationOutcome:
     """Arrange the fixtures, hold every turn, check what each turn expects."""
     outcome = ConversationOutcome(spec)
+    max_quantity = stage.max_quantity
     try:
         with stage.sessions.begin() as db:
             scene = _arrange(db, spec.fixtures, max_quantity)

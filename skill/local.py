@@ -41,6 +41,7 @@ from skill.turn import CHOICE_KEY
 LOCAL_APPLICATION_ID = "voicecart.local"
 BARE_ANSWER_INTENT = "ChooseProductIntent"
 LAUNCH, SESSION_ENDED = "LaunchRequest", "SessionEndedRequest"
+REQUEST_TYPES = (LAUNCH, "IntentRequest", SESSION_ENDED)
 """Request types, carried in :attr:`Parse.intent` for turns that are not intents."""
 
 
@@ -168,34 +169,29 @@ class LocalDialogue:
         return self._turn([text], None, access_token=access_token, session_id=session_id,
                           channel=channel)  # fmt: skip
 
-    def handle_intent(
+    def handle_request(
         self,
-        intent: str,
-        slots: Mapping[str, str],
+        kind: str,
         *,
         access_token: str | None,
         session_id: str | None,
         channel: Channel,
+        intent: str | None = None,
+        slots: Mapping[str, str] | None = None,
     ) -> LocalReply:
-        """An intent given outright (the simulator's ``:intent``, a dialogue test's
-        ``intent:``), as Alexa would send it after its own recognition."""
-        given = Parse("", intent, {k: str(v) for k, v in slots.items()}, 1.0)
+        """What is not words: a ``LaunchRequest``, an ``IntentRequest`` given outright (as
+        Alexa sends it after its own recognition) or a ``SessionEndedRequest`` (the local
+        session is closed)."""
+        if kind == "IntentRequest":
+            if not intent or intent in REQUEST_TYPES:
+                raise ValueError(f"an IntentRequest needs an intent name, not {intent!r}")
+            given = Parse("", intent, {k: str(v) for k, v in (slots or {}).items()}, 1.0)
+        elif kind in (LAUNCH, SESSION_ENDED):
+            given = Parse("", kind, {}, 1.0)
+        else:
+            raise ValueError(f"unknown request type {kind!r}; use one of {REQUEST_TYPES}")
         return self._turn([], None, access_token=access_token, session_id=session_id,
                           channel=channel, given=given)  # fmt: skip
-
-    def handle_launch(
-        self, *, access_token: str | None, session_id: str | None, channel: Channel
-    ) -> LocalReply:
-        """ "Alexa, open voice cart": a LaunchRequest."""
-        return self._turn([], None, access_token=access_token, session_id=session_id,
-                          channel=channel, given=Parse("", LAUNCH, {}, 1.0))  # fmt: skip
-
-    def handle_end(
-        self, *, access_token: str | None, session_id: str | None, channel: Channel
-    ) -> LocalReply:
-        """The user walked away: a SessionEndedRequest; the local session is closed."""
-        return self._turn([], None, access_token=access_token, session_id=session_id,
-                          channel=channel, given=Parse("", SESSION_ENDED, {}, 1.0))  # fmt: skip
 
     def _turn(
         self,
@@ -219,7 +215,7 @@ class LocalDialogue:
                 expected_intent = BARE_ANSWER_INTENT
             parse = given or _continue_elicitation(
                 self.parser.parse_best(texts, expecting=expected_intent,
-                                       resolver=lambda w: self._fit(scope.session, w)),
+                                       resolver=lambda w: self._matcher.fit(scope.session, w)),
                 expecting,
             )  # fmt: skip
             matched = self._matched(scope.session, parse, customer.id if customer else None)
@@ -251,14 +247,8 @@ class LocalDialogue:
                  if customer_id is not None else None)  # fmt: skip
         return self._matcher.match(db, split_quantity(words).rest or words, prior=prior)
 
-    def _fit(self, db: Session, words: str) -> float:
-        result = self._match(db, words)
-        best = result.best
-        return 0.0 if best is None or result.decision is Decision.NO_MATCH else best.text_score
 
-    def _matched(
-        self, db: Session, parse: Parse, customer_id: int | None
-    ) -> dict[str, Any] | None:
+    def _matched(self, db: Session, parse: Parse, customer_id: int | None) -> dict[str, Any] | None:
         """The product the words name, as the skill will match them."""
         words = parse.slots.get("item")
         if not words:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -11,7 +12,8 @@ from account_link.api import ApiError, api_error_response, bearer_token, require
 from account_link.models import Channel
 from nlu.asr import ModelMissing
 from nlu.audio import AudioError
-from skill.local import LocalDialogue, LocalReply
+from nlu.errors import NluError
+from skill.local import REQUEST_TYPES, LocalDialogue, LocalReply
 
 MAX_TEXT_CHARS = 500
 MAX_AUDIO_BYTES = 4 * 1024 * 1024
@@ -21,7 +23,7 @@ AUDIO_STATUS = {"not_wav": 415, "unsupported_encoding": 415, "unsupported_channe
                 "too_short": 422}  # fmt: skip
 
 
-REQUEST_TYPES = ("LaunchRequest", "IntentRequest", "SessionEndedRequest")
+INTENT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,99}")
 
 
 def _reply(reply: LocalReply) -> Response:
@@ -73,21 +75,24 @@ def create_local_api(sessions: sessionmaker[Session], dialogue: LocalDialogue) -
         if kind not in REQUEST_TYPES:
             raise ApiError(400, "unknown_request_type", f"'type' must be one of {REQUEST_TYPES}")
         intent, slots = data.get("intent"), data.get("slots") or {}
-        if kind == "IntentRequest" and (not isinstance(intent, str) or not intent.strip()):
+        if kind == "IntentRequest" and (
+            not isinstance(intent, str) or not INTENT_NAME.fullmatch(intent)
+            or intent in REQUEST_TYPES
+        ):  # fmt: skip
             raise ApiError(400, "missing_intent", "an IntentRequest needs 'intent' (a name)")
-        if not isinstance(slots, dict) or not all(isinstance(v, str) for v in slots.values()):
+        if not isinstance(slots, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in slots.items()
+        ):
             raise ApiError(400, "malformed_json", "'slots' must map slot names to strings")
+        if sum(len(v) for v in slots.values()) > MAX_TEXT_CHARS:
+            raise ApiError(
+                413, "text_too_long", f"slot values are limited to {MAX_TEXT_CHARS} characters"
+            )
         with sessions.begin() as db:
             require_valid(db, token)
-        channel = Channel.TEXT
-        if kind == "LaunchRequest":
-            reply = dialogue.handle_launch(access_token=token, session_id=session_id,
-                                           channel=channel)  # fmt: skip
-        elif kind == "SessionEndedRequest":
-            reply = dialogue.handle_end(access_token=token, session_id=session_id, channel=channel)
-        else:
-            reply = dialogue.handle_intent(str(intent), slots, access_token=token,
-                                           session_id=session_id, channel=channel)  # fmt: skip
+        reply = dialogue.handle_request(kind, intent=intent if kind == "IntentRequest" else None,
+                                        slots=slots, access_token=token, session_id=session_id,
+                                        channel=Channel.TEXT)  # fmt: skip
         return _reply(reply)
 
     @bp.post("/voice")
@@ -117,6 +122,8 @@ def create_local_api(sessions: sessionmaker[Session], dialogue: LocalDialogue) -
             raise ApiError(AUDIO_STATUS.get(exc.code, 400), exc.code, str(exc)) from exc
         except ModelMissing as exc:
             raise ApiError(503, "speech_model_missing", str(exc)) from exc
+        except NluError as exc:  # the recogniser cannot run here (a server-side problem)
+            raise ApiError(503, "speech_unavailable", str(exc)) from exc
         return _reply(reply)
 
     return bp

@@ -85,13 +85,9 @@ class LocalTarget:
 
     def request(self, kind: str, intent: str | None, slots: dict[str, str],
                 session_id: str | None) -> Shown:  # fmt: skip
-        common: dict[str, Any] = {"access_token": self.token, "session_id": session_id,
-                                  "channel": Channel.TEXT}  # fmt: skip
-        if kind == "LaunchRequest":
-            return self._shown(self.dialogue.handle_launch(**common))
-        if kind == "SessionEndedRequest":
-            return self._shown(self.dialogue.handle_end(**common))
-        return self._shown(self.dialogue.handle_intent(str(intent), slots, **common))
+        return self._shown(self.dialogue.handle_request(
+            kind, intent=intent, slots=slots, access_token=self.token, session_id=session_id,
+            channel=Channel.TEXT))  # fmt: skip
 
 
 @dataclass
@@ -242,6 +238,8 @@ class Simulator:
             self.out(HELP)
         elif command == "new":
             self.session_id = None
+            if self.recorder is not None:  # replayed as the end of the session it closed
+                self.recorder.turns.append({"end": True})
             self.out("(a new session starts with the next turn)")
         elif command == "launch":
             return self._send(line, {"launch": True}, lambda: self.target.request(
@@ -260,7 +258,7 @@ class Simulator:
                               lambda: self.target.request("IntentRequest", words[0], slots,
                                                           self.session_id))  # fmt: skip
         elif command == "wav":
-            path = Path(rest).expanduser()
+            path = Path(rest).expanduser().resolve()  # recordings replay from anywhere
             try:
                 wav = path.read_bytes()
             except OSError as exc:

@@ -65,6 +65,12 @@ def test_a_wrong_expectation_fails_with_expected_and_actual(
         ("conversations: [{name: x, turns: [{end: true}]}, {name: x, turns: [{end: true}]}]",
          "used twice"),
         ("conversations: [{turns: [{say: {unclosed}", "YAML"),
+        ("conversations: [{turns: [{say: hi, expect: {speech: {contain: x}}}]}]",
+         "unknown key 'contain'"),
+        ("conversations: [{turns: [{say: hi, expect: {order: {total: 5}}}]}]",
+         "unknown key 'total'"),
+        ("conversations: [{turns: [{say: hi, expect: {product: ''}}]}]", "product: give words"),
+        ("conversations: [{turns: [{say: hi, expect: {cart: 3}}]}]", "cart: wrong shape"),
     ],
 )  # fmt: skip
 def test_malformed_files_are_refused_with_the_place_and_the_problem(

@@ -58,7 +58,7 @@ def test_interactive_commands_and_mistakes(env: dict[str, str], tmp_path: Path) 
     assert "! :wav nope.wav: No such file or directory" in out
     assert "! unknown command :bogus (try :help)" in out
     assert "(a new session starts with the next turn)" in out
-    assert "never sent" not in out.split(":quit")[-1]
+    assert "> never sent" not in out  # nothing after :quit is sent
 
 
 def test_json_shows_the_alexa_request_and_response(env: dict[str, str]) -> None:
@@ -70,19 +70,46 @@ def test_json_shows_the_alexa_request_and_response(env: dict[str, str]) -> None:
     assert turn["alexa"]["response"]["response"]["outputSpeech"]["ssml"].startswith("<speak>")
 
 
-def test_an_unknown_user_is_a_clear_error(env: dict[str, str]) -> None:
+def test_an_unknown_user_or_a_bad_token_is_a_clear_error(env: dict[str, str]) -> None:
     result = voicecart("simulate", "--user", "nobody@example.com", "help", env=env)
     assert result.returncode != 0
     assert "no shopper signs in as nobody@example.com" in result.stderr
+    bad = voicecart("simulate", "--token", "not-a-token", "help", env=env)
+    assert bad.returncode != 0
+    assert "--token: that access token is unknown" in bad.stderr
+    empty = voicecart("simulate", "--record", "/tmp/never-written.yaml", ":help", env=env)
+    assert empty.returncode != 0
+    assert "nothing to record" in empty.stderr
+    assert "Traceback" not in empty.stderr
+
+
+def test_the_simulators_own_token_is_revoked_when_it_exits(env: dict[str, str]) -> None:
+    from sqlalchemy import select
+
+    from account_link.models import OAuthToken
+    from account_link.tokens import DEVELOPER_CLIENT
+
+    assert voicecart("simulate", "help", env=env).returncode == 0
+    engine = make_engine(Settings(database_url=env["VOICECART_DATABASE_URL"]))
+    with make_sessions(engine)() as db:
+        minted = list(
+            db.scalars(select(OAuthToken).where(OAuthToken.client_id == DEVELOPER_CLIENT))
+        )
+    engine.dispose()
+    assert len(minted) == 1
+    assert minted[0].access_revoked
+    assert minted[0].expires_in <= 900
 
 
 def test_record_then_replay_shows_no_difference_then_a_difference(
     env: dict[str, str], tmp_path: Path
 ) -> None:
     recording = tmp_path / "reorder-coffee.yaml"
-    made = voicecart("simulate", "--record", str(recording), "reorder coffee", "yes", env=env)
+    made = voicecart("simulate", "--record", str(recording), "add eggs", ":new",
+                     "reorder coffee", "yes", env=env)  # fmt: skip
     assert made.returncode == 0, made.stderr
-    assert f"recorded 2 turns to {recording}" in made.stdout
+    assert f"recorded 4 turns to {recording}" in made.stdout
+    assert "- end: true" in recording.read_text()  # :new replays as the end of that session
     replayed = voicecart("simulate", "--replay", str(recording), env=env)
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr
     assert "same as recorded: reorder coffee" in replayed.stdout
@@ -90,7 +117,7 @@ def test_record_then_replay_shows_no_difference_then_a_difference(
     recording.write_text(changed)
     differs = voicecart("simulate", "--replay", str(recording), env=env)
     assert differs.returncode == 1
-    assert "turn 1 (say 'reorder coffee')" in differs.stdout
+    assert "turn 3 (say 'reorder coffee')" in differs.stdout
     assert "speech matches" in differs.stdout
     assert differs.stdout.strip().splitlines()[-1] == "0 passed, 1 failed"
 

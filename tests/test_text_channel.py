@@ -147,6 +147,8 @@ def test_launch_intent_and_end_requests(client: FlaskClient, token: str) -> None
         ({"type": "IntentRequest"}, "missing_intent"),
         ({"type": "IntentRequest", "intent": "X", "slots": {"a": 1}}, "malformed_json"),
         ({"type": "LaunchRequest", "sessionId": 5}, "malformed_json"),
+        ({"type": "IntentRequest", "intent": "SessionEndedRequest"}, "missing_intent"),
+        ({"type": "IntentRequest", "intent": "Add To Cart"}, "missing_intent"),
     ],
 )
 def test_bad_requests_are_named_400s(
@@ -155,3 +157,10 @@ def test_bad_requests_are_named_400s(
     reply = _request(client, token, body)
     assert reply.status_code == 400
     assert reply.get_json()["error"] == error
+
+
+def test_huge_slot_values_are_refused(client: FlaskClient, token: str) -> None:
+    body = {"type": "IntentRequest", "intent": "AddToCartIntent", "slots": {"item": "x" * 600}}
+    reply = _request(client, token, body)
+    assert reply.status_code == 413
+    assert reply.get_json()["error"] == "text_too_long"
