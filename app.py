@@ -313,15 +313,14 @@ def create_app(
     engine = make_engine(settings)
     sessions = make_sessions(engine)
     matcher = CatalogMatcher()
-    skill = build_skill(
-        SkillDeps(
-            matcher=matcher,
-            config=SkillConfig(
-                max_quantity=settings.max_quantity,
-                demo_for_unlinked=settings.demo_shopper_for_unlinked,
-            ),
-        )
+    deps = SkillDeps(
+        matcher=matcher,
+        config=SkillConfig(
+            max_quantity=settings.max_quantity,
+            demo_for_unlinked=settings.demo_shopper_for_unlinked,
+        ),
     )
+    skill = build_skill(deps)
     app.extensions["voicecart"] = Wiring(settings, engine, sessions, skill)
 
     if settings.verify_alexa_requests:
@@ -337,7 +336,8 @@ def create_app(
         )
     if settings.demo_shopper_for_unlinked:
         log.warning("unlinked Alexa users act as the demo shopper (development setting)")
-    adapter = VoicecartSkillAdapter(skill, settings.skill_id, sessions, verifiers, app)
+    alexa_skill = build_skill(deps, exactly_once=True)  # a retried requestId acts once
+    adapter = VoicecartSkillAdapter(alexa_skill, settings.skill_id, sessions, verifiers, app)
     app.add_url_rule("/alexa", "alexa", adapter.dispatch_request, methods=["POST"])
     csrf.exempt(adapter.dispatch_request)  # Alexa requests are signed, not cookie-borne
 

@@ -96,6 +96,7 @@ class Order(Base):
     __tablename__ = "orders"
     __table_args__ = (
         Index("ix_orders_customer_placed", "customer_id", "placed_at"),
+        Index("ix_orders_idempotency_key", "idempotency_key", unique=True),
         CheckConstraint("total_cents >= 0", name="total_non_negative"),
     )
 
@@ -105,6 +106,9 @@ class Order(Base):
     channel: Mapped[str] = mapped_column(String(20))
     total_cents: Mapped[int]
     placed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    idempotency_key: Mapped[str | None] = mapped_column(String(100), default=None)
+    """Set when placing may be repeated (a second "yes", a retried web checkout): the
+    repeat finds this order instead of placing another."""
 
     customer: Mapped[Customer] = relationship()
     lines: Mapped[list[OrderLine]] = relationship(

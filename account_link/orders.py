@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from account_link.carts import cart_for_update, check_quantity, touch
+from account_link.claims import claim
 from account_link.errors import CartChanged, EmptyCart, OutOfStock, PriceChanged
 from account_link.models import Cart, Channel, Order, OrderLine, OrderStatus
 from catalog.db import utcnow
@@ -116,16 +117,46 @@ def place_order(
     channel: Channel,
     max_quantity: int,
     agreed_total_cents: int | None = None,
+    idempotency_key: str | None = None,
 ) -> Order:
-    """Reserve stock and write the order with its lines, all in the caller's transaction."""
+    """Reserve stock and write the order with its lines, all in the caller's transaction.
+
+    With ``idempotency_key``, placing again (a second "yes", a retried checkout, even
+    concurrently) returns the order the key already placed and reserves nothing more.
+    """
+    if idempotency_key is not None:
+        placed = placed_with_key(session, customer_id, idempotency_key)
+        if placed is not None:
+            return placed
     if not items:
         raise EmptyCart()
     priced = quote(session, items, max_quantity=max_quantity)
     if agreed_total_cents is not None and priced.total_cents != agreed_total_cents:
         raise PriceChanged(agreed_total_cents, priced.total_cents)
+    if idempotency_key is not None and not claim(session, f"order:{idempotency_key}"):
+        # a concurrent twin placed it and committed while this one waited for the claim
+        session.expire_all()
+        placed = placed_with_key(session, customer_id, idempotency_key)
+        if placed is None:
+            raise RuntimeError(f"order key {idempotency_key!r} is claimed but has no order")
+        return placed
+    return _write_order(session, customer_id, priced, channel, idempotency_key)
+
+
+def placed_with_key(session: Session, customer_id: int, key: str) -> Order | None:
+    """The customer's order placed under ``key``, if any."""
+    return session.scalar(
+        select(Order).where(Order.idempotency_key == key, Order.customer_id == customer_id)
+    )
+
+
+def _write_order(
+    session: Session, customer_id: int, priced: Quote, channel: Channel, key: str | None
+) -> Order:
     for line in priced.lines:
         _reserve(session, line)
     order = Order(
+        idempotency_key=key,
         customer_id=customer_id,
         status=OrderStatus.PLACED.value,
         channel=channel.value,
@@ -155,9 +186,15 @@ def checkout_cart(
     max_quantity: int,
     expected_version: int | None = None,
     agreed_total_cents: int | None = None,
+    idempotency_key: str | None = None,
 ) -> Order:
-    """Turn the whole cart into an order and empty the cart."""
-    cart = cart_for_update(session, customer_id)
+    """Turn the whole cart into an order and empty the cart (once per ``idempotency_key``:
+    a repeat returns that order, though the cart is empty by then)."""
+    cart = cart_for_update(session, customer_id)  # the lock also queues concurrent twins
+    if idempotency_key is not None:
+        placed = placed_with_key(session, customer_id, idempotency_key)
+        if placed is not None:
+            return placed
     if not cart.lines:
         raise EmptyCart()
     if expected_version is not None and cart.version != expected_version:
@@ -165,7 +202,7 @@ def checkout_cart(
     items = [(line.product_id, line.quantity) for line in cart.lines]
     order = place_order(
         session, customer_id, items, channel=channel, max_quantity=max_quantity,
-        agreed_total_cents=agreed_total_cents,
+        agreed_total_cents=agreed_total_cents, idempotency_key=idempotency_key,
     )  # fmt: skip
     cart = session.scalars(select(Cart).where(Cart.customer_id == customer_id)).one()
     cart.lines.clear()

@@ -7,7 +7,8 @@ from sqlalchemy import engine_from_config, pool
 
 import account_link.models  # noqa: F401  (registers the tables)
 import catalog.models  # noqa: F401
-import skill.local_session  # noqa: F401
+import skill.local_session
+import skill.once  # noqa: F401
 from catalog.db import Base, UTCDateTime
 
 config = context.config

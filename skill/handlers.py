@@ -197,15 +197,18 @@ class YesIntentHandler(AbstractRequestHandler):
         if pending.kind == "add":
             (product_id, quantity), *_ = pending.items
             return flows.proceed(handler_input, turn, flows.ADD, product_id, quantity)
+        key = f"offer:{pending.key}"  # the same offer confirmed twice places one order
         if pending.kind == "checkout":
             order = orders.checkout_cart(
                 turn.session, customer.id, channel=turn.channel, max_quantity=turn.max_quantity,
                 expected_version=pending.cart_version, agreed_total_cents=pending.total_cents,
+                idempotency_key=key,
             )  # fmt: skip
         else:
             order = orders.place_order(
                 turn.session, customer.id, pending.items, channel=turn.channel,
                 max_quantity=turn.max_quantity, agreed_total_cents=pending.total_cents,
+                idempotency_key=key,
             )  # fmt: skip
         log.info("order %s placed for customer %s via %s", order.id, customer.id, turn.channel)
         phrases = [prompts.item_phrase(ln.quantity, ln.product_name) for ln in order.lines]

@@ -6,6 +6,7 @@ it through :func:`turn_of` and stay free of wiring.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,8 @@ class Pending:
     items: tuple[tuple[int, int], ...]
     total_cents: int
     cart_version: int | None = None
+    key: str = field(default_factory=lambda: uuid.uuid4().hex)
+    """Names this offer: a second "yes" to the same offer finds the order it placed."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -54,6 +57,7 @@ class Pending:
             "items": [list(item) for item in self.items],
             "totalCents": self.total_cents,
             "cartVersion": self.cart_version,
+            "key": self.key,
         }
 
     @classmethod
@@ -65,6 +69,7 @@ class Pending:
                 items=tuple((int(pid), int(qty)) for pid, qty in data["items"]),
                 total_cents=int(data["totalCents"]),
                 cart_version=None if data.get("cartVersion") is None else int(data["cartVersion"]),
+                key=str(data.get("key") or uuid.uuid4().hex)[:64],
             )
         except (KeyError, TypeError, ValueError):
             return None
