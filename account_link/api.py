@@ -15,9 +15,15 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from account_link import carts
+from account_link import carts, orders
 from account_link.carts import CartView
-from account_link.errors import AccountError, NotInCart, QuantityOutOfRange
+from account_link.errors import (
+    AccountError,
+    EmptyCart,
+    NotInCart,
+    OutOfStock,
+    QuantityOutOfRange,
+)
 from account_link.models import Channel, Customer, Order
 from account_link.tokens import TokenState, check_access_token
 from catalog.errors import CatalogError, UnknownProduct
@@ -128,6 +134,18 @@ def require_valid(db: Session, token: str) -> Customer:
     return check.customer
 
 
+MAX_IDEMPOTENCY_KEY = 64
+
+
+def _order_reply(order: Order, status: int, *, replayed: bool) -> Response:
+    response = jsonify(order_json(order))
+    response.status_code = status
+    response.headers["Location"] = f"/api/v1/orders/{order.id}"
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
 def create_api(sessions: sessionmaker[Session], *, max_quantity: int) -> Blueprint:
     bp = Blueprint("api", __name__, url_prefix="/api/v1")
     bp.register_error_handler(ApiError, api_error_response)
@@ -230,6 +248,33 @@ def create_api(sessions: sessionmaker[Session], *, max_quantity: int) -> Bluepri
             precondition(db, customer)
             carts.clear_cart(db, customer.id, channel=channel())
             return reply(carts.view_cart(db, customer.id))
+
+    @bp.post("/checkout")
+    def checkout() -> Response:
+        """Order the whole cart. With ``Idempotency-Key`` a retry (even a concurrent one)
+        returns the order the first placed; ``If-Match`` ties it to the cart version seen."""
+        key = (request.headers.get("Idempotency-Key") or "").strip() or None
+        if key is not None and (len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable()):
+            raise ApiError(400, "bad_idempotency_key",
+                           f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable "
+                           "characters")  # fmt: skip
+        with shopper() as (db, customer):
+            scoped = f"web:{customer.id}:{key}" if key else None
+            earlier = orders.placed_with_key(db, customer.id, scoped) if scoped else None
+            if earlier is not None:
+                return _order_reply(earlier, 200, replayed=True)
+            precondition(db, customer)
+            try:
+                order = orders.checkout_cart(
+                    db, customer.id, channel=channel(), max_quantity=max_quantity,
+                    idempotency_key=scoped,
+                )  # fmt: skip
+            except EmptyCart as exc:
+                raise ApiError(409, "empty_cart", "the cart is empty: nothing to order") from exc
+            except OutOfStock as exc:
+                short = f"{exc.product_name}: {exc.available} left, {exc.wanted} in the cart"
+                raise ApiError(409, "out_of_stock", f"{short}; nothing was ordered") from exc
+            return _order_reply(order, 201, replayed=False)
 
     @bp.get("/orders")
     def list_orders() -> Response:

@@ -46,7 +46,9 @@ def _storm(client: FlaskClient, envelopes: list[dict[str, Any]], threads: int) -
             said.append(alexa.speech(reply.get_json()))
 
     for start in range(0, len(envelopes), threads):
-        batch = [threading.Thread(target=send, args=(e,)) for e in envelopes[start:start + threads]]
+        batch = [
+            threading.Thread(target=send, args=(e,)) for e in envelopes[start : start + threads]
+        ]
         for worker in batch:
             worker.start()
         for worker in batch:
@@ -114,3 +116,61 @@ def test_a_retried_request_changes_the_cart_once(
     assert said[0].startswith("Added 2 Sunny Acres Bananas")
     cart = client.post("/alexa", json=alexa.intent("ReadCartIntent")).get_json()
     assert "You have 2 items in your cart" in alexa.speech(cart)
+
+
+def _web_token(client: FlaskClient) -> str:
+    from conftest import OAUTH_REDIRECT
+    from oauthflow import exchange, sign_up_and_allow
+
+    linked = sign_up_and_allow(client, email="checkout@example.com")
+    grant = {"grant_type": "authorization_code", "code": linked.code,
+             "redirect_uri": OAUTH_REDIRECT}  # fmt: skip
+    return str(exchange(client, grant).get_json()["access_token"])
+
+
+def test_web_checkout_with_an_idempotency_key_places_one_order(client: FlaskClient) -> None:
+    token = _web_token(client)
+    auth = {"Authorization": f"Bearer {token}"}
+    client.post("/api/v1/cart/lines", json={"sku": "VC-10001", "quantity": 3}, headers=auth)
+    app, replies, lock = client.application, [], threading.Lock()
+
+    def checkout() -> None:
+        keyed = {**auth, "Idempotency-Key": "order-7f3a"}
+        reply = app.test_client().post("/api/v1/checkout", headers=keyed)
+        with lock:
+            replies.append((reply.status_code, reply.get_json()))
+
+    workers = [threading.Thread(target=checkout) for _ in range(8)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    checkout()  # and once more after they all finished
+    assert {status for status, _ in replies} <= {200, 201}, replies
+    assert len({body["id"] for _, body in replies}) == 1
+    assert [line["quantity"] for line in replies[0][1]["lines"]] == [3]
+    listed = client.get("/api/v1/orders", headers=auth).get_json()["orders"]
+    assert len(listed) == 1
+    again = client.post("/api/v1/checkout", headers={**auth, "Idempotency-Key": "order-8b2c"})
+    assert again.status_code == 409
+    assert again.get_json()["error"] == "empty_cart"
+    bad = client.post("/api/v1/checkout", headers={**auth, "Idempotency-Key": "x" * 65})
+    assert bad.status_code == 400
+    assert bad.get_json()["error"] == "bad_idempotency_key"
+
+
+def test_web_checkout_names_what_ran_out(
+    client: FlaskClient, sessions: sessionmaker[Session]
+) -> None:
+    token = _web_token(client)
+    auth = {"Authorization": f"Bearer {token}"}
+    client.post("/api/v1/cart/lines", json={"sku": "VC-10001", "quantity": 3}, headers=auth)
+    with sessions.begin() as db:
+        db.scalars(select(Product).where(Product.sku == "VC-10001")).one().stock = 2
+    reply = client.post("/api/v1/checkout", headers=auth)
+    assert reply.status_code == 409
+    message = "Sunny Acres Bananas: 2 left, 3 in the cart; nothing was ordered"
+    assert reply.get_json() == {"error": "out_of_stock", "message": message}
+    assert client.get("/api/v1/orders", headers=auth).get_json()["orders"] == []
+    with sessions() as db:
+        assert db.scalars(select(Product).where(Product.sku == "VC-10001")).one().stock == 2
