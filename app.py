@@ -13,6 +13,7 @@ import secrets
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -88,6 +89,7 @@ class Settings:
     oauth_client_secret: str | None = None
     oauth_redirect_uris: tuple[str, ...] = ()
     access_token_ttl: int = 3600
+    cancel_window_minutes: int = 30
     vosk_model: Path | None = None
     model_dir: Path | None = None
     model_base_url: str = "https://alphacephei.com/vosk/models/"
@@ -136,6 +138,7 @@ class Settings:
                 if uri.strip()
             ),
             access_token_ttl=_int(env, "VOICECART_ACCESS_TOKEN_TTL", 3600, 360, 30 * 86400),
+            cancel_window_minutes=_int(env, "VOICECART_CANCEL_WINDOW_MINUTES", 30, 0, 10080),
             vosk_model=Path(env["VOICECART_VOSK_MODEL"])
             if env.get("VOICECART_VOSK_MODEL")
             else None,
@@ -350,7 +353,8 @@ def create_app(
     if not oauth.enabled:
         log.warning("account linking is off: set VOICECART_OAUTH_CLIENT_SECRET to enable /oauth")
     app.register_blueprint(create_blueprint(app, sessions, oauth))
-    api = create_api(sessions, max_quantity=settings.max_quantity)
+    api = create_api(sessions, max_quantity=settings.max_quantity,
+                     cancel_window=timedelta(minutes=settings.cancel_window_minutes))  # fmt: skip
     csrf.exempt(api)  # bearer-token API: no cookies, so no cross-site forgery
     app.register_blueprint(api)
     app.register_blueprint(create_shop(sessions, max_quantity=settings.max_quantity))
@@ -643,6 +647,54 @@ def transcribe(ctx: click.Context, wav: Path, alternatives: int) -> None:
     if not heard.alternatives:
         click.echo("  (nothing recognised)")
     click.echo(f"intent: {parse.intent} (confidence {parse.confidence:.2f}) slots: {parse.slots}")
+
+
+@cli.group("orders")
+def orders_group() -> None:
+    """Look at orders and move them along (placed, packed, shipped, delivered)."""
+
+
+@orders_group.command("list")
+@click.option("--email", help="Only this shopper's orders.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.pass_context
+def orders_list(ctx: click.Context, email: str | None, limit: int) -> None:
+    """The latest orders: id, when, shopper, status, channel, total and lines."""
+    from account_link.models import Customer, Order
+    from skill.prompts import money
+
+    sessions = _prepare_database(_settings(ctx))
+    with sessions() as db:
+        query = select(Order).join(Customer).order_by(Order.placed_at.desc(), Order.id.desc())
+        if email:
+            query = query.where(Customer.email == email.strip().lower())
+        found = list(db.scalars(query.limit(limit)))
+        for order in found:
+            lines = ", ".join(f"{ln.quantity} x {ln.product_name}" for ln in order.lines)
+            click.echo(f"{order.id:>6}  {order.placed_at:%Y-%m-%d %H:%M}  {order.customer.email}  "
+                       f"{order.status:<9} {order.channel:<11} {money(order.total_cents):>9}  "
+                       f"{lines}")  # fmt: skip
+    if not found:
+        click.echo("no orders")
+
+
+@orders_group.command("advance")
+@click.argument("order_id", type=click.IntRange(1, 2**31 - 1))
+@click.pass_context
+def orders_advance(ctx: click.Context, order_id: int) -> None:
+    """Move an order one step: placed -> packed -> shipped -> delivered."""
+    from account_link.errors import AccountError
+    from account_link.orders import advance_order
+
+    sessions = _prepare_database(_settings(ctx))
+    try:
+        with sessions.begin() as db:
+            order = advance_order(db, order_id)
+            status = order.status
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    log.info("order %s is now %s", order_id, status)
+    click.echo(f"order {order_id} is now {status}")
 
 
 @cli.command("test-dialogs")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -19,8 +20,10 @@ from account_link import carts, orders
 from account_link.carts import CartView
 from account_link.errors import (
     AccountError,
+    CannotCancel,
     EmptyCart,
     NotInCart,
+    OrderNotFound,
     OutOfStock,
     QuantityOutOfRange,
 )
@@ -146,7 +149,12 @@ def _order_reply(order: Order, status: int, *, replayed: bool) -> Response:
     return response
 
 
-def create_api(sessions: sessionmaker[Session], *, max_quantity: int) -> Blueprint:
+def create_api(
+    sessions: sessionmaker[Session],
+    *,
+    max_quantity: int,
+    cancel_window: timedelta = orders.DEFAULT_CANCEL_WINDOW,
+) -> Blueprint:
     bp = Blueprint("api", __name__, url_prefix="/api/v1")
     bp.register_error_handler(ApiError, api_error_response)
 
@@ -286,6 +294,19 @@ def create_api(sessions: sessionmaker[Session], *, max_quantity: int) -> Bluepri
                 .options(selectinload(Order.lines))
             )
             return jsonify({"orders": [order_json(o) for o in found]})
+
+    @bp.post("/orders/<int:order_id>/cancel")
+    def cancel(order_id: int) -> Response:
+        """Cancel within the window after placing (stock goes back); others' orders 404."""
+        with shopper() as (db, customer):
+            try:
+                order = orders.cancel_order(db, customer.id, checked_id(order_id),
+                                            window=cancel_window)  # fmt: skip
+            except OrderNotFound as exc:
+                raise ApiError(404, "not_found", str(exc)) from exc
+            except CannotCancel as exc:
+                raise ApiError(409, "cannot_cancel", str(exc)) from exc
+            return jsonify(order_json(order))
 
     @bp.get("/orders/<int:order_id>")
     def get_order(order_id: int) -> Response:

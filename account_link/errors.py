@@ -97,3 +97,27 @@ class TooManyAttempts(AccountError):
     def __init__(self, retry_after_seconds: int) -> None:
         super().__init__(f"too many failed sign-ins; try again in {retry_after_seconds} s")
         self.retry_after_seconds = retry_after_seconds
+
+
+class OrderNotFound(AccountError):
+    """No such order for this shopper (another shopper's order is not found either)."""
+
+    def __init__(self, order_id: int) -> None:
+        super().__init__(f"no order {order_id} for this account")
+        self.order_id = order_id
+
+
+class CannotCancel(AccountError):
+    """The order is past the cancellation window or already on its way."""
+
+    def __init__(self, order_id: int, reason: str) -> None:
+        super().__init__(f"order {order_id} cannot be cancelled: {reason}")
+        self.order_id = order_id
+        self.reason = reason
+
+
+class CannotAdvance(AccountError):
+    def __init__(self, order_id: int, status: str) -> None:
+        super().__init__(f"order {order_id} is {status}: it moves no further")
+        self.order_id = order_id
+        self.status = status

@@ -10,14 +10,22 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from account_link.carts import cart_for_update, check_quantity, touch
 from account_link.claims import claim
-from account_link.errors import CartChanged, EmptyCart, OutOfStock, PriceChanged
+from account_link.errors import (
+    CannotAdvance,
+    CannotCancel,
+    CartChanged,
+    EmptyCart,
+    OrderNotFound,
+    OutOfStock,
+    PriceChanged,
+)
 from account_link.models import Cart, Channel, Order, OrderLine, OrderStatus
 from catalog.db import utcnow
 from catalog.models import Product
@@ -258,3 +266,57 @@ def history_prior(stats: dict[int, PurchaseStat], now: datetime | None = None) -
         raw[pid] = stat.orders * (0.5 + 0.5 * math.pow(0.5, age_days / HISTORY_HALF_LIFE_DAYS))
     top = max(raw.values())
     return {pid: value / top for pid, value in raw.items()} if top > 0 else {}
+
+
+LIFE_CYCLE = (OrderStatus.PLACED, OrderStatus.PACKED, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
+DEFAULT_CANCEL_WINDOW = timedelta(minutes=30)
+
+
+def order_for(session: Session, customer_id: int | None, order_id: int) -> Order:
+    """The order, locked for this transaction; ``customer_id`` ``None`` is the admin."""
+    order = session.scalar(select(Order).where(Order.id == order_id).with_for_update())
+    if order is None or (customer_id is not None and order.customer_id != customer_id):
+        raise OrderNotFound(order_id)
+    return order
+
+
+def advance_order(session: Session, order_id: int) -> Order:
+    """placed -> packed -> shipped -> delivered (the warehouse's side; an admin command)."""
+    order = order_for(session, None, order_id)
+    stages = [s.value for s in LIFE_CYCLE]
+    if order.status not in stages[:-1]:
+        raise CannotAdvance(order_id, order.status)
+    order.status = stages[stages.index(order.status) + 1]
+    session.flush()
+    return order
+
+
+def cancel_order(
+    session: Session,
+    customer_id: int | None,
+    order_id: int,
+    *,
+    window: timedelta = DEFAULT_CANCEL_WINDOW,
+    now: datetime | None = None,
+) -> Order:
+    """Cancel within ``window`` of placing, before packing; the stock goes back."""
+    order = order_for(session, customer_id, order_id)
+    if order.status == OrderStatus.CANCELLED.value:
+        return order  # cancelling twice is still one cancellation
+    if order.status != OrderStatus.PLACED.value:
+        raise CannotCancel(order_id, f"it is already {order.status}")
+    if (now or utcnow()) - order.placed_at > window:
+        minutes = int(window.total_seconds() // 60)
+        raise CannotCancel(order_id, f"orders can be cancelled for {minutes} minutes after "
+                                     "they are placed")  # fmt: skip
+    for line in order.lines:
+        session.execute(
+            update(Product)
+            .where(Product.id == line.product_id)
+            .values(stock=Product.stock + line.quantity, updated_at=Product.updated_at)
+            .execution_options(synchronize_session=False)
+        )
+    order.status = OrderStatus.CANCELLED.value
+    session.flush()
+    session.expire_all()
+    return order

@@ -41,6 +41,9 @@ def voicecart(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
         ["model", "download"],
         ["test-dialogs"],
         ["simulate"],
+        ["orders"],
+        ["orders", "list"],
+        ["orders", "advance"],
     ],
 )
 def test_every_command_has_help(command: list[str]) -> None:

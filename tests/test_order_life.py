@@ -1,0 +1,105 @@
+"""Order life cycle: advance by the admin command, cancel within the window, stock back."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from conftest import OAUTH_REDIRECT
+from flask.testing import FlaskClient
+from oauthflow import exchange, sign_up_and_allow
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from test_cli import voicecart
+
+from account_link.errors import CannotAdvance
+from account_link.models import Order
+from account_link.orders import advance_order
+from catalog.models import Product
+
+
+def _token(client: FlaskClient, email: str) -> dict[str, str]:
+    linked = sign_up_and_allow(client, email=email)
+    grant = {"grant_type": "authorization_code", "code": linked.code,
+             "redirect_uri": OAUTH_REDIRECT}  # fmt: skip
+    return {"Authorization": f"Bearer {exchange(client, grant).get_json()['access_token']}"}
+
+
+def _stock(sessions: sessionmaker[Session]) -> int:
+    with sessions() as db:
+        return int(db.scalars(select(Product.stock).where(Product.sku == "VC-10001")).one())
+
+
+@pytest.fixture
+def placed(client: FlaskClient, sessions: sessionmaker[Session]) -> tuple[dict[str, str], int]:
+    auth = _token(client, "life@example.com")
+    client.post("/api/v1/cart/lines", json={"sku": "VC-10001", "quantity": 3}, headers=auth)
+    order = client.post("/api/v1/checkout", headers=auth).get_json()
+    return auth, int(order["id"])
+
+
+def test_cancel_within_the_window_restores_stock(
+    client: FlaskClient, sessions: sessionmaker[Session], placed: tuple[dict[str, str], int]
+) -> None:
+    auth, order_id = placed
+    before = _stock(sessions)
+    reply = client.post(f"/api/v1/orders/{order_id}/cancel", headers=auth)
+    assert reply.status_code == 200
+    assert reply.get_json()["status"] == "cancelled"
+    assert _stock(sessions) == before + 3
+    twice = client.post(f"/api/v1/orders/{order_id}/cancel", headers=auth)
+    assert twice.status_code == 200  # cancelling again changes nothing more
+    assert _stock(sessions) == before + 3
+
+
+def test_cancel_is_refused_late_or_once_packed_and_others_get_404(
+    client: FlaskClient, sessions: sessionmaker[Session], placed: tuple[dict[str, str], int]
+) -> None:
+    auth, order_id = placed
+    stranger = _token(client, "stranger@example.com")
+    other = client.post(f"/api/v1/orders/{order_id}/cancel", headers=stranger)
+    assert other.status_code == 404
+    with sessions.begin() as db:
+        db.get_one(Order, order_id).placed_at -= timedelta(minutes=31)
+    late = client.post(f"/api/v1/orders/{order_id}/cancel", headers=auth)
+    assert late.status_code == 409
+    assert "can be cancelled for 30 minutes" in late.get_json()["message"]
+    with sessions.begin() as db:
+        db.get_one(Order, order_id).placed_at += timedelta(minutes=31)
+        advance_order(db, order_id)
+    packed = client.post(f"/api/v1/orders/{order_id}/cancel", headers=auth)
+    assert packed.status_code == 409
+    assert "already packed" in packed.get_json()["message"]
+    missing = client.post("/api/v1/orders/999999/cancel", headers=auth)
+    assert missing.status_code == 404
+
+
+def test_advance_walks_the_life_cycle_and_stops(
+    sessions: sessionmaker[Session], placed: tuple[dict[str, str], int]
+) -> None:
+    _, order_id = placed
+    seen = []
+    with sessions.begin() as db:
+        for _ in range(3):
+            seen.append(advance_order(db, order_id).status)
+        with pytest.raises(CannotAdvance):
+            advance_order(db, order_id)
+    assert seen == ["packed", "shipped", "delivered"]
+
+
+def test_the_orders_command(tmp_path: Path) -> None:
+    env = {"VOICECART_DATABASE_URL": f"sqlite:///{tmp_path / 'orders.db'}"}
+    assert voicecart("seed", "--demo", env=env).returncode == 0
+    listed = voicecart("orders", "list", "--limit", "2", env=env)
+    assert listed.returncode == 0, listed.stderr
+    rows = listed.stdout.strip().splitlines()
+    assert len(rows) == 2
+    assert "demo@voicecart.example" in rows[0]
+    assert "delivered" in rows[0]
+    first = rows[0].split()[0]
+    done = voicecart("orders", "advance", first, env=env)
+    assert done.returncode == 1
+    assert "is delivered: it moves no further" in done.stderr
+    missing = voicecart("orders", "advance", "99999", env=env)
+    assert "no order 99999" in missing.stderr
