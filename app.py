@@ -321,6 +321,7 @@ def create_app(
         config=SkillConfig(
             max_quantity=settings.max_quantity,
             demo_for_unlinked=settings.demo_shopper_for_unlinked,
+            cancel_window_minutes=settings.cancel_window_minutes,
         ),
     )
     skill = build_skill(deps)

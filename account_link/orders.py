@@ -291,6 +291,18 @@ def advance_order(session: Session, order_id: int) -> Order:
     return order
 
 
+def check_cancellable(
+    order: Order, *, window: timedelta = DEFAULT_CANCEL_WINDOW, now: datetime | None = None
+) -> None:
+    """Raise :class:`CannotCancel` saying why, unless the order can still be cancelled."""
+    if order.status != OrderStatus.PLACED.value:
+        raise CannotCancel(order.id, f"it is already {order.status}")
+    if (now or utcnow()) - order.placed_at > window:
+        minutes = int(window.total_seconds() // 60)
+        raise CannotCancel(order.id, f"orders can be cancelled for {minutes} minutes after "
+                                     "they are placed")  # fmt: skip
+
+
 def cancel_order(
     session: Session,
     customer_id: int | None,
@@ -303,12 +315,7 @@ def cancel_order(
     order = order_for(session, customer_id, order_id)
     if order.status == OrderStatus.CANCELLED.value:
         return order  # cancelling twice is still one cancellation
-    if order.status != OrderStatus.PLACED.value:
-        raise CannotCancel(order_id, f"it is already {order.status}")
-    if (now or utcnow()) - order.placed_at > window:
-        minutes = int(window.total_seconds() // 60)
-        raise CannotCancel(order_id, f"orders can be cancelled for {minutes} minutes after "
-                                     "they are placed")  # fmt: skip
+    check_cancellable(order, window=window, now=now)
     for line in order.lines:
         session.execute(
             update(Product)

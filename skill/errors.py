@@ -10,6 +10,7 @@ from ask_sdk_model import Response
 from ask_sdk_model.ui import LinkAccountCard
 
 from account_link.errors import (
+    CannotCancel,
     CartChanged,
     EmptyCart,
     NoOrders,
@@ -49,6 +50,8 @@ def _speech_for(exc: Exception) -> tuple[str, str | None, bool]:
             return prompts.NO_ORDERS, prompts.HELP_REPROMPT, False
         case CartChanged():
             return prompts.CART_CHANGED, prompts.HELP_REPROMPT, False
+        case CannotCancel(order_id=order_id, reason=reason):
+            return prompts.cannot_cancel(order_id, reason), prompts.HELP_REPROMPT, False
         case PriceChanged(current_cents=current):
             speech = prompts.PRICE_CHANGED.format(total=prompts.money(current))
             return speech, prompts.HELP_REPROMPT, False

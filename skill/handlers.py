@@ -180,6 +180,25 @@ class OrderStatusIntentHandler(AbstractRequestHandler):
         return say(handler_input, speech, prompts.ANYTHING_ELSE)
 
 
+class CancelOrderIntentHandler(AbstractRequestHandler):
+    """"Cancel my order": the latest order, if it can still be cancelled, after a yes."""
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return bool(is_intent_name("CancelOrderIntent")(handler_input))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        turn = turn_of(handler_input)
+        last = orders.latest_order(turn.session, turn.require_customer().id)
+        if last is None:
+            raise NoOrders()
+        orders.check_cancellable(last, window=turn.cancel_window)
+        turn.set_pending(Pending("cancel", (), last.total_cents, order_id=last.id))
+        phrases = [prompts.item_phrase(ln.quantity, ln.product_name) for ln in last.lines]
+        when = prompts.spoken_date(last.placed_at, utcnow())
+        speech = prompts.confirm_cancel(last.id, when, phrases, last.total_cents)
+        return say(handler_input, speech, prompts.CANCEL_REPROMPT)
+
+
 class YesIntentHandler(AbstractRequestHandler):
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return bool(is_intent_name("AMAZON.YesIntent")(handler_input))
@@ -194,6 +213,12 @@ class YesIntentHandler(AbstractRequestHandler):
             return say(handler_input, prompts.NOTHING_TO_CONFIRM, prompts.HELP_REPROMPT)
         customer = turn.require_customer()
         turn.clear_pending()
+        if pending.kind == "cancel" and pending.order_id is not None:
+            cancelled = orders.cancel_order(turn.session, customer.id, pending.order_id,
+                                            window=turn.cancel_window)  # fmt: skip
+            log.info("order %s cancelled by customer %s", cancelled.id, customer.id)
+            speech = prompts.order_cancelled(cancelled.id, cancelled.total_cents)
+            return say(handler_input, speech, prompts.ANYTHING_ELSE)
         if pending.kind == "add":
             (product_id, quantity), *_ = pending.items
             return flows.proceed(handler_input, turn, flows.ADD, product_id, quantity)
@@ -332,6 +357,7 @@ REQUEST_HANDLERS: tuple[type[AbstractRequestHandler], ...] = (
     ReorderLastOrderIntentHandler,
     CheckoutIntentHandler,
     OrderStatusIntentHandler,
+    CancelOrderIntentHandler,
     ChooseProductIntentHandler,
     YesIntentHandler,
     NoIntentHandler,

@@ -132,6 +132,19 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         ),
     ),
     IntentDef(
+        "CancelOrderIntent",
+        samples=(
+            "cancel my order",
+            "cancel my last order",
+            "cancel the order",
+            "cancel that order",
+            "cancel order",
+            "i want to cancel my order",
+            "please cancel my order",
+            "stop my order",
+        ),
+    ),
+    IntentDef(
         "ChooseProductIntent",
         slots=(_item(prompts.ASK_ITEM_TO_CHOOSE), SlotDef("ordinal", "AMAZON.Ordinal")),
         samples=(

@@ -233,3 +233,24 @@ def touched_elsewhere(names_by_channel: dict[str, list[str]]) -> str:
         for channel, names in names_by_channel.items()
     ]
     return f"You added {listing(parts)} today." if parts else ""
+
+
+CANCEL_REPROMPT = "Should I cancel that order? Please say yes or no."
+
+
+def confirm_cancel(order_id: int, when: str, phrases: Sequence[str], total_cents: int) -> str:
+    return (
+        f"Your latest order, number {order_id}, placed {when}, has {listing(phrases)}, for "
+        f"{money(total_cents)}. Should I cancel it?"
+    )
+
+
+def order_cancelled(order_id: int, total_cents: int) -> str:
+    return (
+        f"Order number {order_id} is cancelled, and the {money(total_cents)} will not be "
+        "charged. Anything else?"
+    )
+
+
+def cannot_cancel(order_id: int, reason: str) -> str:
+    return f"I can't cancel order number {order_id}: {reason}. Anything else?"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from ask_sdk_core.handler_input import HandlerInput
@@ -32,6 +33,7 @@ class SkillConfig:
 
     max_quantity: int = 25
     demo_for_unlinked: bool = False
+    cancel_window_minutes: int = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +46,12 @@ class SkillDeps:
 class Pending:
     """An order waiting for the shopper's yes, kept in the session attributes."""
 
-    kind: str  # "add", "reorder", "reorder_last" or "checkout"
+    kind: str  # "add", "reorder", "reorder_last", "checkout" or "cancel"
     items: tuple[tuple[int, int], ...]
     total_cents: int
     cart_version: int | None = None
+    order_id: int | None = None
+    """For "cancel": the order to cancel."""
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
     """Names this offer: a second "yes" to the same offer finds the order it placed."""
 
@@ -57,6 +61,7 @@ class Pending:
             "items": [list(item) for item in self.items],
             "totalCents": self.total_cents,
             "cartVersion": self.cart_version,
+            "orderId": self.order_id,
             "key": self.key,
         }
 
@@ -69,6 +74,7 @@ class Pending:
                 items=tuple((int(pid), int(qty)) for pid, qty in data["items"]),
                 total_cents=int(data["totalCents"]),
                 cart_version=None if data.get("cartVersion") is None else int(data["cartVersion"]),
+                order_id=None if data.get("orderId") is None else int(data["orderId"]),
                 key=str(data.get("key") or uuid.uuid4().hex)[:64],
             )
         except (KeyError, TypeError, ValueError):
@@ -123,6 +129,10 @@ class Turn:
     @property
     def max_quantity(self) -> int:
         return self.deps.config.max_quantity
+
+    @property
+    def cancel_window(self) -> timedelta:
+        return timedelta(minutes=self.deps.config.cancel_window_minutes)
 
     @property
     def attributes(self) -> dict[str, Any]:

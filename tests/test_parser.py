@@ -48,6 +48,8 @@ FIXED = {
     "OrderStatusIntent": ["where's my order", "where is my order", "track my order",
                           "order status", "has my order shipped", "when will my order arrive",
                           "what's the status of my order", "check on my order"],
+    "CancelOrderIntent": ["cancel my order", "please cancel my last order", "cancel that order",
+                          "alexa cancel my order please", "i want to cancel my order"],
     "AMAZON.YesIntent": ["yes", "yeah", "yep", "sure", "yes please", "go ahead", "ok",
                          "okay", "do it", "sounds good"],
     "AMAZON.NoIntent": ["no", "nope", "no thanks", "no thank you", "not now", "nah"],
