@@ -90,6 +90,8 @@ class Settings:
     oauth_redirect_uris: tuple[str, ...] = ()
     access_token_ttl: int = 3600
     cancel_window_minutes: int = 30
+    test_pause_in_order: float = 0.0
+    """Crash tests only: seconds to wait inside an order's transaction before commit."""
     vosk_model: Path | None = None
     model_dir: Path | None = None
     model_base_url: str = "https://alphacephei.com/vosk/models/"
@@ -139,6 +141,7 @@ class Settings:
             ),
             access_token_ttl=_int(env, "VOICECART_ACCESS_TOKEN_TTL", 3600, 360, 30 * 86400),
             cancel_window_minutes=_int(env, "VOICECART_CANCEL_WINDOW_MINUTES", 30, 0, 10080),
+            test_pause_in_order=float(_int(env, "VOICECART_TEST_PAUSE_IN_ORDER", 0, 0, 600)),
             vosk_model=Path(env["VOICECART_VOSK_MODEL"])
             if env.get("VOICECART_VOSK_MODEL")
             else None,
@@ -235,6 +238,21 @@ class Wiring:
     """The local channels' :class:`skill.local.LocalDialogue` (simulator, dialogue tests)."""
 
 
+def _install_order_pause(seconds: float) -> None:
+    """Crash tests: hold every order's transaction open, saying so in the log."""
+    import time
+
+    from account_link import orders
+
+    def pause(order: Any) -> None:
+        log.warning("test hook: pausing %.0f s inside the transaction of a new order (pid %d)",
+                    seconds, os.getpid())  # fmt: skip
+        time.sleep(seconds)
+
+    orders.PAUSE_INSIDE_ORDER = pause
+    log.warning("VOICECART_TEST_PAUSE_IN_ORDER is set: for crash tests only")
+
+
 def wiring(app: Flask) -> Wiring:
     found: Wiring = app.extensions["voicecart"]
     return found
@@ -313,6 +331,8 @@ def create_app(
         return response
 
     csrf = CSRFProtect(app)
+    if settings.test_pause_in_order:
+        _install_order_pause(settings.test_pause_in_order)
     engine = make_engine(settings)
     sessions = make_sessions(engine)
     matcher = CatalogMatcher()

@@ -8,7 +8,7 @@ which leaves neither an order nor a stock change behind.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -158,6 +158,11 @@ def placed_with_key(session: Session, customer_id: int, key: str) -> Order | Non
     )
 
 
+PAUSE_INSIDE_ORDER: Callable[[Order], None] | None = None
+"""Test hook: called after an order is written and before its transaction commits
+(the crash test kills a worker there). Set only by ``create_app`` from a test setting."""
+
+
 def _write_order(
     session: Session, customer_id: int, priced: Quote, channel: Channel, key: str | None
 ) -> Order:
@@ -182,6 +187,8 @@ def _write_order(
     )
     session.add(order)
     session.flush()
+    if PAUSE_INSIDE_ORDER is not None:
+        PAUSE_INSIDE_ORDER(order)
     session.expire_all()  # stock was changed behind the identity map
     return order
 

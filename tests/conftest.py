@@ -109,6 +109,19 @@ def database_url(
 
 
 @pytest.fixture
+def pg_url(pg_server: PgServer) -> Iterator[str]:
+    """An empty PostgreSQL database for a server process to migrate and seed itself."""
+    name = f"c_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(pg_server.url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield pg_server.url(name)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings(
         database_url=database_url,

@@ -11,17 +11,14 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import alexa
 import pytest
-from pgserver import PgServer
 from serverproc import Server
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from account_link.carts import add_item
 from account_link.models import Channel, Customer, Order, OrderLine
@@ -31,18 +28,6 @@ from catalog.models import Product
 
 pytestmark = pytest.mark.server
 SKU, STOCK, SHOPPERS = "VC-10001", 10, 50
-
-
-@pytest.fixture
-def pg_url(pg_server: PgServer) -> Iterator[str]:
-    name = f"c_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(pg_server.url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield pg_server.url(name)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _call(url: str, body: dict[str, Any] | None, token: str | None) -> tuple[int, Any]:
