@@ -140,6 +140,27 @@ class OrderLine(Base):
         return self.quantity * self.unit_price_cents
 
 
+class OutboxMessage(Base):
+    """A message to send (the order confirmation e-mail), written in the same transaction
+    as what it reports, so an order never exists without its confirmation or the other
+    way round. A mailer would send and stamp ``sent_at``; this project only records."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_unsent", "sent_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE"), default=None
+    )
+    kind: Mapped[str] = mapped_column(String(40))
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(String(4000))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
 class OAuthCode(Base):
     """An authorization code, stored hashed; single use, short-lived."""
 

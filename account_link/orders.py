@@ -26,7 +26,15 @@ from account_link.errors import (
     OutOfStock,
     PriceChanged,
 )
-from account_link.models import Cart, Channel, Order, OrderLine, OrderStatus
+from account_link.models import (
+    Cart,
+    Channel,
+    Customer,
+    Order,
+    OrderLine,
+    OrderStatus,
+    OutboxMessage,
+)
 from catalog.db import utcnow
 from catalog.models import Product
 from catalog.service import get_products
@@ -158,6 +166,25 @@ def placed_with_key(session: Session, customer_id: int, key: str) -> Order | Non
     )
 
 
+def _money(cents: int) -> str:
+    return f"${cents // 100}.{cents % 100:02d}"
+
+
+def _confirmation_message(session: Session, order: Order) -> OutboxMessage:
+    """The order confirmation e-mail, in the order's own transaction (the outbox)."""
+    customer = session.get_one(Customer, order.customer_id)
+    lines = [f"{ln.quantity} x {ln.product_name}  {_money(ln.line_total_cents)}"
+             for ln in order.lines]  # fmt: skip
+    body = "\n".join([f"Hello {customer.name},", "", f"Your order {order.id} is placed:", *lines,
+                      f"Total: {_money(order.total_cents)}", "",
+                      "Changed your mind? Say: cancel my order."])  # fmt: skip
+    message = OutboxMessage(customer_id=customer.id, order_id=order.id, kind="order_confirmation",
+                            recipient=customer.email, subject=f"Voice Cart order {order.id}",
+                            body=body[:4000])  # fmt: skip
+    session.add(message)
+    return message
+
+
 PAUSE_INSIDE_ORDER: Callable[[Order], None] | None = None
 """Test hook: called after an order is written and before its transaction commits
 (the crash test kills a worker there). Set only by ``create_app`` from a test setting."""
@@ -187,6 +214,7 @@ def _write_order(
     )
     session.add(order)
     session.flush()
+    _confirmation_message(session, order)
     if PAUSE_INSIDE_ORDER is not None:
         PAUSE_INSIDE_ORDER(order)
     session.expire_all()  # stock was changed behind the identity map

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from account_link.carts import add_item, view_cart
-from account_link.models import Channel, Customer, Order
+from account_link.models import Channel, Customer, Order, OutboxMessage
 from account_link.tokens import issue_access_token
 from app import Settings, make_engine, make_sessions
 from catalog.models import Product
@@ -49,6 +49,9 @@ def _state(
 ) -> tuple[int, int, list[tuple[str, int]]]:
     with sessions() as db:
         orders = db.scalar(select(func.count(Order.id)).where(Order.customer_id == customer_id))
+        mails = db.scalar(select(func.count(OutboxMessage.id))
+                          .where(OutboxMessage.customer_id == customer_id))  # fmt: skip
+        assert mails == orders  # the confirmation lives and dies with its order
         stock = db.scalar(select(Product.stock).where(Product.sku == "VC-10001"))
         cart = [(ln.name, ln.quantity) for ln in view_cart(db, customer_id).lines]
     return int(orders or 0), int(stock or 0), cart
