@@ -90,6 +90,9 @@ class Settings:
     oauth_redirect_uris: tuple[str, ...] = ()
     access_token_ttl: int = 3600
     cancel_window_minutes: int = 30
+    tax_bps: int = 0
+    delivery_fee_cents: int = 0
+    free_delivery_from_cents: int = 0
     test_pause_in_order: float = 0.0
     """Crash tests only: seconds to wait inside an order's transaction before commit."""
     vosk_model: Path | None = None
@@ -104,6 +107,13 @@ class Settings:
         if not self.database_url:
             default = f"sqlite:///{self.instance_dir / 'voicecart.db'}"
             object.__setattr__(self, "database_url", default)
+
+    @property
+    def charges(self) -> Any:
+        """Tax and delivery (:class:`account_link.orders.Charges`)."""
+        from account_link.orders import Charges
+
+        return Charges(self.tax_bps, self.delivery_fee_cents, self.free_delivery_from_cents)
 
     @property
     def is_sqlite(self) -> bool:
@@ -141,6 +151,11 @@ class Settings:
             ),
             access_token_ttl=_int(env, "VOICECART_ACCESS_TOKEN_TTL", 3600, 360, 30 * 86400),
             cancel_window_minutes=_int(env, "VOICECART_CANCEL_WINDOW_MINUTES", 30, 0, 10080),
+            tax_bps=_int(env, "VOICECART_TAX_BPS", 0, 0, 5000),
+            delivery_fee_cents=_int(env, "VOICECART_DELIVERY_FEE_CENTS", 0, 0, 100_000),
+            free_delivery_from_cents=_int(
+                env, "VOICECART_FREE_DELIVERY_FROM_CENTS", 0, 0, 10_000_000
+            ),
             test_pause_in_order=float(_int(env, "VOICECART_TEST_PAUSE_IN_ORDER", 0, 0, 600)),
             vosk_model=Path(env["VOICECART_VOSK_MODEL"])
             if env.get("VOICECART_VOSK_MODEL")
@@ -342,6 +357,7 @@ def create_app(
             max_quantity=settings.max_quantity,
             demo_for_unlinked=settings.demo_shopper_for_unlinked,
             cancel_window_minutes=settings.cancel_window_minutes,
+            charges=settings.charges,
         ),
     )
     skill = build_skill(deps)
@@ -374,7 +390,7 @@ def create_app(
     if not oauth.enabled:
         log.warning("account linking is off: set VOICECART_OAUTH_CLIENT_SECRET to enable /oauth")
     app.register_blueprint(create_blueprint(app, sessions, oauth))
-    api = create_api(sessions, max_quantity=settings.max_quantity,
+    api = create_api(sessions, max_quantity=settings.max_quantity, charges=settings.charges,
                      cancel_window=timedelta(minutes=settings.cancel_window_minutes))  # fmt: skip
     csrf.exempt(api)  # bearer-token API: no cookies, so no cross-site forgery
     app.register_blueprint(api)

@@ -92,6 +92,9 @@ def order_json(order: Order) -> dict[str, Any]:
         "status": order.status,
         "channel": order.channel,
         "placedAt": order.placed_at.isoformat(),
+        "subtotalCents": order.subtotal_cents,
+        "taxCents": order.tax_cents,
+        "deliveryCents": order.delivery_cents,
         "totalCents": order.total_cents,
         "lines": [
             {
@@ -154,6 +157,7 @@ def create_api(
     *,
     max_quantity: int,
     cancel_window: timedelta = orders.DEFAULT_CANCEL_WINDOW,
+    charges: orders.Charges = orders.NO_CHARGES,
 ) -> Blueprint:
     bp = Blueprint("api", __name__, url_prefix="/api/v1")
     bp.register_error_handler(ApiError, api_error_response)
@@ -275,7 +279,7 @@ def create_api(
             try:
                 order = orders.checkout_cart(
                     db, customer.id, channel=channel(), max_quantity=max_quantity,
-                    idempotency_key=scoped,
+                    idempotency_key=scoped, charges=charges,
                 )  # fmt: skip
             except EmptyCart as exc:
                 raise ApiError(409, "empty_cart", "the cart is empty: nothing to order") from exc

@@ -60,6 +60,7 @@ def record_past_order(
                        quantity=quantity, unit_price_cents=product.price_cents)
              for product, quantity in items]  # fmt: skip
     order = Order(customer=customer, status=status.value, channel=Channel.SEED.value,
+                  subtotal_cents=sum(line.line_total_cents for line in lines),
                   total_cents=sum(line.line_total_cents for line in lines), placed_at=placed_at,
                   lines=lines)  # fmt: skip
     session.add(order)

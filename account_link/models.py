@@ -104,7 +104,11 @@ class Order(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(20), default=OrderStatus.PLACED.value)
     channel: Mapped[str] = mapped_column(String(20))
+    subtotal_cents: Mapped[int] = mapped_column(default=0)
+    tax_cents: Mapped[int] = mapped_column(default=0)
+    delivery_cents: Mapped[int] = mapped_column(default=0)
     total_cents: Mapped[int]
+    """Items, tax and delivery: what the shopper pays."""
     placed_at: Mapped[datetime] = mapped_column(default=utcnow)
     idempotency_key: Mapped[str | None] = mapped_column(String(100), default=None)
     """Set when placing may be repeated (a second "yes", a retried web checkout): the

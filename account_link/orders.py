@@ -57,14 +57,49 @@ class QuoteLine:
 
 
 @dataclass(frozen=True, slots=True)
+class Charges:
+    """Tax and delivery on top of the items (configured by the deployment)."""
+
+    tax_bps: int = 0
+    """Sales tax in basis points of the item subtotal (825 = 8.25%), rounded half up."""
+    delivery_fee_cents: int = 0
+    free_delivery_from_cents: int = 0
+    """Subtotal from which delivery is free; 0: never free."""
+
+    def tax(self, subtotal_cents: int) -> int:
+        return (subtotal_cents * self.tax_bps + 5_000) // 10_000
+
+    def delivery(self, subtotal_cents: int) -> int:
+        free = self.free_delivery_from_cents and subtotal_cents >= self.free_delivery_from_cents
+        return 0 if free or subtotal_cents == 0 else self.delivery_fee_cents
+
+
+NO_CHARGES = Charges()
+
+
+@dataclass(frozen=True, slots=True)
 class Quote:
     """What an order of these items would cost now: spoken before the shopper says yes."""
 
     lines: tuple[QuoteLine, ...]
+    charges: Charges = NO_CHARGES
+
+    @property
+    def subtotal_cents(self) -> int:
+        return sum(line.line_total_cents for line in self.lines)
+
+    @property
+    def tax_cents(self) -> int:
+        return self.charges.tax(self.subtotal_cents)
+
+    @property
+    def delivery_cents(self) -> int:
+        return self.charges.delivery(self.subtotal_cents)
 
     @property
     def total_cents(self) -> int:
-        return sum(line.line_total_cents for line in self.lines)
+        """Everything the shopper pays: items, tax and delivery."""
+        return self.subtotal_cents + self.tax_cents + self.delivery_cents
 
     @property
     def items(self) -> list[tuple[int, int]]:
@@ -78,7 +113,13 @@ class PurchaseStat:
     last_bought: datetime
 
 
-def quote(session: Session, items: Sequence[tuple[int, int]], *, max_quantity: int) -> Quote:
+def quote(
+    session: Session,
+    items: Sequence[tuple[int, int]],
+    *,
+    max_quantity: int,
+    charges: Charges = NO_CHARGES,
+) -> Quote:
     """Price ``(product_id, quantity)`` pairs at today's prices; refuses bad quantities."""
     merged: dict[int, int] = {}
     for product_id, quantity in items:
@@ -97,15 +138,22 @@ def quote(session: Session, items: Sequence[tuple[int, int]], *, max_quantity: i
                 available=products[pid].stock,
             )
             for pid, qty in merged.items()
-        )
+        ),
+        charges,
     )
 
 
-def offer(session: Session, items: Sequence[tuple[int, int]], *, max_quantity: int) -> Quote:
+def offer(
+    session: Session,
+    items: Sequence[tuple[int, int]],
+    *,
+    max_quantity: int,
+    charges: Charges = NO_CHARGES,
+) -> Quote:
     """A quote the shopper can say yes to: refuses up front what could not be delivered."""
     if not items:
         raise EmptyCart()
-    priced = quote(session, items, max_quantity=max_quantity)
+    priced = quote(session, items, max_quantity=max_quantity, charges=charges)
     for line in priced.lines:
         if line.available < line.quantity:
             raise OutOfStock(line.product_id, line.name, line.quantity, line.available)
@@ -134,6 +182,7 @@ def place_order(
     max_quantity: int,
     agreed_total_cents: int | None = None,
     idempotency_key: str | None = None,
+    charges: Charges = NO_CHARGES,
 ) -> Order:
     """Reserve stock and write the order with its lines, all in the caller's transaction.
 
@@ -146,7 +195,7 @@ def place_order(
             return placed
     if not items:
         raise EmptyCart()
-    priced = quote(session, items, max_quantity=max_quantity)
+    priced = quote(session, items, max_quantity=max_quantity, charges=charges)
     if agreed_total_cents is not None and priced.total_cents != agreed_total_cents:
         raise PriceChanged(agreed_total_cents, priced.total_cents)
     if idempotency_key is not None and not claim(session, f"order:{idempotency_key}"):
@@ -170,13 +219,20 @@ def _money(cents: int) -> str:
     return f"${cents // 100}.{cents % 100:02d}"
 
 
+def _charge_lines(order: Order) -> list[str]:
+    if not order.tax_cents and not order.delivery_cents:
+        return []
+    return [f"Items: {_money(order.subtotal_cents)}", f"Tax: {_money(order.tax_cents)}",
+            f"Delivery: {_money(order.delivery_cents)}"]  # fmt: skip
+
+
 def _confirmation_message(session: Session, order: Order) -> OutboxMessage:
     """The order confirmation e-mail, in the order's own transaction (the outbox)."""
     customer = session.get_one(Customer, order.customer_id)
     lines = [f"{ln.quantity} x {ln.product_name}  {_money(ln.line_total_cents)}"
              for ln in order.lines]  # fmt: skip
     body = "\n".join([f"Hello {customer.name},", "", f"Your order {order.id} is placed:", *lines,
-                      f"Total: {_money(order.total_cents)}", "",
+                      *_charge_lines(order), f"Total: {_money(order.total_cents)}", "",
                       "Changed your mind? Say: cancel my order."])  # fmt: skip
     message = OutboxMessage(customer_id=customer.id, order_id=order.id, kind="order_confirmation",
                             recipient=customer.email, subject=f"Voice Cart order {order.id}",
@@ -200,6 +256,9 @@ def _write_order(
         customer_id=customer_id,
         status=OrderStatus.PLACED.value,
         channel=channel.value,
+        subtotal_cents=priced.subtotal_cents,
+        tax_cents=priced.tax_cents,
+        delivery_cents=priced.delivery_cents,
         total_cents=priced.total_cents,
         placed_at=utcnow(),
         lines=[
@@ -230,6 +289,7 @@ def checkout_cart(
     expected_version: int | None = None,
     agreed_total_cents: int | None = None,
     idempotency_key: str | None = None,
+    charges: Charges = NO_CHARGES,
 ) -> Order:
     """Turn the whole cart into an order and empty the cart (once per ``idempotency_key``:
     a repeat returns that order, though the cart is empty by then)."""
@@ -245,7 +305,7 @@ def checkout_cart(
     items = [(line.product_id, line.quantity) for line in cart.lines]
     order = place_order(
         session, customer_id, items, channel=channel, max_quantity=max_quantity,
-        agreed_total_cents=agreed_total_cents, idempotency_key=idempotency_key,
+        agreed_total_cents=agreed_total_cents, idempotency_key=idempotency_key, charges=charges,
     )  # fmt: skip
     cart = session.scalars(select(Cart).where(Cart.customer_id == customer_id)).one()
     cart.lines.clear()

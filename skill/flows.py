@@ -72,24 +72,27 @@ def proceed(
         if substitute is None:
             raise OutOfStock(product_id, product.display_name, quantity, product.stock)
         turn.scope.product_id = substitute
-        offer = orders.offer(turn.session, [(substitute, quantity)], max_quantity=turn.max_quantity)
+        offer = orders.offer(turn.session, [(substitute, quantity)],
+                             max_quantity=turn.max_quantity, charges=turn.charges)  # fmt: skip
         kind = "reorder" if intent == REORDER else "add"
         turn.set_pending(Pending(kind, tuple(offer.items), offer.total_cents))
         line = offer.lines[0]
         speech = prompts.offer_substitute(
             product.spoken_name,
             prompts.item_phrase(quantity, line.name, line.size).removeprefix("1 "),
-            offer.total_cents, reorder=intent == REORDER,
+            price_of(offer) if intent == REORDER else prompts.money(offer.subtotal_cents),
+            reorder=intent == REORDER,
         )  # fmt: skip
         return say(handler_input, speech, prompts.CONFIRM_REPROMPT)
     if intent == REORDER:
-        offer = orders.offer(turn.session, [(product_id, quantity)], max_quantity=turn.max_quantity)
+        offer = orders.offer(turn.session, [(product_id, quantity)],
+                             max_quantity=turn.max_quantity, charges=turn.charges)  # fmt: skip
         turn.set_pending(Pending("reorder", tuple(offer.items), offer.total_cents))
         line = offer.lines[0]
         phrase = prompts.item_phrase(quantity, line.name, line.size).removeprefix("1 ")
         if usual is None:  # picked from a question: the match's prior is not at hand
             usual = turn.customer is not None and product_id in _bought(turn)
-        speech = prompts.confirm_reorder(phrase, offer.total_cents, usual=usual)
+        speech = prompts.confirm_reorder(phrase, price_of(offer), usual=usual)
         return say(handler_input, speech, prompts.CONFIRM_REPROMPT)
     customer = turn.require_customer()
     cart_line = carts.add_item(
@@ -99,6 +102,11 @@ def proceed(
     in_cart = cart_line.quantity
     speech = prompts.added_to_cart(quantity, product.display_name, product.size, in_cart)
     return say(handler_input, speech, prompts.ANYTHING_ELSE)
+
+
+def price_of(offer: orders.Quote) -> str:
+    """What the shopper will pay for an offer, with tax and delivery when charged."""
+    return prompts.price(offer.subtotal_cents, offer.tax_cents, offer.delivery_cents)
 
 
 def _bought(turn: Turn) -> set[int]:

@@ -138,11 +138,13 @@ class ReorderLastOrderIntentHandler(AbstractRequestHandler):
         if last is None:
             raise NoOrders()
         items = [(line.product_id, line.quantity) for line in last.lines]
-        offer = orders.offer(turn.session, items, max_quantity=turn.max_quantity)
+        offer = orders.offer(
+            turn.session, items, max_quantity=turn.max_quantity, charges=turn.charges
+        )
         turn.set_pending(Pending("reorder_last", tuple(offer.items), offer.total_cents))
         phrases = [prompts.item_phrase(ln.quantity, ln.name, ln.size) for ln in offer.lines]
         when = prompts.spoken_date(last.placed_at, utcnow())
-        speech = prompts.confirm_last_order(phrases, offer.total_cents, when)
+        speech = prompts.confirm_last_order(phrases, flows.price_of(offer), when)
         return say(handler_input, speech, prompts.CONFIRM_REPROMPT)
 
 
@@ -156,12 +158,14 @@ class CheckoutIntentHandler(AbstractRequestHandler):
         if not cart.lines:
             return say(handler_input, prompts.CART_EMPTY_CHECKOUT, prompts.HELP_REPROMPT)
         items = [(ln.product_id, ln.quantity) for ln in cart.lines]
-        offer = orders.offer(turn.session, items, max_quantity=turn.max_quantity)
+        offer = orders.offer(
+            turn.session, items, max_quantity=turn.max_quantity, charges=turn.charges
+        )
         turn.set_pending(
             Pending("checkout", tuple(offer.items), offer.total_cents, cart_version=cart.version)
         )
         phrases = [prompts.item_phrase(ln.quantity, ln.name, ln.size) for ln in offer.lines]
-        speech = prompts.confirm_checkout(phrases, offer.total_cents)
+        speech = prompts.confirm_checkout(phrases, flows.price_of(offer))
         return say(handler_input, speech, prompts.CONFIRM_REPROMPT)
 
 
@@ -181,7 +185,7 @@ class OrderStatusIntentHandler(AbstractRequestHandler):
 
 
 class CancelOrderIntentHandler(AbstractRequestHandler):
-    """"Cancel my order": the latest order, if it can still be cancelled, after a yes."""
+    """ "Cancel my order": the latest order, if it can still be cancelled, after a yes."""
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return bool(is_intent_name("CancelOrderIntent")(handler_input))
@@ -227,13 +231,13 @@ class YesIntentHandler(AbstractRequestHandler):
             order = orders.checkout_cart(
                 turn.session, customer.id, channel=turn.channel, max_quantity=turn.max_quantity,
                 expected_version=pending.cart_version, agreed_total_cents=pending.total_cents,
-                idempotency_key=key,
+                idempotency_key=key, charges=turn.charges,
             )  # fmt: skip
         else:
             order = orders.place_order(
                 turn.session, customer.id, pending.items, channel=turn.channel,
                 max_quantity=turn.max_quantity, agreed_total_cents=pending.total_cents,
-                idempotency_key=key,
+                idempotency_key=key, charges=turn.charges,
             )  # fmt: skip
         log.info("order %s placed for customer %s via %s", order.id, customer.id, turn.channel)
         phrases = [prompts.item_phrase(ln.quantity, ln.product_name) for ln in order.lines]

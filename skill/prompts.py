@@ -117,23 +117,30 @@ def cart_contents(phrases: Sequence[str], total_cents: int, item_count: int) -> 
     )
 
 
-def confirm_reorder(phrase: str, total_cents: int, usual: bool) -> str:
+def price(subtotal_cents: int, tax_cents: int, delivery_cents: int) -> str:
+    """The total, and what it is made of when tax or delivery are charged."""
+    total = money(subtotal_cents + tax_cents + delivery_cents)
+    extras = [f"{money(c)} {what}" for c, what in ((tax_cents, "tax"), (delivery_cents,
+              "delivery")) if c]  # fmt: skip
+    if not extras:
+        return total
+    return f"{total}, that's {money(subtotal_cents)} for the items plus {' and '.join(extras)}"
+
+
+def confirm_reorder(phrase: str, price_text: str, usual: bool) -> str:
     lead = "Your usual" if usual else "I found"
-    return f"{lead} {phrase}, for {money(total_cents)}. Should I order it?"
+    return f"{lead} {phrase}, for {price_text}. Should I order it?"
 
 
-def confirm_last_order(phrases: Sequence[str], total_cents: int, when: str) -> str:
+def confirm_last_order(phrases: Sequence[str], price_text: str, when: str) -> str:
     return (
         f"Your last order, placed {when}, had {listing(phrases)}. Ordering it again comes to "
-        f"{money(total_cents)}. Should I place the order?"
+        f"{price_text}. Should I place the order?"
     )
 
 
-def confirm_checkout(phrases: Sequence[str], total_cents: int) -> str:
-    return (
-        f"Your cart has {listing(phrases)}. The total is {money(total_cents)}. "
-        "Should I place the order?"
-    )
+def confirm_checkout(phrases: Sequence[str], price_text: str) -> str:
+    return f"Your cart has {listing(phrases)}. The total is {price_text}. Should I place the order?"
 
 
 def order_placed(order_id: int, phrases: Sequence[str], total_cents: int) -> str:
@@ -210,11 +217,11 @@ def which_one(names: Sequence[str]) -> str:
     return f"Sorry, which one: {', '.join(names[:-1])}, or {names[-1]}?"
 
 
-def offer_substitute(missing: str, phrase: str, total_cents: int, reorder: bool) -> str:
+def offer_substitute(missing: str, phrase: str, price_text: str, reorder: bool) -> str:
     action = "order that instead" if reorder else "add that to your cart instead"
     return (
         f"Sorry, {missing} is out of stock. The nearest I have is {phrase}, for "
-        f"{money(total_cents)}. Should I {action}?"
+        f"{price_text}. Should I {action}?"
     )
 
 

@@ -34,6 +34,7 @@ class SkillConfig:
     max_quantity: int = 25
     demo_for_unlinked: bool = False
     cancel_window_minutes: int = 30
+    charges: orders.Charges = orders.NO_CHARGES
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +130,10 @@ class Turn:
     @property
     def max_quantity(self) -> int:
         return self.deps.config.max_quantity
+
+    @property
+    def charges(self) -> orders.Charges:
+        return self.deps.config.charges
 
     @property
     def cancel_window(self) -> timedelta:

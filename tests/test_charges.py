@@ -1,0 +1,52 @@
+"""Tax and delivery: spoken with the total before the yes, charged, kept on the order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import alexa
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from account_link.models import Order, OutboxMessage
+from account_link.orders import Charges
+from app import Settings, create_app, wiring
+
+
+@pytest.fixture
+def charging(settings: Settings) -> Iterator[Flask]:
+    app = create_app(replace(settings, tax_bps=800, delivery_fee_cents=399,
+                             free_delivery_from_cents=3500))  # fmt: skip
+    yield app
+    wiring(app).engine.dispose()
+
+
+def test_the_spoken_total_includes_tax_and_delivery(charging: Flask) -> None:
+    client: FlaskClient = charging.test_client()
+    offer = client.post("/alexa", json=alexa.intent("ReorderIntent", {"item": "coffee"}))
+    speech = alexa.speech(offer.get_json())
+    # $8.99 of coffee, 8% tax ($0.72), $3.99 delivery (under the $35 free-delivery line)
+    assert "for $13.70, that's $8.99 for the items plus $0.72 tax and $3.99 delivery" in speech
+    yes = alexa.intent("AMAZON.YesIntent", attributes=alexa.attributes(offer.get_json()))
+    placed = alexa.speech(client.post("/alexa", json=yes).get_json())
+    assert "for $13.70" in placed
+    with wiring(charging).sessions() as db:
+        order = db.scalars(select(Order).order_by(Order.id.desc())).first()
+        assert order is not None
+        assert (order.subtotal_cents, order.tax_cents, order.delivery_cents,
+                order.total_cents) == (899, 72, 399, 1370)  # fmt: skip
+        mail = db.scalars(select(OutboxMessage).where(OutboxMessage.order_id == order.id)).one()
+        assert "Tax: $0.72" in mail.body
+        assert "Delivery: $3.99" in mail.body
+
+
+def test_charges_arithmetic() -> None:
+    charges = Charges(tax_bps=825, delivery_fee_cents=499, free_delivery_from_cents=3500)
+    assert charges.tax(1000) == 83  # 82.5 rounds half up
+    assert charges.delivery(3499) == 499
+    assert charges.delivery(3500) == 0
+    assert charges.delivery(0) == 0  # nothing to deliver
+    assert Charges().tax(12345) == 0
