@@ -261,6 +261,26 @@ def create_api(
             carts.clear_cart(db, customer.id, channel=channel())
             return reply(carts.view_cart(db, customer.id))
 
+    @bp.get("/account")
+    def get_account() -> Response:
+        with shopper() as (_db, customer):
+            return jsonify({"email": customer.email, "name": customer.name,
+                            "address": customer.address})  # fmt: skip
+
+    @bp.put("/account/address")
+    def set_address() -> Response:
+        """The delivery address every order confirmation names before the yes."""
+        address = body().get("address")
+        if not isinstance(address, str) or not address.strip() or len(address) > 300:
+            raise ApiError(400, "bad_address", "'address' must be 1 to 300 characters")
+        cleaned = " ".join(address.split())
+        if not cleaned.isprintable():
+            raise ApiError(400, "bad_address", "'address' must be printable text")
+        with shopper() as (_db, customer):
+            customer.address = cleaned
+            return jsonify({"email": customer.email, "name": customer.name,
+                            "address": customer.address})  # fmt: skip
+
     @bp.post("/checkout")
     def checkout() -> Response:
         """Order the whole cart. With ``Idempotency-Key`` a retry (even a concurrent one)

@@ -15,6 +15,7 @@ from catalog.errors import UnknownProduct
 from catalog.models import Product
 
 DEMO_SHOPPER_NAME = "Alex Demo"
+DEMO_ADDRESS = "12 Market Street"
 
 # (days ago, [(words in the product name, quantity), ...]) — twelve weekly-ish shops.
 DEMO_ORDERS: tuple[tuple[int, tuple[tuple[str, int], ...]], ...] = (
@@ -73,7 +74,7 @@ def seed_demo_shopper(session: Session) -> str:
     shopper = demo_shopper(session)
     if shopper is not None:
         return "already present"
-    shopper = Customer(email=DEMO_SHOPPER_EMAIL, name=DEMO_SHOPPER_NAME)
+    shopper = Customer(email=DEMO_SHOPPER_EMAIL, name=DEMO_SHOPPER_NAME, address=DEMO_ADDRESS)
     session.add(shopper)
     session.flush()
     now = utcnow()

@@ -38,6 +38,8 @@ class Customer(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
+    address: Mapped[str | None] = mapped_column(String(300), default=None)
+    """Where orders go; spoken with the total before every yes (set on the web API)."""
     """argon2id; ``None`` for accounts that cannot sign in (the demo shopper)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

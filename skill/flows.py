@@ -80,7 +80,7 @@ def proceed(
         speech = prompts.offer_substitute(
             product.spoken_name,
             prompts.item_phrase(quantity, line.name, line.size).removeprefix("1 "),
-            price_of(offer) if intent == REORDER else prompts.money(offer.subtotal_cents),
+            price_of(turn, offer) if intent == REORDER else prompts.money(offer.subtotal_cents),
             reorder=intent == REORDER,
         )  # fmt: skip
         return say(handler_input, speech, prompts.CONFIRM_REPROMPT)
@@ -92,7 +92,7 @@ def proceed(
         phrase = prompts.item_phrase(quantity, line.name, line.size).removeprefix("1 ")
         if usual is None:  # picked from a question: the match's prior is not at hand
             usual = turn.customer is not None and product_id in _bought(turn)
-        speech = prompts.confirm_reorder(phrase, price_of(offer), usual=usual)
+        speech = prompts.confirm_reorder(phrase, price_of(turn, offer), usual=usual)
         return say(handler_input, speech, prompts.CONFIRM_REPROMPT)
     customer = turn.require_customer()
     cart_line = carts.add_item(
@@ -104,9 +104,12 @@ def proceed(
     return say(handler_input, speech, prompts.ANYTHING_ELSE)
 
 
-def price_of(offer: orders.Quote) -> str:
-    """What the shopper will pay for an offer, with tax and delivery when charged."""
-    return prompts.price(offer.subtotal_cents, offer.tax_cents, offer.delivery_cents)
+def price_of(turn: Turn, offer: orders.Quote) -> str:
+    """What the shopper will pay for an offer (tax and delivery when charged) and where it
+    goes, as purchase confirmations must say before the yes."""
+    text = prompts.price(offer.subtotal_cents, offer.tax_cents, offer.delivery_cents)
+    customer = turn.customer
+    return f"{text}, delivered to {customer.address}" if customer and customer.address else text
 
 
 def _bought(turn: Turn) -> set[int]:

@@ -144,7 +144,7 @@ class ReorderLastOrderIntentHandler(AbstractRequestHandler):
         turn.set_pending(Pending("reorder_last", tuple(offer.items), offer.total_cents))
         phrases = [prompts.item_phrase(ln.quantity, ln.name, ln.size) for ln in offer.lines]
         when = prompts.spoken_date(last.placed_at, utcnow())
-        speech = prompts.confirm_last_order(phrases, flows.price_of(offer), when)
+        speech = prompts.confirm_last_order(phrases, flows.price_of(turn, offer), when)
         return say(handler_input, speech, prompts.CONFIRM_REPROMPT)
 
 
@@ -165,7 +165,7 @@ class CheckoutIntentHandler(AbstractRequestHandler):
             Pending("checkout", tuple(offer.items), offer.total_cents, cart_version=cart.version)
         )
         phrases = [prompts.item_phrase(ln.quantity, ln.name, ln.size) for ln in offer.lines]
-        speech = prompts.confirm_checkout(phrases, flows.price_of(offer))
+        speech = prompts.confirm_checkout(phrases, flows.price_of(turn, offer))
         return say(handler_input, speech, prompts.CONFIRM_REPROMPT)
 
 

@@ -50,3 +50,33 @@ def test_charges_arithmetic() -> None:
     assert charges.delivery(3500) == 0
     assert charges.delivery(0) == 0  # nothing to deliver
     assert Charges().tax(12345) == 0
+
+
+def test_the_delivery_address_is_spoken_before_the_yes(client: FlaskClient) -> None:
+    offer = client.post("/alexa", json=alexa.intent("ReorderIntent", {"item": "coffee"}))
+    speech = alexa.speech(offer.get_json())
+    assert speech.endswith("for $8.99, delivered to 12 Market Street. Should I order it?")
+
+
+def test_a_shopper_sets_the_address_on_the_web_and_hears_it(client: FlaskClient) -> None:
+    from conftest import OAUTH_REDIRECT
+    from oauthflow import exchange, sign_up_and_allow
+
+    linked = sign_up_and_allow(client, email="address@example.com")
+    grant = {"grant_type": "authorization_code", "code": linked.code,
+             "redirect_uri": OAUTH_REDIRECT}  # fmt: skip
+    token = exchange(client, grant).get_json()["access_token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/account", headers=auth).get_json()["address"] is None
+    client.post("/api/v1/cart/lines", json={"sku": "VC-10001", "quantity": 1}, headers=auth)
+    before = alexa.speech(client.post("/alexa", json=alexa.intent(
+        "CheckoutIntent", access_token=token)).get_json())  # fmt: skip
+    assert "delivered to" not in before
+    bad = client.put("/api/v1/account/address", json={"address": "  "}, headers=auth)
+    assert bad.status_code == 400
+    assert bad.get_json()["error"] == "bad_address"
+    set_ = client.put("/api/v1/account/address", json={"address": "7  Elm   Road"}, headers=auth)
+    assert set_.get_json()["address"] == "7 Elm Road"
+    after = alexa.speech(client.post("/alexa", json=alexa.intent(
+        "CheckoutIntent", access_token=token)).get_json())  # fmt: skip
+    assert "The total is $1.29, delivered to 7 Elm Road. Should I place the order?" in after
