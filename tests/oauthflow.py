@@ -80,3 +80,11 @@ def exchange(client: FlaskClient, form: dict[str, str], secret: str = OAUTH_SECR
 
 def sign_in_form(token: str, email: str, password: str) -> dict[str, str]:
     return {"csrf_token": token, "action": "signin", "email": email, "password": password}
+
+
+def linked_token(client: FlaskClient, email: str) -> str:
+    """A new shopper signs up through the linking flow; their access token."""
+    linked = sign_up_and_allow(client, email=email)
+    grant = {"grant_type": "authorization_code", "code": linked.code,
+             "redirect_uri": OAUTH_REDIRECT}  # fmt: skip
+    return str(exchange(client, grant).get_json()["access_token"])

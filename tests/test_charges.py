@@ -9,6 +9,7 @@ import alexa
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from oauthflow import linked_token
 from sqlalchemy import select
 
 from account_link.models import Order, OutboxMessage
@@ -59,13 +60,7 @@ def test_the_delivery_address_is_spoken_before_the_yes(client: FlaskClient) -> N
 
 
 def test_a_shopper_sets_the_address_on_the_web_and_hears_it(client: FlaskClient) -> None:
-    from conftest import OAUTH_REDIRECT
-    from oauthflow import exchange, sign_up_and_allow
-
-    linked = sign_up_and_allow(client, email="address@example.com")
-    grant = {"grant_type": "authorization_code", "code": linked.code,
-             "redirect_uri": OAUTH_REDIRECT}  # fmt: skip
-    token = exchange(client, grant).get_json()["access_token"]
+    token = linked_token(client, "address@example.com")
     auth = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/v1/account", headers=auth).get_json()["address"] is None
     client.post("/api/v1/cart/lines", json={"sku": "VC-10001", "quantity": 1}, headers=auth)

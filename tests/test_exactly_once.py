@@ -10,6 +10,7 @@ from typing import Any
 
 import alexa
 from flask.testing import FlaskClient
+from oauthflow import linked_token
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -118,18 +119,8 @@ def test_a_retried_request_changes_the_cart_once(
     assert "You have 2 items in your cart" in alexa.speech(cart)
 
 
-def _web_token(client: FlaskClient) -> str:
-    from conftest import OAUTH_REDIRECT
-    from oauthflow import exchange, sign_up_and_allow
-
-    linked = sign_up_and_allow(client, email="checkout@example.com")
-    grant = {"grant_type": "authorization_code", "code": linked.code,
-             "redirect_uri": OAUTH_REDIRECT}  # fmt: skip
-    return str(exchange(client, grant).get_json()["access_token"])
-
-
 def test_web_checkout_with_an_idempotency_key_places_one_order(client: FlaskClient) -> None:
-    token = _web_token(client)
+    token = linked_token(client, "checkout@example.com")
     auth = {"Authorization": f"Bearer {token}"}
     client.post("/api/v1/cart/lines", json={"sku": "VC-10001", "quantity": 3}, headers=auth)
     app, replies, lock = client.application, [], threading.Lock()
@@ -162,7 +153,7 @@ def test_web_checkout_with_an_idempotency_key_places_one_order(client: FlaskClie
 def test_web_checkout_names_what_ran_out(
     client: FlaskClient, sessions: sessionmaker[Session]
 ) -> None:
-    token = _web_token(client)
+    token = linked_token(client, "checkout@example.com")
     auth = {"Authorization": f"Bearer {token}"}
     client.post("/api/v1/cart/lines", json={"sku": "VC-10001", "quantity": 3}, headers=auth)
     with sessions.begin() as db:

@@ -6,9 +6,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import OAUTH_REDIRECT
 from flask.testing import FlaskClient
-from oauthflow import exchange, sign_up_and_allow
+from oauthflow import linked_token
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from test_cli import voicecart
@@ -20,10 +19,7 @@ from catalog.models import Product
 
 
 def _token(client: FlaskClient, email: str) -> dict[str, str]:
-    linked = sign_up_and_allow(client, email=email)
-    grant = {"grant_type": "authorization_code", "code": linked.code,
-             "redirect_uri": OAUTH_REDIRECT}  # fmt: skip
-    return {"Authorization": f"Bearer {exchange(client, grant).get_json()['access_token']}"}
+    return {"Authorization": f"Bearer {linked_token(client, email)}"}
 
 
 def _stock(sessions: sessionmaker[Session]) -> int:
