@@ -734,6 +734,35 @@ def orders_advance(ctx: click.Context, order_id: int) -> None:
     click.echo(f"order {order_id} is now {status}")
 
 
+@cli.command()
+@click.option("--email", help="The shopper (default: the demo shopper).")
+@click.option("--minutes", type=click.IntRange(1, 1440), default=60, show_default=True,
+              help="How long the token lives.")  # fmt: skip
+@click.pass_context
+def token(ctx: click.Context, email: str | None, minutes: int) -> None:
+    """Print an access token for a shopper, for curl and API clients in development.
+
+    Anyone holding it acts as that shopper until it expires (it is never written to a log).
+    """
+    from account_link.identity import demo_shopper
+    from account_link.models import Customer
+    from account_link.tokens import issue_access_token
+
+    sessions = _prepare_database(_settings(ctx))
+    with sessions.begin() as db:
+        if email:
+            customer = db.scalar(select(Customer).where(Customer.email == email.strip().lower()))
+        else:
+            customer = demo_shopper(db)
+        if customer is None:
+            raise click.ClickException(f"no shopper {email or 'demo'}: sign up first, or run "
+                                       "`voicecart seed --demo`")  # fmt: skip
+        minted = issue_access_token(db, customer, ttl_seconds=minutes * 60)
+        who = customer.email
+    click.echo(f"access token for {who}, valid {minutes} minutes:", err=True)
+    click.echo(minted)
+
+
 @cli.command("test-dialogs")
 @click.argument("paths", nargs=-1, required=True,
                 type=click.Path(exists=True, path_type=Path))  # fmt: skip

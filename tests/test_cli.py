@@ -44,6 +44,7 @@ def voicecart(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
         ["orders"],
         ["orders", "list"],
         ["orders", "advance"],
+        ["token"],
     ],
 )
 def test_every_command_has_help(command: list[str]) -> None:
@@ -113,3 +114,21 @@ def test_transcribe_without_any_model_download(tmp_path: Path, espeak: str) -> N
     refused = voicecart("transcribe", str(bad), env=env)
     assert refused.returncode == 1
     assert "not a WAV file" in refused.stderr
+
+
+def test_token_prints_a_working_access_token(tmp_path: Path) -> None:
+    from app import Settings, create_app, wiring
+
+    env = {"VOICECART_DATABASE_URL": f"sqlite:///{tmp_path / 'token.db'}"}
+    assert voicecart("seed", "--demo", env=env).returncode == 0
+    made = voicecart("token", "--minutes", "5", env=env)
+    assert made.returncode == 0, made.stderr
+    assert "access token for demo@voicecart.example, valid 5 minutes" in made.stderr
+    app = create_app(Settings(database_url=env["VOICECART_DATABASE_URL"], instance_dir=tmp_path))
+    bearer = {"Authorization": f"Bearer {made.stdout.strip()}"}
+    reply = app.test_client().get("/api/v1/cart", headers=bearer)
+    wiring(app).engine.dispose()
+    assert reply.status_code == 200
+    nobody = voicecart("token", "--email", "nobody@example.com", env=env)
+    assert nobody.returncode != 0
+    assert "no shopper nobody@example.com" in nobody.stderr
