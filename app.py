@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
 if TYPE_CHECKING:
+    from account_link.orders import Charges
     from skill.webservice import AlexaSignatureVerifier
 
 ROOT = Path(__file__).resolve().parent
@@ -109,8 +110,8 @@ class Settings:
             object.__setattr__(self, "database_url", default)
 
     @property
-    def charges(self) -> Any:
-        """Tax and delivery (:class:`account_link.orders.Charges`)."""
+    def charges(self) -> Charges:
+        """Tax and delivery on every order."""
         from account_link.orders import Charges
 
         return Charges(self.tax_bps, self.delivery_fee_cents, self.free_delivery_from_cents)

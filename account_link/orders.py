@@ -37,6 +37,7 @@ from account_link.models import (
 )
 from catalog.db import utcnow
 from catalog.models import Product
+from catalog.money import dollars
 from catalog.service import get_products
 
 HISTORY_HALF_LIFE_DAYS = 60.0
@@ -215,24 +216,21 @@ def placed_with_key(session: Session, customer_id: int, key: str) -> Order | Non
     )
 
 
-def _money(cents: int) -> str:
-    return f"${cents // 100}.{cents % 100:02d}"
-
 
 def _charge_lines(order: Order) -> list[str]:
     if not order.tax_cents and not order.delivery_cents:
         return []
-    return [f"Items: {_money(order.subtotal_cents)}", f"Tax: {_money(order.tax_cents)}",
-            f"Delivery: {_money(order.delivery_cents)}"]  # fmt: skip
+    return [f"Items: {dollars(order.subtotal_cents)}", f"Tax: {dollars(order.tax_cents)}",
+            f"Delivery: {dollars(order.delivery_cents)}"]  # fmt: skip
 
 
 def _confirmation_message(session: Session, order: Order) -> OutboxMessage:
     """The order confirmation e-mail, in the order's own transaction (the outbox)."""
     customer = session.get_one(Customer, order.customer_id)
-    lines = [f"{ln.quantity} x {ln.product_name}  {_money(ln.line_total_cents)}"
+    lines = [f"{ln.quantity} x {ln.product_name}  {dollars(ln.line_total_cents)}"
              for ln in order.lines]  # fmt: skip
     body = "\n".join([f"Hello {customer.name},", "", f"Your order {order.id} is placed:", *lines,
-                      *_charge_lines(order), f"Total: {_money(order.total_cents)}", "",
+                      *_charge_lines(order), f"Total: {dollars(order.total_cents)}", "",
                       "Changed your mind? Say: cancel my order."])  # fmt: skip
     message = OutboxMessage(customer_id=customer.id, order_id=order.id, kind="order_confirmation",
                             recipient=customer.email, subject=f"Voice Cart order {order.id}",

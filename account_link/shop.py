@@ -16,6 +16,7 @@ from account_link.errors import BadCredentials, NotInCart, QuantityOutOfRange, T
 from account_link.models import Channel, Customer
 from account_link.web import SESSION_KEY
 from catalog.errors import UnknownProduct
+from catalog.money import dollars
 
 
 def safe_next(target: str) -> str:
@@ -30,9 +31,6 @@ def safe_next(target: str) -> str:
     return target
 
 
-def _money(cents: int) -> str:
-    return f"${cents // 100}.{cents % 100:02d}"
-
 
 def create_shop(sessions: sessionmaker[Session], *, max_quantity: int) -> Blueprint:
     bp = Blueprint("shop", __name__, template_folder="templates")
@@ -46,7 +44,7 @@ def create_shop(sessions: sessionmaker[Session], *, max_quantity: int) -> Bluepr
     ) -> ResponseReturnValue:
         view = carts.view_cart(db, customer.id)
         page = render_template("cart.html", customer=customer, cart=view, message=message,
-                               money=_money)  # fmt: skip
+                               money=dollars)  # fmt: skip
         return page, status, {"Cache-Control": "no-store"}
 
     @bp.get("/cart")

@@ -88,7 +88,7 @@ def main() -> None:
         engines += [("vosk, no grammar", vosk, None), ("vosk + grammar", vosk, bias)]
 
     with tempfile.TemporaryDirectory() as tmp:
-        clips = [(case, read_wav(synthesise(espeak, case.text, voice, Path(tmp))))
+        clips = [(case, read_wav(synthesise(case.text, voice, Path(tmp))))
                  for case, voice in spoken_cases()]  # fmt: skip
     table = []
     for name, engine, phrases in engines:

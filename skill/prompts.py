@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from catalog.money import dollars
+
 SKILL_NAME = "Voice Cart"
 MAX_LISTED_LINES = 8
 
@@ -68,9 +70,8 @@ PRICE_CHANGED = (
 )
 
 
-def money(cents: int) -> str:
-    """Dollars as Alexa reads them well: '$11.99'."""
-    return f"${cents // 100}.{cents % 100:02d}"
+money = dollars
+"""Dollars as Alexa reads them well: '$11.99'."""
 
 
 def item_phrase(quantity: int, name: str, size: str = "") -> str:

@@ -8,7 +8,7 @@ with Debian's espeak-ng in several voices, speeds and sample rates.
 
 from __future__ import annotations
 
-import subprocess
+import io
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +17,7 @@ import numpy as np
 import soxr
 
 from nlu.audio import write_wav
+from skill.dialogs import speak_wav
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,15 +119,13 @@ def spoken_cases() -> list[tuple[Case, Voice]]:
     return [(case, VOICES[i % len(VOICES)]) for i, case in enumerate(CASES)]
 
 
-def synthesise(espeak: str, text: str, voice: Voice, folder: Path) -> bytes:
+def synthesise(text: str, voice: Voice, folder: Path) -> bytes:
     """A WAV of ``text`` at ``voice.rate`` (espeak-ng speaks at 22.05 kHz; resampled)."""
-    out = folder / "spoken.wav"
-    subprocess.run([espeak, "-v", voice.voice, "-s", str(voice.speed), "-w", str(out), text],
-                   check=True)  # fmt: skip
-    with wave.open(str(out), "rb") as wav:
+    spoken_wav = speak_wav(text, folder, voice=voice.voice, speed=voice.speed)
+    with wave.open(io.BytesIO(spoken_wav), "rb") as wav:
         rate, frames = wav.getframerate(), wav.readframes(wav.getnframes())
     if rate == voice.rate:
-        return out.read_bytes()
+        return spoken_wav
     spoken = np.frombuffer(frames, dtype="<i2").astype(np.float32)
     samples = soxr.resample(spoken, rate, voice.rate)
     return write_wav(np.clip(samples, -32768, 32767).astype(np.int16), voice.rate)

@@ -47,7 +47,7 @@ def test_spoken_shopping_requests_end_to_end(
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "audio/wav"}
     rows, correct, errors, words = [], 0, 0, 0
     for case, voice in spoken_cases():
-        reply = client.post("/api/v1/voice", data=synthesise(espeak, case.text, voice, tmp_path),
+        reply = client.post("/api/v1/voice", data=synthesise(case.text, voice, tmp_path),
                             headers=headers)  # fmt: skip
         payload = reply.get_json()
         assert reply.status_code == 200, (case.text, payload)
