@@ -94,6 +94,7 @@ class Settings:
     tax_bps: int = 0
     delivery_fee_cents: int = 0
     free_delivery_from_cents: int = 0
+    delivery_days: int = 2
     test_pause_in_order: float = 0.0
     """Crash tests only: seconds to wait inside an order's transaction before commit."""
     vosk_model: Path | None = None
@@ -114,7 +115,8 @@ class Settings:
         """Tax and delivery on every order."""
         from account_link.orders import Charges
 
-        return Charges(self.tax_bps, self.delivery_fee_cents, self.free_delivery_from_cents)
+        return Charges(self.tax_bps, self.delivery_fee_cents, self.free_delivery_from_cents,
+                       self.delivery_days)  # fmt: skip
 
     @property
     def is_sqlite(self) -> bool:
@@ -157,6 +159,7 @@ class Settings:
             free_delivery_from_cents=_int(
                 env, "VOICECART_FREE_DELIVERY_FROM_CENTS", 0, 0, 10_000_000
             ),
+            delivery_days=_int(env, "VOICECART_DELIVERY_DAYS", 2, 0, 60),
             test_pause_in_order=float(_int(env, "VOICECART_TEST_PAUSE_IN_ORDER", 0, 0, 600)),
             vosk_model=Path(env["VOICECART_VOSK_MODEL"])
             if env.get("VOICECART_VOSK_MODEL")

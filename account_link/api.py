@@ -92,6 +92,7 @@ def order_json(order: Order) -> dict[str, Any]:
         "status": order.status,
         "channel": order.channel,
         "placedAt": order.placed_at.isoformat(),
+        "expectedAt": order.expected_at.isoformat() if order.expected_at else None,
         "subtotalCents": order.subtotal_cents,
         "taxCents": order.tax_cents,
         "deliveryCents": order.delivery_cents,

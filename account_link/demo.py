@@ -63,7 +63,7 @@ def record_past_order(
     order = Order(customer=customer, status=status.value, channel=Channel.SEED.value,
                   subtotal_cents=sum(line.line_total_cents for line in lines),
                   total_cents=sum(line.line_total_cents for line in lines), placed_at=placed_at,
-                  lines=lines)  # fmt: skip
+                  expected_at=placed_at + timedelta(days=2), lines=lines)  # fmt: skip
     session.add(order)
     session.flush()
     return order

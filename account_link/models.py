@@ -38,9 +38,9 @@ class Customer(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
+    """argon2id; ``None`` for accounts that cannot sign in (the demo shopper)."""
     address: Mapped[str | None] = mapped_column(String(300), default=None)
     """Where orders go; spoken with the total before every yes (set on the web API)."""
-    """argon2id; ``None`` for accounts that cannot sign in (the demo shopper)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -112,6 +112,8 @@ class Order(Base):
     total_cents: Mapped[int]
     """Items, tax and delivery: what the shopper pays."""
     placed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expected_at: Mapped[datetime | None] = mapped_column(default=None)
+    """The delivery promised when the order was placed ("where's my order" says it)."""
     idempotency_key: Mapped[str | None] = mapped_column(String(100), default=None)
     """Set when placing may be repeated (a second "yes", a retried web checkout): the
     repeat finds this order instead of placing another."""

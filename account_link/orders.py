@@ -59,13 +59,16 @@ class QuoteLine:
 
 @dataclass(frozen=True, slots=True)
 class Charges:
-    """Tax and delivery on top of the items (configured by the deployment)."""
+    """Tax and delivery on top of the items, and when a delivery arrives (configured by the
+    deployment; every order keeps what it was charged and promised)."""
 
     tax_bps: int = 0
     """Sales tax in basis points of the item subtotal (825 = 8.25%), rounded half up."""
     delivery_fee_cents: int = 0
     free_delivery_from_cents: int = 0
     """Subtotal from which delivery is free; 0: never free."""
+    delivery_days: int = 2
+    """Days from placing to the promised delivery."""
 
     def tax(self, subtotal_cents: int) -> int:
         return (subtotal_cents * self.tax_bps + 5_000) // 10_000
@@ -229,8 +232,10 @@ def _confirmation_message(session: Session, order: Order) -> OutboxMessage:
     customer = session.get_one(Customer, order.customer_id)
     lines = [f"{ln.quantity} x {ln.product_name}  {dollars(ln.line_total_cents)}"
              for ln in order.lines]  # fmt: skip
+    arrives = order.expected_at
+    when = [f"Expected delivery: {arrives:%A, %B} {arrives.day}"] if arrives else []
     body = "\n".join([f"Hello {customer.name},", "", f"Your order {order.id} is placed:", *lines,
-                      *_charge_lines(order), f"Total: {dollars(order.total_cents)}", "",
+                      *_charge_lines(order), f"Total: {dollars(order.total_cents)}", *when, "",
                       "Changed your mind? Say: cancel my order."])  # fmt: skip
     message = OutboxMessage(customer_id=customer.id, order_id=order.id, kind="order_confirmation",
                             recipient=customer.email, subject=f"Voice Cart order {order.id}",
@@ -249,6 +254,7 @@ def _write_order(
 ) -> Order:
     for line in priced.lines:
         _reserve(session, line)
+    placed_at = utcnow()
     order = Order(
         idempotency_key=key,
         customer_id=customer_id,
@@ -258,7 +264,8 @@ def _write_order(
         tax_cents=priced.tax_cents,
         delivery_cents=priced.delivery_cents,
         total_cents=priced.total_cents,
-        placed_at=utcnow(),
+        placed_at=placed_at,
+        expected_at=placed_at + timedelta(days=priced.charges.delivery_days),
         lines=[
             OrderLine(
                 product_id=line.product_id,

@@ -179,8 +179,11 @@ class OrderStatusIntentHandler(AbstractRequestHandler):
         if last is None:
             raise NoOrders()
         phrases = [prompts.item_phrase(ln.quantity, ln.product_name) for ln in last.lines]
-        when = prompts.spoken_date(last.placed_at, utcnow())
-        speech = prompts.order_status(last.id, last.status, when, phrases, last.total_cents)
+        now = utcnow()
+        when = prompts.spoken_date(last.placed_at, now)
+        arrives = prompts.arrival(last.status, last.expected_at, now)
+        speech = prompts.order_status(last.id, last.status, when, phrases, last.total_cents,
+                                      arrives)  # fmt: skip
         return say(handler_input, speech, prompts.ANYTHING_ELSE)
 
 
@@ -257,9 +260,12 @@ class NoIntentHandler(AbstractRequestHandler):
         if turn.choice is not None:
             turn.clear_choice()
             return say(handler_input, prompts.NEITHER, prompts.HELP_REPROMPT)
-        if turn.pending is None:
+        pending = turn.pending
+        if pending is None:
             return say(handler_input, prompts.GOODBYE, end=True)
         turn.clear_pending()
+        if pending.kind == "cancel" and pending.order_id is not None:
+            return say(handler_input, prompts.order_kept(pending.order_id), prompts.HELP_REPROMPT)
         return say(handler_input, prompts.NOT_ORDERED, prompts.HELP_REPROMPT)
 
 

@@ -157,9 +157,33 @@ def order_card(order_id: int, lines: Sequence[str], total_cents: int) -> tuple[s
     return title, body
 
 
-def order_status(order_id: int, status: str, when: str, phrases: Sequence[str], total: int) -> str:
+def spoken_day(when: datetime, now: datetime) -> str:
+    """A day to come: 'today', 'tomorrow', 'on Thursday, November 27'."""
+    days = (when.date() - now.date()).days
+    if days == 0:
+        return "today"
+    if days == 1:
+        return "tomorrow"
+    return f"on {when.strftime('%A, %B')} {when.day}"
+
+
+def arrival(status: str, expected: datetime | None, now: datetime) -> str:
+    """When the order comes, as far as its status allows ('' when there is nothing to say)."""
+    if status == "delivered":
+        return "It has been delivered."
+    if status == "cancelled" or expected is None:
+        return ""
+    if expected.date() < now.date():
+        return f"It was due {spoken_date(expected, now)}; sorry it's late."
+    return f"It should arrive {spoken_day(expected, now)}."
+
+
+def order_status(
+    order_id: int, status: str, when: str, phrases: Sequence[str], total: int, arrives: str
+) -> str:
+    arrives = f" {arrives}" if arrives else ""
     return (
-        f"Your latest order, number {order_id}, placed {when}, is {status}. It has "
+        f"Your latest order, number {order_id}, placed {when}, is {status}.{arrives} It has "
         f"{listing(phrases)}, for {money(total)}. {ANYTHING_ELSE}"
     )
 
@@ -258,6 +282,10 @@ def order_cancelled(order_id: int, total_cents: int) -> str:
         f"Order number {order_id} is cancelled, and the {money(total_cents)} will not be "
         "charged. Anything else?"
     )
+
+
+def order_kept(order_id: int) -> str:
+    return f"Okay, order number {order_id} stays as it is. Anything else?"
 
 
 def cannot_cancel(order_id: int, reason: str) -> str:

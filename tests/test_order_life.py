@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import alexa
 import pytest
 from flask.testing import FlaskClient
 from oauthflow import linked_token
@@ -13,9 +15,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from test_cli import voicecart
 
 from account_link.errors import CannotAdvance
-from account_link.models import Order
+from account_link.models import Order, OutboxMessage
 from account_link.orders import advance_order
+from app import Settings, create_app, wiring
 from catalog.models import Product
+from skill import prompts
 
 
 def _token(client: FlaskClient, email: str) -> dict[str, str]:
@@ -99,3 +103,37 @@ def test_the_orders_command(tmp_path: Path) -> None:
     assert "is delivered: it moves no further" in done.stderr
     missing = voicecart("orders", "advance", "99999", env=env)
     assert "no order 99999" in missing.stderr
+
+
+def test_the_promised_delivery_is_kept_on_the_order_and_spoken(settings: Settings) -> None:
+    app = create_app(replace(settings, delivery_days=3))
+    try:
+        client = app.test_client()
+        auth = _token(client, "promise@example.com")
+        client.post("/api/v1/cart/lines", json={"sku": "VC-10001"}, headers=auth)
+        order = client.post("/api/v1/checkout", headers=auth).get_json()
+        placed, expected = (datetime.fromisoformat(order[k]) for k in ("placedAt", "expectedAt"))
+        assert expected - placed == timedelta(days=3)
+        sessions = wiring(app).sessions
+        with sessions() as db:
+            mail = db.scalars(select(OutboxMessage).where(OutboxMessage.order_id == order["id"]))
+            assert f"Expected delivery: {expected:%A, %B} {expected.day}" in mail.one().body
+        token = auth["Authorization"].removeprefix("Bearer ")
+        status = client.post("/alexa", json=alexa.intent("OrderStatusIntent", access_token=token))
+        speech = alexa.speech(status.get_json())
+        assert f"It should arrive on {expected:%A, %B} {expected.day}." in speech
+    finally:
+        wiring(app).engine.dispose()
+
+
+def test_arrival_wording() -> None:
+    now = datetime(2026, 11, 25, 15, tzinfo=UTC)
+    assert prompts.arrival("placed", now + timedelta(hours=2), now) == "It should arrive today."
+    assert prompts.arrival("packed", now + timedelta(days=1), now) == "It should arrive tomorrow."
+    later = prompts.arrival("shipped", now + timedelta(days=2), now)
+    assert later == "It should arrive on Friday, November 27."
+    late = prompts.arrival("shipped", now - timedelta(days=2), now)
+    assert late == "It was due on November 23; sorry it's late."
+    assert prompts.arrival("delivered", now - timedelta(days=2), now) == "It has been delivered."
+    assert prompts.arrival("cancelled", now, now) == ""
+    assert prompts.arrival("placed", None, now) == ""
