@@ -25,6 +25,7 @@ from werkzeug.exceptions import HTTPException
 
 if TYPE_CHECKING:
     from account_link.orders import Charges
+    from account_link.voice_codes import VoiceCodePolicy
     from skill.webservice import AlexaSignatureVerifier
 
 ROOT = Path(__file__).resolve().parent
@@ -95,6 +96,9 @@ class Settings:
     delivery_fee_cents: int = 0
     free_delivery_from_cents: int = 0
     delivery_days: int = 2
+    voice_code_above_cents: int = 0
+    voice_code_attempts: int = 3
+    voice_code_lock_minutes: int = 15
     test_pause_in_order: float = 0.0
     """Crash tests only: seconds to wait inside an order's transaction before commit."""
     vosk_model: Path | None = None
@@ -117,6 +121,14 @@ class Settings:
 
         return Charges(self.tax_bps, self.delivery_fee_cents, self.free_delivery_from_cents,
                        self.delivery_days)  # fmt: skip
+
+    @property
+    def voice_code(self) -> VoiceCodePolicy:
+        """When purchases by voice need the shopper's code, and what wrong codes cost."""
+        from account_link.voice_codes import VoiceCodePolicy
+
+        return VoiceCodePolicy(self.voice_code_above_cents, self.voice_code_attempts,
+                               self.voice_code_lock_minutes)  # fmt: skip
 
     @property
     def is_sqlite(self) -> bool:
@@ -160,6 +172,9 @@ class Settings:
                 env, "VOICECART_FREE_DELIVERY_FROM_CENTS", 0, 0, 10_000_000
             ),
             delivery_days=_int(env, "VOICECART_DELIVERY_DAYS", 2, 0, 60),
+            voice_code_above_cents=_int(env, "VOICECART_VOICE_CODE_ABOVE_CENTS", 0, 0, 10_000_000),
+            voice_code_attempts=_int(env, "VOICECART_VOICE_CODE_ATTEMPTS", 3, 1, 10),
+            voice_code_lock_minutes=_int(env, "VOICECART_VOICE_CODE_LOCK_MINUTES", 15, 1, 10080),
             test_pause_in_order=float(_int(env, "VOICECART_TEST_PAUSE_IN_ORDER", 0, 0, 600)),
             vosk_model=Path(env["VOICECART_VOSK_MODEL"])
             if env.get("VOICECART_VOSK_MODEL")
@@ -362,6 +377,7 @@ def create_app(
             demo_for_unlinked=settings.demo_shopper_for_unlinked,
             cancel_window_minutes=settings.cancel_window_minutes,
             charges=settings.charges,
+            voice_code=settings.voice_code,
         ),
     )
     skill = build_skill(deps)

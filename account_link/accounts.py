@@ -32,6 +32,11 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def verify_password(stored_hash: str, password: str) -> None:
+    """Raise argon2's ``VerificationError`` (or ``InvalidHashError``) unless they match."""
+    _hasher.verify(stored_hash, password)
+
+
 def sign_up(session: Session, email: str, name: str, password: str) -> Customer:
     """Create a shopper account; refuses bad e-mails, short passwords and taken addresses."""
     email = normalise_email(email)

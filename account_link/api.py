@@ -16,7 +16,7 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from account_link import carts, orders
+from account_link import carts, orders, voice_codes
 from account_link.carts import CartView
 from account_link.errors import (
     AccountError,
@@ -83,6 +83,18 @@ def cart_json(view: CartView) -> dict[str, Any]:
             }
             for line in view.lines
         ],
+    }
+
+
+def account_json(customer: Customer) -> dict[str, Any]:
+    """The shopper's account as the web and the app see it (never the code's hash)."""
+    locked = voice_codes.locked_until(customer)
+    return {
+        "email": customer.email,
+        "name": customer.name,
+        "address": customer.address,
+        "voiceCode": customer.voice_code_hash is not None,
+        "voicePurchasingLockedUntil": locked.isoformat() if locked else None,
     }
 
 
@@ -265,8 +277,7 @@ def create_api(
     @bp.get("/account")
     def get_account() -> Response:
         with shopper() as (_db, customer):
-            return jsonify({"email": customer.email, "name": customer.name,
-                            "address": customer.address})  # fmt: skip
+            return jsonify(account_json(customer))
 
     @bp.put("/account/address")
     def set_address() -> Response:
@@ -279,8 +290,24 @@ def create_api(
             raise ApiError(400, "bad_address", "'address' must be printable text")
         with shopper() as (_db, customer):
             customer.address = cleaned
-            return jsonify({"email": customer.email, "name": customer.name,
-                            "address": customer.address})  # fmt: skip
+            return jsonify(account_json(customer))
+
+    @bp.put("/account/voice-code")
+    def set_code() -> Response:
+        """Set or change the four-digit code asked before purchases by voice (stored
+        hashed; setting it also lifts a lock after wrong codes)."""
+        code = body().get("code")
+        if not isinstance(code, str) or not voice_codes.is_well_formed(code):
+            raise ApiError(400, "bad_voice_code", "'code' must be a string of exactly 4 digits")
+        with shopper() as (db, customer):
+            voice_codes.set_voice_code(db, customer, code)
+            return jsonify(account_json(customer))
+
+    @bp.delete("/account/voice-code")
+    def clear_code() -> Response:
+        with shopper() as (db, customer):
+            voice_codes.clear_voice_code(db, customer)
+            return jsonify(account_json(customer))
 
     @bp.post("/checkout")
     def checkout() -> Response:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class AccountError(Exception):
     """Base class of every error the ``account_link`` package raises."""
@@ -97,6 +99,30 @@ class TooManyAttempts(AccountError):
     def __init__(self, retry_after_seconds: int) -> None:
         super().__init__(f"too many failed sign-ins; try again in {retry_after_seconds} s")
         self.retry_after_seconds = retry_after_seconds
+
+
+class InvalidVoiceCode(AccountError):
+    """A voice code that cannot be set (not exactly four digits)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class VoiceCodeNotSet(AccountError):
+    """The order needs a voice code (its total is above the limit) and the shopper has none."""
+
+    def __init__(self, required_above_cents: int) -> None:
+        super().__init__(f"orders above {required_above_cents} cents need a voice code")
+        self.required_above_cents = required_above_cents
+
+
+class VoicePurchasingLocked(AccountError):
+    """Too many wrong voice codes: no purchases by voice until ``until``."""
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__(f"voice purchasing is locked until {until.isoformat()}")
+        self.until = until
 
 
 class OrderNotFound(AccountError):

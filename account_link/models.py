@@ -41,6 +41,10 @@ class Customer(Base):
     """argon2id; ``None`` for accounts that cannot sign in (the demo shopper)."""
     address: Mapped[str | None] = mapped_column(String(300), default=None)
     """Where orders go; spoken with the total before every yes (set on the web API)."""
+    voice_code_hash: Mapped[str | None] = mapped_column(String(200), default=None)
+    """argon2id of the optional four-digit code asked before purchases by voice."""
+    voice_code_failures: Mapped[int] = mapped_column(default=0)
+    voice_code_locked_until: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

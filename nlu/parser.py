@@ -42,6 +42,12 @@ _NUMBER = (  # longest readings first: a regex alternation takes the first that 
     + "|".join(sorted(_UNITS, key=len, reverse=True))
     + r"|a dozen|dozen)"
 )
+_DIGIT_WORD = (r"(?:\d+|oh|double|hundred|"
+               + "|".join(sorted((k for k in (*_UNITS, *_TENS) if k not in ("a", "an")),
+                                 key=len, reverse=True)) + r")")  # fmt: skip
+_DIGITS = _DIGIT_WORD + r"(?:\s+" + _DIGIT_WORD + r")*"
+"""``AMAZON.FOUR_DIGIT_NUMBER``: digits said one by one or in pairs, any length (the
+skill checks the length, so a short code is asked again rather than misheard)."""
 _ORDINALS = {"first": "1", "second": "2", "third": "3", "fourth": "4", "fifth": "5",
              "1st": "1", "2nd": "2", "3rd": "3", "4th": "4", "5th": "5",
              "last": "last"}  # fmt: skip
@@ -94,6 +100,35 @@ def spoken_number(words: str) -> int | None:
     return -value if negative else value
 
 
+def spoken_digits(words: str) -> str | None:
+    """'one two three four' -> '1234', 'twelve thirty four' -> '1234', 'oh seven double
+    five' -> '0755'; ``None`` when a word is not a digit."""
+    tokens = words.split()
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        token, following = tokens[i], tokens[i + 1] if i + 1 < len(tokens) else ""
+        if token.isdigit():
+            out.append(token)
+        elif token in ("oh", "zero"):
+            out.append("0")
+        elif token == "double" and following in _UNITS and 0 <= _UNITS[following] <= 9:
+            out.append(str(_UNITS[following]) * 2)
+            i += 1
+        elif token in _TENS:
+            unit = _UNITS.get(following, 0) if following not in ("a", "an") else 0
+            out.append(str(_TENS[token] + unit) if 1 <= unit <= 9 else str(_TENS[token]))
+            i += 1 if 1 <= unit <= 9 else 0
+        elif token == "hundred" and out:
+            out.append("00")
+        elif token in _UNITS and token not in ("a", "an"):
+            out.append(str(_UNITS[token]))
+        else:
+            return None
+        i += 1
+    return "".join(out) or None
+
+
 @dataclass(frozen=True, slots=True)
 class Parse:
     """The parser's reading of one utterance."""
@@ -126,6 +161,8 @@ def _compile(intent: IntentDef, sample: str) -> _Pattern:
             kind = types[token]
             if kind == "AMAZON.NUMBER":
                 body = _NUMBER
+            elif kind == "AMAZON.FOUR_DIGIT_NUMBER":
+                body = _DIGITS
             elif kind == "AMAZON.Ordinal":
                 body = _ORDINAL
             else:
@@ -245,13 +282,15 @@ class IntentParser:
 
     @staticmethod
     def _canonical(pattern: _Pattern, slots: dict[str, str]) -> dict[str, str]:
-        """Slot values as Alexa sends them: AMAZON.NUMBER as digits, ordinals as digits."""
+        """Slot values as Alexa sends them: numbers, codes and ordinals as digits."""
         out = {}
         for name, value in slots.items():
             kind = pattern.slot_types.get(name, "")
             if kind == "AMAZON.NUMBER":
                 number = spoken_number(value)
                 out[name] = str(number) if number is not None else "?"
+            elif kind == "AMAZON.FOUR_DIGIT_NUMBER":
+                out[name] = spoken_digits(value) or "?"
             elif kind == "AMAZON.Ordinal":
                 out[name] = _ORDINALS.get(value, value)
             else:

@@ -32,6 +32,7 @@ from account_link.demo import record_past_order
 from account_link.identity import demo_shopper
 from account_link.models import Channel, Customer, Order, OrderStatus
 from account_link.tokens import issue_access_token
+from account_link.voice_codes import clear_voice_code, set_voice_code
 from catalog.db import utcnow
 from catalog.models import Product
 from skill.local import LocalDialogue, LocalReply
@@ -40,12 +41,12 @@ SHOPPERS = ("demo", "new", "none", "expired", "revoked")
 TURN_KINDS = ("say", "speak", "wav", "launch", "intent", "end", "arrange")
 EXPECT_KEYS = ("intent", "slots", "product", "heard", "speech", "reprompt", "session", "card",
                "directive", "cart", "stock", "order", "new_session")  # fmt: skip
-FIXTURE_KEYS = ("shopper", "cart", "orders", "stock", "price")
+FIXTURE_KEYS = ("shopper", "cart", "orders", "stock", "price", "voice_code")
 TEXT_RULE = ("contains", "not_contains", "matches")
 RULE_KEYS = {"speech": TEXT_RULE, "reprompt": TEXT_RULE, "heard": TEXT_RULE,
              "card": ("type", "title", "contains"),
              "order": ("lines", "total_cents", "channel")}  # fmt: skip
-ARRANGE_KEYS = ("cart", "orders", "stock", "price")
+ARRANGE_KEYS = ("cart", "orders", "stock", "price", "voice_code")
 """What an ``arrange:`` turn may change between turns (as the web, the app or the shop would)."""
 
 
@@ -288,6 +289,14 @@ def _change(db: Session, fixtures: dict[str, Any], scene: _Scene, max_quantity: 
         _product(db, str(words)).stock = int(stock)
     for words, cents in (fixtures.get("price") or {}).items():
         _product(db, str(words)).price_cents = int(cents)
+    if "voice_code" in fixtures:  # a string of four digits sets it, null clears it
+        if customer is None:
+            raise LookupError("a voice code needs a shopper (shopper: none has none)")
+        code = fixtures["voice_code"]
+        if code is None:
+            clear_voice_code(db, customer)
+        else:
+            set_voice_code(db, customer, str(code))
     db.flush()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from ask_sdk_core.dispatch_components import AbstractExceptionHandler
 from ask_sdk_core.handler_input import HandlerInput
@@ -19,7 +20,10 @@ from account_link.errors import (
     OutOfStock,
     PriceChanged,
     QuantityOutOfRange,
+    VoiceCodeNotSet,
+    VoicePurchasingLocked,
 )
+from catalog.db import utcnow
 from catalog.errors import ProductNotFound
 from skill import prompts
 from skill.scope import current_scope
@@ -52,6 +56,11 @@ def _speech_for(exc: Exception) -> tuple[str, str | None, bool]:
             return prompts.CART_CHANGED, prompts.HELP_REPROMPT, False
         case CannotCancel(order_id=order_id, reason=reason):
             return prompts.cannot_cancel(order_id, reason), prompts.HELP_REPROMPT, False
+        case VoicePurchasingLocked(until=until):
+            minutes = max(1, math.ceil((until - utcnow()).total_seconds() / 60))
+            return prompts.voice_purchasing_locked(minutes), prompts.HELP_REPROMPT, False
+        case VoiceCodeNotSet(required_above_cents=above):
+            return prompts.voice_code_needed(above), prompts.HELP_REPROMPT, False
         case PriceChanged(current_cents=current):
             speech = prompts.PRICE_CHANGED.format(total=prompts.money(current))
             return speech, prompts.HELP_REPROMPT, False

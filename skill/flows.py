@@ -6,11 +6,17 @@ a follow-up turn ("the second one") continues exactly where the first turn stopp
 
 from __future__ import annotations
 
-from ask_sdk_core.handler_input import HandlerInput
-from ask_sdk_model import Response
+import logging
+from dataclasses import replace
 
-from account_link import carts, orders
+from ask_sdk_core.handler_input import HandlerInput
+from ask_sdk_model import Intent, Response, Slot
+from ask_sdk_model.dialog import ElicitSlotDirective
+from ask_sdk_model.ui import SimpleCard
+
+from account_link import carts, orders, voice_codes
 from account_link.errors import NotInCart, OutOfStock
+from account_link.models import Customer
 from catalog.errors import ProductNotFound
 from catalog.matching import Candidate, Decision, MatchResult
 from catalog.quantity import QuantityPhrase, split_quantity
@@ -19,8 +25,11 @@ from skill import prompts
 from skill.speech import say
 from skill.turn import Choice, Pending, Turn
 
+log = logging.getLogger("voicecart.skill")
+
 ADD = "AddToCartIntent"
 REORDER = "ReorderIntent"
+VOICE_CODE = "VoiceCodeIntent"
 SIZE_HINT_WINDOW = 10.0
 SUBSTITUTE_AT = 75.0
 """How well a substitute's words must fit the missing product's name (0-100)."""
@@ -75,6 +84,8 @@ def proceed(
         offer = orders.offer(turn.session, [(substitute, quantity)],
                              max_quantity=turn.max_quantity, charges=turn.charges)  # fmt: skip
         kind = "reorder" if intent == REORDER else "add"
+        if intent == REORDER:
+            check_can_buy(turn, offer.total_cents)
         turn.set_pending(Pending(kind, tuple(offer.items), offer.total_cents))
         line = offer.lines[0]
         speech = prompts.offer_substitute(
@@ -87,6 +98,7 @@ def proceed(
     if intent == REORDER:
         offer = orders.offer(turn.session, [(product_id, quantity)],
                              max_quantity=turn.max_quantity, charges=turn.charges)  # fmt: skip
+        check_can_buy(turn, offer.total_cents)
         turn.set_pending(Pending("reorder", tuple(offer.items), offer.total_cents))
         line = offer.lines[0]
         phrase = prompts.item_phrase(quantity, line.name, line.size).removeprefix("1 ")
@@ -102,6 +114,61 @@ def proceed(
     in_cart = cart_line.quantity
     speech = prompts.added_to_cart(quantity, product.display_name, product.size, in_cart)
     return say(handler_input, speech, prompts.ANYTHING_ELSE)
+
+
+def check_can_buy(turn: Turn, total_cents: int) -> None:
+    """Before offering: refuse up front when this shopper cannot buy it by voice now
+    (locked after wrong voice codes, or a code is required and none is set)."""
+    voice_codes.code_required(turn.require_customer(), total_cents, turn.voice_code)
+
+
+def ask_voice_code(handler_input: HandlerInput, speech: str) -> Response:
+    """Ask for the four-digit code as the ``code`` slot of VoiceCodeIntent, so a bare
+    "one two three four" fills it (on Alexa and in the local parser alike)."""
+    handler_input.response_builder.add_directive(
+        ElicitSlotDirective(
+            updated_intent=Intent(name=VOICE_CODE, slots={"code": Slot(name="code")}),
+            slot_to_elicit="code",
+        )
+    )
+    return say(handler_input, speech, prompts.VOICE_CODE_REPROMPT)
+
+
+def confirm_purchase(
+    handler_input: HandlerInput, turn: Turn, customer: Customer, pending: Pending
+) -> Response:
+    """The shopper said yes: ask for the voice code when one is needed, else place."""
+    if pending.is_purchase and voice_codes.code_required(
+        customer, pending.total_cents, turn.voice_code
+    ):
+        turn.set_pending(replace(pending, code_asked=True))
+        return ask_voice_code(handler_input, prompts.ASK_VOICE_CODE)
+    turn.clear_pending()
+    return place(handler_input, turn, customer, pending)
+
+
+def place(
+    handler_input: HandlerInput, turn: Turn, customer: Customer, pending: Pending
+) -> Response:
+    """Place the confirmed offer (once per offer key) and say so, with a card."""
+    key = f"offer:{pending.key}"  # the same offer confirmed twice places one order
+    if pending.kind == "checkout":
+        order = orders.checkout_cart(
+            turn.session, customer.id, channel=turn.channel, max_quantity=turn.max_quantity,
+            expected_version=pending.cart_version, agreed_total_cents=pending.total_cents,
+            idempotency_key=key, charges=turn.charges,
+        )  # fmt: skip
+    else:
+        order = orders.place_order(
+            turn.session, customer.id, pending.items, channel=turn.channel,
+            max_quantity=turn.max_quantity, agreed_total_cents=pending.total_cents,
+            idempotency_key=key, charges=turn.charges,
+        )  # fmt: skip
+    log.info("order %s placed for customer %s via %s", order.id, customer.id, turn.channel)
+    phrases = [prompts.item_phrase(ln.quantity, ln.product_name) for ln in order.lines]
+    title, body = prompts.order_card(order.id, phrases, order.total_cents)
+    handler_input.response_builder.set_card(SimpleCard(title=title, content=body))
+    return say(handler_input, prompts.order_placed(order.id, phrases, order.total_cents), end=True)
 
 
 def price_of(turn: Turn, offer: orders.Quote) -> str:

@@ -13,15 +13,15 @@ from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.utils import get_slot, is_intent_name, is_request_type
 from ask_sdk_model import Intent, IntentRequest, Response
 from ask_sdk_model.dialog import ElicitSlotDirective
-from ask_sdk_model.ui import SimpleCard
 
-from account_link import carts, orders
+from account_link import carts, orders, voice_codes
 from account_link.errors import NoOrders
+from account_link.voice_codes import CodeOutcome
 from catalog.db import utcnow
 from catalog.matching import pick_option
 from skill import flows, prompts
 from skill.speech import QuantityNotUnderstood, say
-from skill.turn import Pending, turn_of
+from skill.turn import PENDING_KEY, Pending, turn_of
 
 log = logging.getLogger("voicecart.skill")
 
@@ -141,6 +141,7 @@ class ReorderLastOrderIntentHandler(AbstractRequestHandler):
         offer = orders.offer(
             turn.session, items, max_quantity=turn.max_quantity, charges=turn.charges
         )
+        flows.check_can_buy(turn, offer.total_cents)
         turn.set_pending(Pending("reorder_last", tuple(offer.items), offer.total_cents))
         phrases = [prompts.item_phrase(ln.quantity, ln.name, ln.size) for ln in offer.lines]
         when = prompts.spoken_date(last.placed_at, utcnow())
@@ -161,6 +162,7 @@ class CheckoutIntentHandler(AbstractRequestHandler):
         offer = orders.offer(
             turn.session, items, max_quantity=turn.max_quantity, charges=turn.charges
         )
+        flows.check_can_buy(turn, offer.total_cents)
         turn.set_pending(
             Pending("checkout", tuple(offer.items), offer.total_cents, cart_version=cart.version)
         )
@@ -219,36 +221,67 @@ class YesIntentHandler(AbstractRequestHandler):
         if pending is None:
             return say(handler_input, prompts.NOTHING_TO_CONFIRM, prompts.HELP_REPROMPT)
         customer = turn.require_customer()
-        turn.clear_pending()
         if pending.kind == "cancel" and pending.order_id is not None:
+            turn.clear_pending()
             cancelled = orders.cancel_order(turn.session, customer.id, pending.order_id,
                                             window=turn.cancel_window)  # fmt: skip
             log.info("order %s cancelled by customer %s", cancelled.id, customer.id)
             speech = prompts.order_cancelled(cancelled.id, cancelled.total_cents)
             return say(handler_input, speech, prompts.ANYTHING_ELSE)
         if pending.kind == "add":
+            turn.clear_pending()
             (product_id, quantity), *_ = pending.items
             return flows.proceed(handler_input, turn, flows.ADD, product_id, quantity)
-        key = f"offer:{pending.key}"  # the same offer confirmed twice places one order
-        if pending.kind == "checkout":
-            order = orders.checkout_cart(
-                turn.session, customer.id, channel=turn.channel, max_quantity=turn.max_quantity,
-                expected_version=pending.cart_version, agreed_total_cents=pending.total_cents,
-                idempotency_key=key, charges=turn.charges,
-            )  # fmt: skip
-        else:
-            order = orders.place_order(
-                turn.session, customer.id, pending.items, channel=turn.channel,
-                max_quantity=turn.max_quantity, agreed_total_cents=pending.total_cents,
-                idempotency_key=key, charges=turn.charges,
-            )  # fmt: skip
-        log.info("order %s placed for customer %s via %s", order.id, customer.id, turn.channel)
-        phrases = [prompts.item_phrase(ln.quantity, ln.product_name) for ln in order.lines]
-        title, body = prompts.order_card(order.id, phrases, order.total_cents)
-        handler_input.response_builder.set_card(SimpleCard(title=title, content=body))
-        return say(
-            handler_input, prompts.order_placed(order.id, phrases, order.total_cents), end=True
-        )
+        return flows.confirm_purchase(handler_input, turn, customer, pending)
+
+
+class VoiceCodeIntentHandler(AbstractRequestHandler):
+    """The four-digit code asked for after a yes: right places the order, wrong asks again,
+    the last allowed wrong one locks voice purchasing."""
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return bool(is_intent_name(flows.VOICE_CODE)(handler_input))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        turn = turn_of(handler_input)
+        pending = turn.pending
+        if pending is None or not pending.code_asked:
+            return say(handler_input, prompts.NOT_ASKING_CODE, prompts.HELP_REPROMPT)
+        customer = turn.require_customer()
+        policy = turn.voice_code
+        check = voice_codes.check_code(turn.session, customer.id, slot_text(handler_input, "code"),
+                                       policy)  # fmt: skip
+        if check.outcome is CodeOutcome.MALFORMED:
+            return flows.ask_voice_code(handler_input, prompts.VOICE_CODE_MALFORMED)
+        if check.outcome is CodeOutcome.WRONG:
+            log.info("wrong voice code for customer %s (%s left)", customer.id,
+                     check.attempts_left)  # fmt: skip
+            speech = prompts.wrong_voice_code(check.attempts_left)
+            return flows.ask_voice_code(handler_input, speech)
+        turn.clear_pending()
+        if check.outcome is CodeOutcome.LOCKED:
+            log.warning("voice purchasing locked for customer %s until %s", customer.id,
+                        check.locked_until)  # fmt: skip
+            speech = prompts.voice_code_locked(policy.max_attempts, policy.lock_minutes)
+            return say(handler_input, speech, prompts.HELP_REPROMPT)
+        return flows.place(handler_input, turn, customer, pending)
+
+
+class AwaitingVoiceCodeHandler(AbstractRequestHandler):
+    """While the code is asked for, anything that is not a code, a no or a stop (a "yes"
+    again, words the parser could not place) asks for the code again."""
+
+    ANSWERS_NOT_A_CODE = ("AMAZON.YesIntent", "AMAZON.FallbackIntent", "ChooseProductIntent")
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        if not any(is_intent_name(n)(handler_input) for n in self.ANSWERS_NOT_A_CODE):
+            return False
+        attributes = handler_input.attributes_manager.session_attributes or {}
+        pending = Pending.from_json(attributes.get(PENDING_KEY))
+        return pending is not None and pending.code_asked
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        return flows.ask_voice_code(handler_input, prompts.VOICE_CODE_NOT_HEARD)
 
 
 class NoIntentHandler(AbstractRequestHandler):
@@ -368,6 +401,8 @@ REQUEST_HANDLERS: tuple[type[AbstractRequestHandler], ...] = (
     CheckoutIntentHandler,
     OrderStatusIntentHandler,
     CancelOrderIntentHandler,
+    AwaitingVoiceCodeHandler,
+    VoiceCodeIntentHandler,
     ChooseProductIntentHandler,
     YesIntentHandler,
     NoIntentHandler,

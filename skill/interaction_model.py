@@ -164,6 +164,28 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         ),
     ),
     IntentDef(
+        "VoiceCodeIntent",
+        slots=(
+            SlotDef(
+                "code",
+                "AMAZON.FOUR_DIGIT_NUMBER",
+                elicitation_prompt=prompts.ASK_VOICE_CODE,
+                elicitation_samples=("{code}", "it's {code}", "my code is {code}"),
+            ),
+        ),
+        samples=(
+            "{code}",
+            "my code is {code}",
+            "my voice code is {code}",
+            "the code is {code}",
+            "it's {code}",
+            "code {code}",
+            "voice code {code}",
+            "my pin is {code}",
+            "the voice code is {code}",
+        ),
+    ),
+    IntentDef(
         "OrderStatusIntent",
         samples=(
             "where's my order",

@@ -12,6 +12,8 @@ from skill.scope import current_scope
 from skill.turn import TURN_KEY, SkillDeps, Turn
 
 log = logging.getLogger("voicecart.skill")
+SECRET_SLOTS = frozenset({"code"})
+"""Slots never written to the log (the voice code)."""
 
 
 class TurnInterceptor(AbstractRequestInterceptor):
@@ -30,7 +32,8 @@ class RequestLogInterceptor(AbstractRequestInterceptor):
         request = handler_input.request_envelope.request
         if isinstance(request, IntentRequest) and request.intent is not None:
             intent = request.intent
-            slots = {name: slot.value for name, slot in (intent.slots or {}).items() if slot.value}
+            slots = {name: "****" if name in SECRET_SLOTS else slot.value
+                     for name, slot in (intent.slots or {}).items() if slot.value}  # fmt: skip
             log.info("request %s intent=%s slots=%s", request.request_id, intent.name, slots)
         else:
             log.info(

@@ -288,6 +288,8 @@ def _continue_elicitation(parse: Parse, expecting: dict[str, Any] | None) -> Par
     """A bare answer ("bananas") to "Which item?" fills the asked-for intent's slot."""
     if not expecting or parse.intent != BARE_ANSWER_INTENT or "item" not in parse.slots:
         return parse
+    if expecting.get("slot") not in (None, "item"):  # e.g. the voice code: words are no answer
+        return parse
     if parse.sample not in ("{item}", "the {item}"):
         return parse
     slots = {**{k: str(v) for k, v in (expecting.get("slots") or {}).items()}, **parse.slots}

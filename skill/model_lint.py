@@ -28,7 +28,8 @@ FORBIDDEN_INVOCATION_WORDS = {"alexa", "amazon", "echo", "skill", "app", "launch
 _SLOT_REF = re.compile(r"\{(\w+)\}")
 _SAMPLE_CHARS = re.compile(r"^[A-Za-z .'\-]*$")
 _VALUE_CHARS = re.compile(r"^[A-Za-z0-9 .'\-]*$")
-EXAMPLE_FILLERS = {"AMAZON.NUMBER": "two", "AMAZON.Ordinal": "first"}
+EXAMPLE_FILLERS = {"AMAZON.NUMBER": "two", "AMAZON.Ordinal": "first",
+                   "AMAZON.FOUR_DIGIT_NUMBER": "four two seven one"}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -290,3 +290,49 @@ def order_kept(order_id: int) -> str:
 
 def cannot_cancel(order_id: int, reason: str) -> str:
     return f"I can't cancel order number {order_id}: {reason}. Anything else?"
+
+
+ASK_VOICE_CODE = "Please say your four-digit voice code."
+VOICE_CODE_REPROMPT = "Say your four-digit voice code, one digit at a time, or say cancel."
+VOICE_CODE_MALFORMED = "A voice code has four digits. Please say your four-digit voice code."
+VOICE_CODE_NOT_HEARD = (
+    "I need your four-digit voice code to place this order. Please say it, or say cancel."
+)
+NOT_ASKING_CODE = (
+    "I'm not waiting for a voice code right now. You can say: check out, or: reorder coffee. "
+    "What would you like?"
+)
+
+
+def _minutes(count: int) -> str:
+    return f"{count} minute{'s' if count != 1 else ''}"
+
+
+def wrong_voice_code(attempts_left: int) -> str:
+    tries = "try" if attempts_left == 1 else "tries"
+    return (
+        f"That voice code isn't right. You have {attempts_left} more {tries}. "
+        "Please say your four-digit voice code."
+    )
+
+
+def voice_code_locked(attempts: int, lock_minutes: int) -> str:
+    return (
+        f"That's {attempts} wrong voice codes, so I've locked purchasing by voice for "
+        f"{_minutes(lock_minutes)}. Nothing was ordered. You can change your voice code in the "
+        "Voice Cart app. Anything else?"
+    )
+
+
+def voice_purchasing_locked(minutes_left: int) -> str:
+    return (
+        f"Purchasing by voice is locked for another {_minutes(minutes_left)}, after too many "
+        "wrong voice codes. Nothing was ordered. You can still add items to your cart."
+    )
+
+
+def voice_code_needed(above_cents: int) -> str:
+    return (
+        f"Orders over {money(above_cents)} need a voice code, and you haven't set one yet. "
+        "Set one in the Voice Cart app, then try again. Nothing was ordered."
+    )

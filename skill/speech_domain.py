@@ -17,6 +17,10 @@ from nlu.model import InteractionModel
 NUMBERS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
            "eleven", "twelve", "a dozen", "a couple of")  # fmt: skip
 ORDINALS = ("first", "second", "third", "last")
+DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+CODES = tuple(" ".join(DIGITS[(start + step * k) % 10] for k in range(4))
+              for start in range(10) for step in (1, 3))  # fmt: skip
+"""Four-digit codes with every digit in every position and varied neighbours."""
 INTENT_WEIGHT = 1.0
 """Every intent gets the same share, split evenly among its samples, then their fillers."""
 
@@ -34,7 +38,8 @@ def product_phrases(names: Iterable[str]) -> list[str]:
 def domain_bias(model: InteractionModel, products: Iterable[str]) -> Bias:
     """What shoppers say: every sample (and slot answer) with its slots filled, weighted
     so each intent counts the same and each sample its share of that."""
-    fillers = {"{quantity}": NUMBERS, "{ordinal}": ORDINALS, "{item}": product_phrases(products)}
+    fillers = {"{quantity}": NUMBERS, "{ordinal}": ORDINALS, "{code}": CODES,
+               "{item}": product_phrases(products)}  # fmt: skip
     weights: dict[str, float] = {}
     for intent in model.intents:
         samples = list(intent.samples or BUILTIN_SAMPLES.get(intent.name, ()))

@@ -18,6 +18,7 @@ from account_link import orders
 from account_link.errors import NotLinked
 from account_link.identity import resolve_alexa_user
 from account_link.models import Channel, Customer
+from account_link.voice_codes import DEFAULT_POLICY, VoiceCodePolicy
 from catalog.errors import ProductNotFound
 from catalog.matching import CatalogMatcher, Decision, MatchResult
 from skill.scope import TurnScope
@@ -25,6 +26,8 @@ from skill.scope import TurnScope
 PENDING_KEY = "pending"
 CHOICE_KEY = "choice"
 TURN_KEY = "voicecart.turn"
+PURCHASES = frozenset({"reorder", "reorder_last", "checkout"})
+"""Pending kinds that spend money (and so may need the voice code)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +38,7 @@ class SkillConfig:
     demo_for_unlinked: bool = False
     cancel_window_minutes: int = 30
     charges: orders.Charges = orders.NO_CHARGES
+    voice_code: VoiceCodePolicy = DEFAULT_POLICY
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,12 @@ class Pending:
     """For "cancel": the order to cancel."""
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
     """Names this offer: a second "yes" to the same offer finds the order it placed."""
+    code_asked: bool = False
+    """The shopper said yes and was asked for the voice code; the code places the order."""
+
+    @property
+    def is_purchase(self) -> bool:
+        return self.kind in PURCHASES
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -64,6 +74,7 @@ class Pending:
             "cartVersion": self.cart_version,
             "orderId": self.order_id,
             "key": self.key,
+            "codeAsked": self.code_asked,
         }
 
     @classmethod
@@ -77,6 +88,7 @@ class Pending:
                 cart_version=None if data.get("cartVersion") is None else int(data["cartVersion"]),
                 order_id=None if data.get("orderId") is None else int(data["orderId"]),
                 key=str(data.get("key") or uuid.uuid4().hex)[:64],
+                code_asked=data.get("codeAsked") is True,
             )
         except (KeyError, TypeError, ValueError):
             return None
@@ -134,6 +146,10 @@ class Turn:
     @property
     def charges(self) -> orders.Charges:
         return self.deps.config.charges
+
+    @property
+    def voice_code(self) -> VoiceCodePolicy:
+        return self.deps.config.voice_code
 
     @property
     def cancel_window(self) -> timedelta:

@@ -16,7 +16,7 @@ from catalog.demo import read_demo_rows
 from catalog.index import IndexEntry, ProductIndex
 from catalog.matching import Decision, match_text
 from catalog.quantity import split_quantity
-from nlu.parser import FALLBACK, IntentParser, normalize_utterance, spoken_number
+from nlu.parser import FALLBACK, IntentParser, normalize_utterance, spoken_digits, spoken_number
 from skill.interaction_model import build_model
 
 PRODUCTS = ["bananas", "paper towels", "whole milk", "coffee", "dish soap", "eggs", "oat milk",
@@ -62,6 +62,11 @@ FIXED = {
 CHOOSE = [("the first one", {"ordinal": "1"}), ("the second one", {"ordinal": "2"}),
           ("the third", {"ordinal": "3"}), ("neither", {}), ("none of them", {}),
           ("neither of them", {})]  # fmt: skip
+CODES = [("my code is four two seven one", "4271"), ("my voice code is zero nine eight seven",
+          "0987"), ("it's twelve thirty four", "1234"), ("the code is 5 5 5 5", "5555"),
+         ("code nine oh oh five", "9005"), ("one two three four", "1234"),
+         ("my pin is double seven one two", "7712"), ("the voice code is six one six one",
+          "6161")]  # fmt: skip
 
 
 def accuracy_set() -> list[tuple[str, str, dict[str, str]]]:
@@ -82,6 +87,7 @@ def accuracy_set() -> list[tuple[str, str, dict[str, str]]]:
     for intent, phrases in FIXED.items():
         cases += [(phrase, intent, {}) for phrase in phrases]
     cases += [(phrase, "ChooseProductIntent", slots) for phrase, slots in CHOOSE]
+    cases += [(phrase, "VoiceCodeIntent", {"code": code}) for phrase, code in CODES]
     return cases
 
 
@@ -180,3 +186,13 @@ def test_hundreds_and_unknown_products_still_parse_as_requests() -> None:
     assert unknown.intent == "AddToCartIntent"
     assert unknown.confidence < parser.parse("add bananas", resolver=fit).confidence / 2
     assert parser.parse("unicorn saddle", resolver=fit).intent == FALLBACK
+
+
+@pytest.mark.parametrize(("words", "digits"), [
+    ("one two three four", "1234"), ("twelve thirty four", "1234"),
+    ("oh seven double five", "0755"), ("nineteen hundred", "1900"),
+    ("twenty", "20"), ("four two", "42"), ("1 2 3 4", "1234"),
+    ("banana", None), ("", None),
+])  # fmt: skip
+def test_spoken_digits(words: str, digits: str | None) -> None:
+    assert spoken_digits(words) == digits

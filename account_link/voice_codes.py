@@ -1,0 +1,147 @@
+"""The optional four-digit voice code that guards purchases by voice.
+
+Stored as an argon2id hash like a password. Wrong codes are counted on the customer's
+row (locked while counting, so concurrent guesses on several workers all count); the
+third locks voice purchasing for a while. A wrong code is an answer, not an error:
+:func:`check_code` returns it, so the caller commits the count with the turn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from account_link.accounts import hash_password, verify_password
+from account_link.errors import InvalidVoiceCode, VoiceCodeNotSet, VoicePurchasingLocked
+from account_link.models import Customer
+from catalog.db import utcnow
+
+CODE_LENGTH = 4
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceCodePolicy:
+    """When a code is asked for, and what wrong codes cost (configured by the deployment)."""
+
+    required_above_cents: int = 0
+    """Orders above this total need a code even if the shopper set none; 0: only shoppers
+    who set a code are asked."""
+    max_attempts: int = 3
+    lock_minutes: int = 15
+
+
+DEFAULT_POLICY = VoiceCodePolicy()
+
+
+class CodeOutcome(StrEnum):
+    ACCEPTED = "accepted"
+    MALFORMED = "malformed"
+    """Not four digits: asked again, not counted."""
+    WRONG = "wrong"
+    LOCKED = "locked"
+    """This wrong code was the last allowed one: voice purchasing is now locked."""
+
+
+@dataclass(frozen=True, slots=True)
+class CodeCheck:
+    outcome: CodeOutcome
+    attempts_left: int = 0
+    locked_until: datetime | None = None
+
+
+def is_well_formed(code: str | None) -> bool:
+    return code is not None and len(code) == CODE_LENGTH and code.isascii() and code.isdigit()
+
+
+def set_voice_code(session: Session, customer: Customer, code: str) -> None:
+    """Set or change the code; it also lifts a lock (the owner proved who they are)."""
+    if not is_well_formed(code):
+        raise InvalidVoiceCode(f"a voice code is exactly {CODE_LENGTH} digits")
+    customer.voice_code_hash = hash_password(code)
+    customer.voice_code_failures = 0
+    customer.voice_code_locked_until = None
+    session.flush()
+
+
+def clear_voice_code(session: Session, customer: Customer) -> None:
+    customer.voice_code_hash = None
+    customer.voice_code_failures = 0
+    customer.voice_code_locked_until = None
+    session.flush()
+
+
+def locked_until(customer: Customer, now: datetime | None = None) -> datetime | None:
+    """When voice purchasing unlocks, if it is locked now."""
+    until = customer.voice_code_locked_until
+    return until if until is not None and until > (now or utcnow()) else None
+
+
+def code_required(
+    customer: Customer,
+    total_cents: int,
+    policy: VoiceCodePolicy = DEFAULT_POLICY,
+    *,
+    now: datetime | None = None,
+) -> bool:
+    """Whether buying ``total_cents`` by voice needs the code; raises when it cannot be
+    bought by voice at all (locked, or a code is required and none is set)."""
+    until = locked_until(customer, now)
+    if until is not None:
+        raise VoicePurchasingLocked(until)
+    above = bool(policy.required_above_cents) and total_cents > policy.required_above_cents
+    if customer.voice_code_hash is not None:
+        return True
+    if above:
+        raise VoiceCodeNotSet(policy.required_above_cents)
+    return False
+
+
+def _locked(session: Session, customer_id: int) -> Customer:
+    """The customer row, locked and re-read, so concurrent guesses queue and all count
+    (a no-op UPDATE takes SQLite's write lock first, as the cart lock does)."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(Customer).where(Customer.id == customer_id)
+                        .values(voice_code_failures=Customer.voice_code_failures))  # fmt: skip
+    locked = (select(Customer).where(Customer.id == customer_id).with_for_update()
+              .execution_options(populate_existing=True))  # fmt: skip
+    return session.scalars(locked).one()
+
+
+def check_code(
+    session: Session,
+    customer_id: int,
+    spoken: str | None,
+    policy: VoiceCodePolicy = DEFAULT_POLICY,
+    *,
+    now: datetime | None = None,
+) -> CodeCheck:
+    """Compare a spoken code with the stored hash, counting wrong ones under a row lock."""
+    now = now or utcnow()
+    if not is_well_formed(spoken):
+        return CodeCheck(CodeOutcome.MALFORMED)
+    assert spoken is not None
+    customer = _locked(session, customer_id)
+    until = locked_until(customer, now)
+    if until is not None:
+        raise VoicePurchasingLocked(until)
+    if customer.voice_code_hash is None:
+        raise VoiceCodeNotSet(policy.required_above_cents)
+    try:
+        verify_password(customer.voice_code_hash, spoken)
+    except (VerificationError, InvalidHashError):
+        customer.voice_code_failures += 1
+        if customer.voice_code_failures >= policy.max_attempts:
+            customer.voice_code_failures = 0
+            customer.voice_code_locked_until = now + timedelta(minutes=policy.lock_minutes)
+            session.flush()
+            return CodeCheck(CodeOutcome.LOCKED, locked_until=customer.voice_code_locked_until)
+        session.flush()
+        return CodeCheck(CodeOutcome.WRONG, policy.max_attempts - customer.voice_code_failures)
+    customer.voice_code_failures = 0
+    session.flush()
+    return CodeCheck(CodeOutcome.ACCEPTED)
