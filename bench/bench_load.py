@@ -8,6 +8,11 @@ The baseline is one worker on SQLite, measured in the same run. The load generat
 runs on the same machine and takes CPU from the server: the numbers are a floor.
 
     .venv/bin/python bench/bench_load.py [--seconds 15] [--clients 16] [--shoppers 200]
+                                         [--rate 300]
+
+Each configuration runs twice: closed loop (connections sending back to back: the most
+it can do) and open loop (requests arriving at ``--rate`` per second at random: the
+latency shoppers see at that load; the target is p99 <= 50 ms at 300/s).
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import statistics
+import queue
+import random
 import sys
 import tempfile
 import threading
@@ -66,56 +72,133 @@ def _prepare(database_url: str, shoppers: int) -> list[str]:
     return tokens
 
 
-def _drive(url: str, tokens: list[str], clients: int, seconds: float) -> dict[str, Any]:
+class _Session:
+    """One shopper's conversation: the next turn of the script and its session attributes."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.step = 0
+        self.attributes: dict[str, Any] = {}
+
+    def next_request(self) -> tuple[str, str]:
+        name, intent, slots = SCRIPT[self.step]
+        if intent:
+            envelope = alexa.intent(intent, slots, access_token=self.token,
+                                    attributes=self.attributes)  # fmt: skip
+        else:
+            envelope = alexa.launch(access_token=self.token)
+        return name, json.dumps(envelope)
+
+    def answered(self, payload: dict[str, Any] | None) -> None:
+        self.attributes = alexa.attributes(payload) if payload else {}
+        self.step = (self.step + 1) % len(SCRIPT)
+        if self.step == 0 or payload is None:
+            self.step, self.attributes = 0, {}
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.latencies: dict[str, list[float]] = {name: [] for name, _, _ in SCRIPT}
+        self.errors: list[str] = []
+        self.lock = threading.Lock()
+
+
+def _send(
+    connection: http.client.HTTPConnection, session: _Session, recorder: _Recorder, since: float
+) -> http.client.HTTPConnection:
+    """One turn; latency counts from ``since`` (the send time, or when it was due)."""
+    name, body = session.next_request()
+    try:
+        connection.request("POST", "/alexa", body, {"Content-Type": "application/json"})
+        reply = connection.getresponse()
+        payload = json.loads(reply.read())
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        connection.close()
+        with recorder.lock:
+            recorder.errors.append(f"{name}: {exc}")
+        session.answered(None)
+        return http.client.HTTPConnection(connection.host, connection.port, timeout=30)
+    elapsed = (time.perf_counter() - since) * 1000
+    speech = alexa.speech(payload) if reply.status == 200 else ""
+    with recorder.lock:
+        if reply.status != 200 or "went wrong" in speech:
+            recorder.errors.append(f"{name}: HTTP {reply.status} {speech[:60]}")
+        recorder.latencies[name].append(elapsed)
+    session.answered(payload if reply.status == 200 else None)
+    return connection
+
+
+def _address(url: str) -> tuple[str, int]:
     host, port = url.removeprefix("http://").split(":")
-    latencies: dict[str, list[float]] = {name: [] for name, _, _ in SCRIPT}
-    errors: list[str] = []
-    lock = threading.Lock()
+    return host, int(port)
+
+
+def _drive(url: str, tokens: list[str], clients: int, seconds: float) -> dict[str, Any]:
+    """Closed loop: ``clients`` connections, each sending its next turn as soon as the
+    last one is answered (the most the server can do)."""
+    host, port = _address(url)
+    recorder = _Recorder()
     deadline = time.monotonic() + seconds
-    turn = iter(range(10**9))
+    shoppers = iter(range(10**9))
 
     def client() -> None:
-        connection = http.client.HTTPConnection(host, int(port), timeout=30)
+        connection = http.client.HTTPConnection(host, port, timeout=30)
         while time.monotonic() < deadline:
-            with lock:
-                token = tokens[next(turn) % len(tokens)]
-            attributes: dict[str, Any] = {}
-            for name, intent, slots in SCRIPT:
-                if intent:
-                    envelope = alexa.intent(intent, slots, access_token=token,
-                                            attributes=attributes)  # fmt: skip
-                else:
-                    envelope = alexa.launch(access_token=token)
-                body = json.dumps(envelope)
-                started = time.perf_counter()
-                try:
-                    connection.request("POST", "/alexa", body,
-                                       {"Content-Type": "application/json"})  # fmt: skip
-                    reply = connection.getresponse()
-                    payload = json.loads(reply.read())
-                except (OSError, http.client.HTTPException, ValueError) as exc:
-                    connection.close()
-                    connection = http.client.HTTPConnection(host, int(port), timeout=30)
-                    with lock:
-                        errors.append(f"{name}: {exc}")
-                    break
-                elapsed = (time.perf_counter() - started) * 1000
-                speech = alexa.speech(payload) if reply.status == 200 else ""
-                with lock:
-                    if reply.status != 200 or "went wrong" in speech:
-                        errors.append(f"{name}: HTTP {reply.status} {speech[:60]}")
-                    latencies[name].append(elapsed)
-                attributes = alexa.attributes(payload) if reply.status == 200 else {}
+            with recorder.lock:
+                session = _Session(tokens[next(shoppers) % len(tokens)])
+            for _ in SCRIPT:
+                connection = _send(connection, session, recorder, time.perf_counter())
         connection.close()
 
+    return _run(recorder, [threading.Thread(target=client) for _ in range(clients)])
+
+
+def _drive_at(url: str, tokens: list[str], rate: float, seconds: float) -> dict[str, Any]:
+    """Open loop: turns arrive at ``rate`` per second (Poisson, seeded) whatever the
+    server's pace, as real traffic does; latency counts from when a turn was due, so a
+    server falling behind shows in the tail instead of slowing the generator down."""
+    host, port = _address(url)
+    recorder = _Recorder()
+    idle = [_Session(token) for token in tokens]
+    picker = random.Random(11)
+    due: queue.Queue[float | None] = queue.Queue()
+    senders = 48
+
+    def sender() -> None:
+        connection = http.client.HTTPConnection(host, port, timeout=30)
+        while (when := due.get()) is not None:
+            with recorder.lock:  # a random idle shopper: their turns interleave as in life
+                session = idle.pop(picker.randrange(len(idle)))
+            connection = _send(connection, session, recorder, when)
+            with recorder.lock:
+                idle.append(session)
+        connection.close()
+
+    def pacer() -> None:
+        arrivals = random.Random(7)
+        start = time.perf_counter()
+        offset = 0.0
+        while offset < seconds:
+            pause = start + offset - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            due.put(start + offset)
+            offset += arrivals.expovariate(rate)
+        for _ in range(senders):
+            due.put(None)
+
+    threads = [threading.Thread(target=sender) for _ in range(senders)]
+    return _run(recorder, [*threads, threading.Thread(target=pacer)])
+
+
+def _run(recorder: _Recorder, threads: list[threading.Thread]) -> dict[str, Any]:
     started = time.monotonic()
-    workers = [threading.Thread(target=client) for _ in range(clients)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     elapsed = time.monotonic() - started
-    return {"latencies": latencies, "errors": errors, "seconds": elapsed}
+    return {"latencies": recorder.latencies, "errors": recorder.errors, "seconds": elapsed}
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -131,6 +214,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16, help="concurrent connections")
     parser.add_argument("--shoppers", type=int, default=200, help="distinct shoppers")
     parser.add_argument("--workers", type=int, default=2, help="worker processes to compare")
+    parser.add_argument("--rate", type=float, default=300.0,
+                        help="requests/s offered in the open-loop latency run")  # fmt: skip
     args = parser.parse_args()
 
     results = []
@@ -162,31 +247,51 @@ def main() -> None:
                 try:
                     tokens = _prepare(url, args.shoppers)
                     _drive(server.url, tokens, 2, 2.0)  # warm the workers' indexes
-                    results.append((name, _drive(server.url, tokens, args.clients, args.seconds)))
+                    most = _drive(server.url, tokens, args.clients, args.seconds)
+                    paced = _drive_at(server.url, tokens, args.rate, args.seconds)
+                    results.append((name, most, paced))
                 finally:
                     server.stop()
         finally:
             if pg is not None:
                 pg.stop()
 
-    base_rate = 0.0
-    print(f"{args.clients} concurrent connections, {args.shoppers} shoppers, "
-          f"{args.seconds:g} s per configuration; latency in ms")  # fmt: skip
-    for name, run in results:
-        every = [v for values in run["latencies"].values() for v in values]
-        rate = len(every) / run["seconds"]
-        base_rate = base_rate or rate or 1.0
-        print(f"\n{name}: {rate:.0f} requests/s ({rate / base_rate:.2f}x baseline), "
-              f"{len(run['errors'])} errors")  # fmt: skip
-        print(f"  {'intent':30} {'count':>6} {'p50':>7} {'p95':>7} {'p99':>7}")
-        rows = [*run["latencies"].items(), ("all", every)]
-        for intent, values in rows:
-            if values:
-                p50, p95 = statistics.median(values), _percentile(values, 0.95)
-                print(f"  {intent:30} {len(values):6d} {p50:7.1f} {p95:7.1f} "
-                      f"{_percentile(values, 0.99):7.1f}")  # fmt: skip
-        for problem in run["errors"][:5]:
-            print(f"  error: {problem}")
+    _report(results, args)
+
+
+def _summary(run: dict[str, Any]) -> tuple[list[float], float]:
+    every = [v for values in run["latencies"].values() for v in values]
+    return every, len(every) / run["seconds"]
+
+
+def _report(results: list[tuple[str, dict[str, Any], dict[str, Any]]], args: Any) -> None:
+    print(f"{args.shoppers} shoppers, {args.seconds:g} s per run; latency in ms.\n"
+          f"closed loop: {args.clients} connections sending back to back (the most it does);\n"
+          f"open loop: {args.rate:g} requests/s arriving at random (Poisson), latency from "
+          "when each was due.\n")  # fmt: skip
+    print(f"| configuration | most req/s | vs base | at {args.rate:g}/s: req/s | p50 | p95 | "
+          "p99 | errors |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    base = 0.0
+    for name, most, paced in results:
+        _, top = _summary(most)
+        base = base or top or 1.0
+        every, rate = _summary(paced)
+        p50, p95, p99 = (_percentile(every, q) for q in (0.5, 0.95, 0.99))
+        errors = len(most["errors"]) + len(paced["errors"])
+        print(f"| {name} | {top:.0f} | {top / base:.2f}x | {rate:.0f} | {p50:.1f} | {p95:.1f} | "
+              f"{p99:.1f} | {errors} |")  # fmt: skip
+    for name, most, paced in results:
+        for label, run in (("closed loop", most), (f"open loop at {args.rate:g}/s", paced)):
+            print(f"\n{name}, {label}:")
+            print(f"  {'intent':30} {'count':>6} {'p50':>7} {'p95':>7} {'p99':>7}")
+            every, _ = _summary(run)
+            for intent, values in [*run["latencies"].items(), ("all", every)]:
+                if values:
+                    p50, p95, p99 = (_percentile(values, q) for q in (0.5, 0.95, 0.99))
+                    print(f"  {intent:30} {len(values):6d} {p50:7.1f} {p95:7.1f} {p99:7.1f}")
+            for problem in run["errors"][:5]:
+                print(f"  error: {problem}")
 
 
 if __name__ == "__main__":

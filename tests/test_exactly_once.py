@@ -6,16 +6,20 @@ Runs on SQLite and on PostgreSQL (see conftest's ``database_url``).
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from typing import Any
 
 import alexa
+import pytest
 from flask.testing import FlaskClient
 from oauthflow import linked_token
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from account_link import claims
 from account_link.identity import demo_shopper
 from account_link.models import Order
+from catalog.db import utcnow
 from catalog.models import Product
 
 COFFEE = "VC-10128"
@@ -165,3 +169,22 @@ def test_web_checkout_names_what_ran_out(
     assert client.get("/api/v1/orders", headers=auth).get_json()["orders"] == []
     with sessions() as db:
         assert db.scalars(select(Product).where(Product.sku == "VC-10001")).one().stock == 2
+
+
+def test_old_claims_are_pruned_now_and_then(
+    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Claims older than a day go (on a sample of claims, here every one), fresh ones stay."""
+    with sessions.begin() as db:
+        assert claims.claim(db, "alexa:old")
+        assert claims.claim(db, "alexa:recent")
+        stale = utcnow() - claims.KEEP_FOR - timedelta(minutes=1)
+        db.execute(update(claims.Claim).where(claims.Claim.key == "alexa:old")
+                   .values(created_at=stale))  # fmt: skip
+    monkeypatch.setattr(claims, "PRUNE_EVERY", 1)
+    with sessions.begin() as db:
+        assert claims.claim(db, "alexa:new")
+        assert not claims.claim(db, "alexa:recent")  # still taken: a retry is still a retry
+    with sessions() as db:
+        keys = set(db.scalars(select(claims.Claim.key)))
+    assert keys == {"alexa:recent", "alexa:new"}
