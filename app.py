@@ -414,7 +414,8 @@ def create_app(
                      cancel_window=timedelta(minutes=settings.cancel_window_minutes))  # fmt: skip
     csrf.exempt(api)  # bearer-token API: no cookies, so no cross-site forgery
     app.register_blueprint(api)
-    app.register_blueprint(create_shop(sessions, max_quantity=settings.max_quantity))
+    app.register_blueprint(create_shop(sessions, max_quantity=settings.max_quantity,
+                                       voice_code=settings.voice_code))  # fmt: skip
     dialogue = LocalDialogue(skill, sessions, matcher, lambda: recognizer_for(settings.vosk_model))
     wiring(app).dialogue = dialogue
     local = create_local_api(sessions, dialogue)

@@ -12,7 +12,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from account_link.errors import BadCredentials, EmailTaken, InvalidSignUp, TooManyAttempts
+from account_link.errors import (
+    BadCredentials,
+    EmailTaken,
+    InvalidAddress,
+    InvalidSignUp,
+    TooManyAttempts,
+)
 from account_link.models import Customer, LoginAttempt
 from catalog.db import utcnow
 
@@ -53,6 +59,18 @@ def sign_up(session: Session, email: str, name: str, password: str) -> Customer:
     except IntegrityError:
         raise EmailTaken(email) from None
     return customer
+
+
+MAX_ADDRESS = 300
+
+
+def set_address(session: Session, customer: Customer, address: str) -> None:
+    """The delivery address, whitespace tidied; refuses empty, over-long or unprintable text."""
+    cleaned = " ".join(address.split())
+    if not cleaned or len(cleaned) > MAX_ADDRESS or not cleaned.isprintable():
+        raise InvalidAddress(f"An address is 1 to {MAX_ADDRESS} printable characters.")
+    customer.address = cleaned
+    session.flush()
 
 
 def _recent_failures(session: Session, email: str, now: datetime) -> list[datetime]:

@@ -17,11 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from account_link import carts, orders, voice_codes
+from account_link.accounts import set_address
 from account_link.carts import CartView
 from account_link.errors import (
     AccountError,
     CannotCancel,
     EmptyCart,
+    InvalidAddress,
     NotInCart,
     OrderNotFound,
     OutOfStock,
@@ -280,16 +282,16 @@ def create_api(
             return jsonify(account_json(customer))
 
     @bp.put("/account/address")
-    def set_address() -> Response:
+    def put_address() -> Response:
         """The delivery address every order confirmation names before the yes."""
         address = body().get("address")
-        if not isinstance(address, str) or not address.strip() or len(address) > 300:
-            raise ApiError(400, "bad_address", "'address' must be 1 to 300 characters")
-        cleaned = " ".join(address.split())
-        if not cleaned.isprintable():
-            raise ApiError(400, "bad_address", "'address' must be printable text")
-        with shopper() as (_db, customer):
-            customer.address = cleaned
+        if not isinstance(address, str):
+            raise ApiError(400, "bad_address", "'address' must be a string")
+        with shopper() as (db, customer):
+            try:
+                set_address(db, customer, address)
+            except InvalidAddress as exc:
+                raise ApiError(400, "bad_address", exc.message) from exc
             return jsonify(account_json(customer))
 
     @bp.put("/account/voice-code")

@@ -101,6 +101,12 @@ class TooManyAttempts(AccountError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class InvalidAddress(AccountError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 class InvalidVoiceCode(AccountError):
     """A voice code that cannot be set (not exactly four digits)."""
 

@@ -9,10 +9,17 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session, sessionmaker
 
-from account_link import carts
-from account_link.accounts import sign_in
+from account_link import carts, voice_codes
+from account_link.accounts import set_address, sign_in
 from account_link.api import MAX_ID
-from account_link.errors import BadCredentials, NotInCart, QuantityOutOfRange, TooManyAttempts
+from account_link.errors import (
+    BadCredentials,
+    InvalidAddress,
+    InvalidVoiceCode,
+    NotInCart,
+    QuantityOutOfRange,
+    TooManyAttempts,
+)
 from account_link.models import Channel, Customer
 from account_link.web import SESSION_KEY
 from catalog.errors import UnknownProduct
@@ -32,7 +39,12 @@ def safe_next(target: str) -> str:
 
 
 
-def create_shop(sessions: sessionmaker[Session], *, max_quantity: int) -> Blueprint:
+def create_shop(
+    sessions: sessionmaker[Session],
+    *,
+    max_quantity: int,
+    voice_code: voice_codes.VoiceCodePolicy = voice_codes.DEFAULT_POLICY,
+) -> Blueprint:
     bp = Blueprint("shop", __name__, template_folder="templates")
 
     def current(db: Session) -> Customer | None:
@@ -82,6 +94,50 @@ def create_shop(sessions: sessionmaker[Session], *, max_quantity: int) -> Bluepr
             customer = current(db)
             assert customer is not None
             return show(db, customer, message, status)
+
+    def show_account(
+        customer: Customer, message: str = "", status: int = 200
+    ) -> ResponseReturnValue:
+        page = render_template("account.html", customer=customer, message=message,
+                               status=status, money=dollars,
+                               locked_until=voice_codes.locked_until(customer),
+                               required_above=voice_code.required_above_cents)  # fmt: skip
+        return page, status, {"Cache-Control": "no-store"}
+
+    @bp.get("/account")
+    def account_page() -> ResponseReturnValue:
+        with sessions.begin() as db:
+            customer = current(db)
+            if customer is None:
+                return redirect(url_for("shop.sign_in_page", next="/account"))
+            return show_account(customer)
+
+    @bp.post("/account/address")
+    def account_address() -> ResponseReturnValue:
+        with sessions.begin() as db:
+            customer = current(db)
+            if customer is None:
+                return redirect(url_for("shop.sign_in_page", next="/account"))
+            try:
+                set_address(db, customer, request.form.get("address", ""))
+            except InvalidAddress as exc:
+                return show_account(customer, exc.message, 422)
+            return show_account(customer, "Address saved.")
+
+    @bp.post("/account/voice-code")
+    def account_voice_code() -> ResponseReturnValue:
+        with sessions.begin() as db:
+            customer = current(db)
+            if customer is None:
+                return redirect(url_for("shop.sign_in_page", next="/account"))
+            if request.form.get("action") == "remove":
+                voice_codes.clear_voice_code(db, customer)
+                return show_account(customer, "Voice code removed.")
+            try:
+                voice_codes.set_voice_code(db, customer, request.form.get("code", "").strip())
+            except InvalidVoiceCode:
+                return show_account(customer, "A voice code is exactly four digits.", 422)
+            return show_account(customer, "Voice code set. Alexa will ask for it before orders.")
 
     @bp.route("/account/signin", methods=["GET", "POST"])
     def sign_in_page() -> ResponseReturnValue:

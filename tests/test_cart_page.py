@@ -63,3 +63,37 @@ def test_voice_additions_show_on_the_page_and_web_edits_are_heard(client: FlaskC
 def test_cart_page_forms_need_csrf(client: FlaskClient) -> None:
     _linked(client)
     assert client.post("/cart/lines/1", data={"action": "remove"}).status_code == 400
+
+
+def test_the_account_page_sets_the_address_and_the_voice_code(client: FlaskClient) -> None:
+    assert "/account/signin" in client.get("/account").headers["Location"]
+    token = _linked(client)
+    page = client.get("/account")
+    assert page.status_code == 200
+    assert "No voice code is set" in page.get_data(as_text=True)
+    bad = client.post("/account/voice-code", data={"csrf_token": csrf_token(page),
+                                                   "action": "set", "code": "12 4"})  # fmt: skip
+    assert bad.status_code == 422
+    assert "exactly four digits" in bad.get_data(as_text=True)
+    assert client.post("/account/voice-code", data={"action": "set", "code": "5150"}
+                       ).status_code == 400  # no CSRF token  # fmt: skip
+    done = client.post("/account/voice-code", data={"csrf_token": csrf_token(page),
+                                                    "action": "set", "code": "5150"})  # fmt: skip
+    assert "A voice code is set" in done.get_data(as_text=True)
+    assert "5150" not in done.get_data(as_text=True)
+    client.post("/account/address", data={"csrf_token": csrf_token(page),
+                                          "address": " 3  Quay   Lane "})  # fmt: skip
+    auth = {"Authorization": f"Bearer {token}"}
+    account = client.get("/api/v1/account", headers=auth).get_json()
+    assert (account["address"], account["voiceCode"]) == ("3 Quay Lane", True)
+    empty = client.post("/account/address", data={"csrf_token": csrf_token(page), "address": ""})
+    assert empty.status_code == 422
+    client.post("/api/v1/cart/lines", json={"sku": "VC-10001"}, headers=auth)
+    offer = client.post("/alexa", json=alexa.intent("CheckoutIntent", access_token=token))
+    assert "delivered to 3 Quay Lane" in alexa.speech(offer.get_json())
+    yes = alexa.intent("AMAZON.YesIntent", access_token=token,
+                       attributes=alexa.attributes(offer.get_json()))  # fmt: skip
+    assert "voice code" in alexa.speech(client.post("/alexa", json=yes).get_json())
+    removed = client.post("/account/voice-code", data={"csrf_token": csrf_token(page),
+                                                       "action": "remove"})  # fmt: skip
+    assert "No voice code is set" in removed.get_data(as_text=True)
