@@ -717,7 +717,7 @@ def orders_group() -> None:
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
 @click.pass_context
 def orders_list(ctx: click.Context, email: str | None, limit: int) -> None:
-    """The latest orders: id, when, shopper, status, channel, total and lines."""
+    """The latest orders: id, when, shopper, status, promised delivery, channel, total, lines."""
     from account_link.models import Customer, Order
     from skill.prompts import money
 
@@ -729,9 +729,10 @@ def orders_list(ctx: click.Context, email: str | None, limit: int) -> None:
         found = list(db.scalars(query.limit(limit)))
         for order in found:
             lines = ", ".join(f"{ln.quantity} x {ln.product_name}" for ln in order.lines)
+            due = f"due {order.expected_at:%Y-%m-%d}" if order.expected_at else "due -"
             click.echo(f"{order.id:>6}  {order.placed_at:%Y-%m-%d %H:%M}  {order.customer.email}  "
-                       f"{order.status:<9} {order.channel:<11} {money(order.total_cents):>9}  "
-                       f"{lines}")  # fmt: skip
+                       f"{order.status:<9} {due:<14} {order.channel:<11} "
+                       f"{money(order.total_cents):>9}  {lines}")  # fmt: skip
     if not found:
         click.echo("no orders")
 
