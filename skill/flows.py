@@ -147,12 +147,76 @@ def confirm_purchase(
     return place(handler_input, turn, customer, pending)
 
 
+def offer_checkout(
+    handler_input: HandlerInput, turn: Turn, customer: Customer, lead: str = ""
+) -> Response:
+    """Read the cart and its total and wait for the yes; a line that ran out since it
+    went in the cart is named first, with the nearest substitute or its removal."""
+    cart = carts.view_cart(turn.session, customer.id)
+    if not cart.lines:
+        return say(handler_input, f"{lead}{prompts.CART_EMPTY_CHECKOUT}", prompts.HELP_REPROMPT)
+    items = [(ln.product_id, ln.quantity) for ln in cart.lines]
+    priced = orders.quote(turn.session, items, max_quantity=turn.max_quantity,
+                          charges=turn.charges)  # fmt: skip
+    short = next((ln for ln in priced.lines if ln.available < ln.quantity), None)
+    if short is not None:
+        return offer_fix(handler_input, turn, short, lead)
+    check_can_buy(turn, priced.total_cents)
+    turn.set_pending(
+        Pending("checkout", tuple(priced.items), priced.total_cents, cart_version=cart.version)
+    )
+    phrases = [prompts.item_phrase(ln.quantity, ln.name, ln.size) for ln in priced.lines]
+    speech = prompts.confirm_checkout(phrases, price_of(turn, priced))
+    return say(handler_input, f"{lead}{speech}", prompts.CONFIRM_REPROMPT)
+
+
+def offer_fix(
+    handler_input: HandlerInput, turn: Turn, short: orders.QuoteLine, lead: str = ""
+) -> Response:
+    """A cart line without enough stock: offer the nearest substitute, or taking it out."""
+    substitute = nearest_in_stock(turn, short.product_id, short.quantity)
+    turn.scope.product_id = substitute or short.product_id
+    turn.set_pending(Pending("fix", ((short.product_id, short.quantity),), 0,
+                             substitute_id=substitute))  # fmt: skip
+    name = f"{short.name}, {short.size}" if short.size else short.name
+    if substitute is None:
+        speech = prompts.offer_removal(name, short.available)
+    else:
+        product = get_product(turn.session, substitute)
+        phrase = prompts.item_phrase(short.quantity, product.display_name, product.size)
+        speech = prompts.offer_swap(name, short.available, phrase,
+                                    short.quantity * product.price_cents)  # fmt: skip
+    return say(handler_input, f"{lead}{speech}", prompts.FIX_REPROMPT)
+
+
+def fix_cart(
+    handler_input: HandlerInput, turn: Turn, customer: Customer, pending: Pending
+) -> Response:
+    """Yes to the fix: swap in the substitute (or take the line out), then offer checkout."""
+    (product_id, quantity), *_ = pending.items
+    missing = get_product(turn.session, product_id)
+    carts.remove_item(turn.session, customer.id, product_id, channel=turn.channel)
+    if pending.substitute_id is None:
+        lead = prompts.took_out(missing.display_name)
+    else:
+        carts.add_item(turn.session, customer.id, pending.substitute_id, quantity,
+                       channel=turn.channel, max_quantity=turn.max_quantity)  # fmt: skip
+        substitute = get_product(turn.session, pending.substitute_id)
+        lead = prompts.swapped(missing.display_name, substitute.display_name)
+    return offer_checkout(handler_input, turn, customer, lead=f"{lead} ")
+
+
 def place(
     handler_input: HandlerInput, turn: Turn, customer: Customer, pending: Pending
 ) -> Response:
     """Place the confirmed offer (once per offer key) and say so, with a card."""
     key = f"offer:{pending.key}"  # the same offer confirmed twice places one order
     if pending.kind == "checkout":
+        if orders.placed_with_key(turn.session, customer.id, key) is None:
+            priced = orders.quote(turn.session, pending.items, max_quantity=turn.max_quantity)
+            short = next((ln for ln in priced.lines if ln.available < ln.quantity), None)
+            if short is not None:  # ran out between the offer and the yes
+                return offer_fix(handler_input, turn, short)
         order = orders.checkout_cart(
             turn.session, customer.id, channel=turn.channel, max_quantity=turn.max_quantity,
             expected_version=pending.cart_version, agreed_total_cents=pending.total_cents,

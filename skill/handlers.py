@@ -155,20 +155,7 @@ class CheckoutIntentHandler(AbstractRequestHandler):
 
     def handle(self, handler_input: HandlerInput) -> Response:
         turn = turn_of(handler_input)
-        cart = carts.view_cart(turn.session, turn.require_customer().id)
-        if not cart.lines:
-            return say(handler_input, prompts.CART_EMPTY_CHECKOUT, prompts.HELP_REPROMPT)
-        items = [(ln.product_id, ln.quantity) for ln in cart.lines]
-        offer = orders.offer(
-            turn.session, items, max_quantity=turn.max_quantity, charges=turn.charges
-        )
-        flows.check_can_buy(turn, offer.total_cents)
-        turn.set_pending(
-            Pending("checkout", tuple(offer.items), offer.total_cents, cart_version=cart.version)
-        )
-        phrases = [prompts.item_phrase(ln.quantity, ln.name, ln.size) for ln in offer.lines]
-        speech = prompts.confirm_checkout(phrases, flows.price_of(turn, offer))
-        return say(handler_input, speech, prompts.CONFIRM_REPROMPT)
+        return flows.offer_checkout(handler_input, turn, turn.require_customer())
 
 
 class OrderStatusIntentHandler(AbstractRequestHandler):
@@ -228,6 +215,9 @@ class YesIntentHandler(AbstractRequestHandler):
             log.info("order %s cancelled by customer %s", cancelled.id, customer.id)
             speech = prompts.order_cancelled(cancelled.id, cancelled.total_cents)
             return say(handler_input, speech, prompts.ANYTHING_ELSE)
+        if pending.kind == "fix":
+            turn.clear_pending()
+            return flows.fix_cart(handler_input, turn, customer, pending)
         if pending.kind == "add":
             turn.clear_pending()
             (product_id, quantity), *_ = pending.items
@@ -299,6 +289,8 @@ class NoIntentHandler(AbstractRequestHandler):
         turn.clear_pending()
         if pending.kind == "cancel" and pending.order_id is not None:
             return say(handler_input, prompts.order_kept(pending.order_id), prompts.HELP_REPROMPT)
+        if pending.kind == "fix":
+            return say(handler_input, prompts.CART_LEFT_AS_IS, prompts.HELP_REPROMPT)
         return say(handler_input, prompts.NOT_ORDERED, prompts.HELP_REPROMPT)
 
 

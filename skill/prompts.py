@@ -336,3 +336,34 @@ def voice_code_needed(above_cents: int) -> str:
         f"Orders over {money(above_cents)} need a voice code, and you haven't set one yet. "
         "Set one in the Voice Cart app, then try again. Nothing was ordered."
     )
+
+
+FIX_REPROMPT = "Should I change your cart like that? Please say yes or no."
+CART_LEFT_AS_IS = "Okay, I left your cart as it is, and nothing was ordered. What else can I do?"
+
+
+def _ran_out(name: str, available: int) -> str:
+    left = f"there's only {available} left" if available else "it's out of stock"
+    return f"Sorry, {name} ran short since it went in your cart: {left}."
+
+
+def offer_swap(missing: str, available: int, phrase: str, cents: int) -> str:
+    return (
+        f"{_ran_out(missing, available)} The nearest I have is {phrase}, for {money(cents)}. "
+        "Should I put that in your cart instead?"
+    )
+
+
+def offer_removal(missing: str, available: int) -> str:
+    return (
+        f"{_ran_out(missing, available)} I have nothing close to it. Should I take it out "
+        "of your cart?"
+    )
+
+
+def swapped(missing: str, substitute: str) -> str:
+    return f"Okay, {substitute} is in your cart instead of {missing}."
+
+
+def took_out(missing: str) -> str:
+    return f"Okay, I took {missing} out of your cart."

@@ -51,7 +51,7 @@ class SkillDeps:
 class Pending:
     """An order waiting for the shopper's yes, kept in the session attributes."""
 
-    kind: str  # "add", "reorder", "reorder_last", "checkout" or "cancel"
+    kind: str  # "add", "reorder", "reorder_last", "checkout", "cancel" or "fix"
     items: tuple[tuple[int, int], ...]
     total_cents: int
     cart_version: int | None = None
@@ -59,6 +59,9 @@ class Pending:
     """For "cancel": the order to cancel."""
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
     """Names this offer: a second "yes" to the same offer finds the order it placed."""
+    substitute_id: int | None = None
+    """For "fix" (a cart line that ran out): the product to put in its place, or ``None``
+    to take the line out."""
     code_asked: bool = False
     """The shopper said yes and was asked for the voice code; the code places the order."""
 
@@ -74,6 +77,7 @@ class Pending:
             "cartVersion": self.cart_version,
             "orderId": self.order_id,
             "key": self.key,
+            "substituteId": self.substitute_id,
             "codeAsked": self.code_asked,
         }
 
@@ -88,6 +92,8 @@ class Pending:
                 cart_version=None if data.get("cartVersion") is None else int(data["cartVersion"]),
                 order_id=None if data.get("orderId") is None else int(data["orderId"]),
                 key=str(data.get("key") or uuid.uuid4().hex)[:64],
+                substitute_id=None if data.get("substituteId") is None
+                else int(data["substituteId"]),
                 code_asked=data.get("codeAsked") is True,
             )
         except (KeyError, TypeError, ValueError):
