@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -51,6 +53,15 @@ def create_shop(
         customer_id = session.get(SESSION_KEY)
         return db.get(Customer, customer_id) if isinstance(customer_id, int) else None
 
+    @contextmanager
+    def signed_in(back: str) -> Iterator[tuple[Session, Customer]]:
+        """The request's transaction and its signed-in shopper; else off to sign in."""
+        with sessions.begin() as db:
+            customer = current(db)
+            if customer is None:
+                abort(redirect(url_for("shop.sign_in_page", next=back)))
+            yield db, customer
+
     def show(
         db: Session, customer: Customer, message: str = "", status: int = 200
     ) -> ResponseReturnValue:
@@ -61,10 +72,7 @@ def create_shop(
 
     @bp.get("/cart")
     def cart_page() -> ResponseReturnValue:
-        with sessions.begin() as db:
-            customer = current(db)
-            if customer is None:
-                return redirect(url_for("shop.sign_in_page", next="/cart"))
+        with signed_in("/cart") as (db, customer):
             return show(db, customer)
 
     @bp.post("/cart/lines/<int:product_id>")
@@ -73,10 +81,7 @@ def create_shop(
         if not 0 < product_id <= MAX_ID:
             product_id = 0  # no such row: answered like any line that is gone
         try:
-            with sessions.begin() as db:  # the change commits whole, or not at all
-                customer = current(db)
-                if customer is None:
-                    return redirect(url_for("shop.sign_in_page", next="/cart"))
+            with signed_in("/cart") as (db, customer):  # the change commits whole, or not at all
                 if request.form.get("action") == "remove":
                     carts.remove_item(db, customer.id, product_id, channel=Channel.WEB)
                 else:
@@ -90,9 +95,7 @@ def create_shop(
             message, status = "That item is no longer in your cart.", 409
         if not message:
             return redirect(url_for("shop.cart_page"), code=303)
-        with sessions.begin() as db:
-            customer = current(db)
-            assert customer is not None
+        with signed_in("/cart") as (db, customer):
             return show(db, customer, message, status)
 
     def show_account(
@@ -106,18 +109,12 @@ def create_shop(
 
     @bp.get("/account")
     def account_page() -> ResponseReturnValue:
-        with sessions.begin() as db:
-            customer = current(db)
-            if customer is None:
-                return redirect(url_for("shop.sign_in_page", next="/account"))
+        with signed_in("/account") as (_db, customer):
             return show_account(customer)
 
     @bp.post("/account/address")
     def account_address() -> ResponseReturnValue:
-        with sessions.begin() as db:
-            customer = current(db)
-            if customer is None:
-                return redirect(url_for("shop.sign_in_page", next="/account"))
+        with signed_in("/account") as (db, customer):
             try:
                 set_address(db, customer, request.form.get("address", ""))
             except InvalidAddress as exc:
@@ -126,10 +123,7 @@ def create_shop(
 
     @bp.post("/account/voice-code")
     def account_voice_code() -> ResponseReturnValue:
-        with sessions.begin() as db:
-            customer = current(db)
-            if customer is None:
-                return redirect(url_for("shop.sign_in_page", next="/account"))
+        with signed_in("/account") as (db, customer):
             if request.form.get("action") == "remove":
                 voice_codes.clear_voice_code(db, customer)
                 return show_account(customer, "Voice code removed.")
