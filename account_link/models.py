@@ -44,6 +44,8 @@ class Customer(Base):
     voice_code_hash: Mapped[str | None] = mapped_column(String(200), default=None)
     """argon2id of the optional four-digit code asked before purchases by voice."""
     voice_code_failures: Mapped[int] = mapped_column(default=0)
+    voice_code_failed_at: Mapped[datetime | None] = mapped_column(default=None)
+    """The last wrong code: older ones than a day no longer count toward a lock."""
     voice_code_locked_until: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -18,10 +18,12 @@ from sqlalchemy.orm import Session
 
 from account_link.accounts import hash_password, verify_password
 from account_link.errors import InvalidVoiceCode, VoiceCodeNotSet, VoicePurchasingLocked
-from account_link.models import Customer
+from account_link.models import Customer, OutboxMessage
 from catalog.db import utcnow
 
 CODE_LENGTH = 4
+FAILURE_WINDOW = timedelta(days=1)
+"""Wrong codes further apart than this do not add up to a lock."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,7 @@ def set_voice_code(session: Session, customer: Customer, code: str) -> None:
         raise InvalidVoiceCode(f"a voice code is exactly {CODE_LENGTH} digits")
     customer.voice_code_hash = hash_password(code)
     customer.voice_code_failures = 0
+    customer.voice_code_failed_at = None
     customer.voice_code_locked_until = None
     session.flush()
 
@@ -71,6 +74,7 @@ def set_voice_code(session: Session, customer: Customer, code: str) -> None:
 def clear_voice_code(session: Session, customer: Customer) -> None:
     customer.voice_code_hash = None
     customer.voice_code_failures = 0
+    customer.voice_code_failed_at = None
     customer.voice_code_locked_until = None
     session.flush()
 
@@ -112,6 +116,17 @@ def _locked(session: Session, customer_id: int) -> Customer:
     return session.scalars(locked).one()
 
 
+def _lock_notice(customer: Customer, policy: VoiceCodePolicy) -> OutboxMessage:
+    """Tell the owner by e-mail (the outbox) that someone got the code wrong too often."""
+    body = (f"Hello {customer.name},\n\nSomeone said a wrong voice code {policy.max_attempts} "
+            f"times, so purchasing by voice is locked for {policy.lock_minutes} minutes.\n"
+            "If it wasn't you, change your voice code on your Voice Cart account page; "
+            "that also lifts the lock.")  # fmt: skip
+    subject = "Voice Cart: purchasing by voice is locked"
+    return OutboxMessage(customer_id=customer.id, kind="voice_code_locked",
+                         recipient=customer.email, subject=subject, body=body)  # fmt: skip
+
+
 def check_code(
     session: Session,
     customer_id: int,
@@ -134,10 +149,14 @@ def check_code(
     try:
         verify_password(customer.voice_code_hash, spoken)
     except (VerificationError, InvalidHashError):
-        customer.voice_code_failures += 1
+        last = customer.voice_code_failed_at
+        recent = last is not None and now - last <= FAILURE_WINDOW
+        customer.voice_code_failures = (customer.voice_code_failures if recent else 0) + 1
+        customer.voice_code_failed_at = now
         if customer.voice_code_failures >= policy.max_attempts:
             customer.voice_code_failures = 0
             customer.voice_code_locked_until = now + timedelta(minutes=policy.lock_minutes)
+            session.add(_lock_notice(customer, policy))
             session.flush()
             return CodeCheck(CodeOutcome.LOCKED, locked_until=customer.voice_code_locked_until)
         session.flush()

@@ -162,7 +162,7 @@ def _drive_at(url: str, tokens: list[str], rate: float, seconds: float) -> dict[
     idle = [_Session(token) for token in tokens]
     picker = random.Random(11)
     due: queue.Queue[float | None] = queue.Queue()
-    senders = 48
+    senders = min(48, len(idle))  # each sender holds one shopper: never an empty pick
 
     def sender() -> None:
         connection = http.client.HTTPConnection(host, port, timeout=30)

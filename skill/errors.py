@@ -33,7 +33,7 @@ from skill.turn import PENDING_KEY
 log = logging.getLogger("voicecart.skill")
 
 
-def _speech_for(exc: Exception) -> tuple[str, str | None, bool]:
+def spoken_error(exc: Exception) -> tuple[str, str | None, bool]:
     """(speech, reprompt, end_session) for a failure; unknown failures apologise."""
     match exc:
         case NotLinked():
@@ -76,7 +76,7 @@ class SkillExceptionHandler(AbstractExceptionHandler):
     def handle(self, handler_input: HandlerInput, exception: Exception) -> Response:
         current_scope().fail()
         (handler_input.attributes_manager.session_attributes or {}).pop(PENDING_KEY, None)
-        speech, reprompt, end = _speech_for(exception)
+        speech, reprompt, end = spoken_error(exception)
         if speech == prompts.SOMETHING_WENT_WRONG:
             log.exception("skill handler failed", exc_info=exception)
         else:

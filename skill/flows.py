@@ -15,13 +15,14 @@ from ask_sdk_model.dialog import ElicitSlotDirective
 from ask_sdk_model.ui import SimpleCard
 
 from account_link import carts, orders, voice_codes
-from account_link.errors import NotInCart, OutOfStock
+from account_link.errors import NotInCart, OutOfStock, VoiceCodeNotSet, VoicePurchasingLocked
 from account_link.models import Customer
 from catalog.errors import ProductNotFound
 from catalog.matching import Candidate, Decision, MatchResult
 from catalog.quantity import QuantityPhrase, split_quantity
 from catalog.service import get_product, get_products
 from skill import prompts
+from skill.errors import spoken_error
 from skill.speech import say
 from skill.turn import Choice, Pending, Turn
 
@@ -138,7 +139,9 @@ def confirm_purchase(
     handler_input: HandlerInput, turn: Turn, customer: Customer, pending: Pending
 ) -> Response:
     """The shopper said yes: ask for the voice code when one is needed, else place."""
-    if pending.is_purchase and voice_codes.code_required(
+    if not pending.is_purchase:
+        return say(handler_input, prompts.NOTHING_TO_CONFIRM, prompts.HELP_REPROMPT)
+    if voice_codes.code_required(
         customer, pending.total_cents, turn.voice_code
     ):
         turn.set_pending(replace(pending, code_asked=True))
@@ -203,7 +206,11 @@ def fix_cart(
                        channel=turn.channel, max_quantity=turn.max_quantity)  # fmt: skip
         substitute = get_product(turn.session, pending.substitute_id)
         lead = prompts.swapped(missing.display_name, substitute.display_name)
-    return offer_checkout(handler_input, turn, customer, lead=f"{lead} ")
+    try:
+        return offer_checkout(handler_input, turn, customer, lead=f"{lead} ")
+    except (VoicePurchasingLocked, VoiceCodeNotSet) as exc:  # the cart change still stands
+        speech, reprompt, _ = spoken_error(exc)
+        return say(handler_input, f"{lead} {speech}", reprompt)
 
 
 def place(

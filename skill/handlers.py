@@ -21,7 +21,7 @@ from catalog.db import utcnow
 from catalog.matching import pick_option
 from skill import flows, prompts
 from skill.speech import QuantityNotUnderstood, say
-from skill.turn import PENDING_KEY, Pending, turn_of
+from skill.turn import CHOICE_KEY, PENDING_KEY, Pending, turn_of
 
 log = logging.getLogger("voicecart.skill")
 
@@ -239,6 +239,9 @@ class VoiceCodeIntentHandler(AbstractRequestHandler):
             return say(handler_input, prompts.NOT_ASKING_CODE, prompts.HELP_REPROMPT)
         customer = turn.require_customer()
         policy = turn.voice_code
+        if not voice_codes.code_required(customer, pending.total_cents, policy):
+            turn.clear_pending()  # the code was removed (on the web) since it was asked for
+            return flows.place(handler_input, turn, customer, pending)
         check = voice_codes.check_code(turn.session, customer.id, slot_text(handler_input, "code"),
                                        policy)  # fmt: skip
         if check.outcome is CodeOutcome.MALFORMED:
@@ -267,6 +270,8 @@ class AwaitingVoiceCodeHandler(AbstractRequestHandler):
         if not any(is_intent_name(n)(handler_input) for n in self.ANSWERS_NOT_A_CODE):
             return False
         attributes = handler_input.attributes_manager.session_attributes or {}
+        if CHOICE_KEY in attributes:  # "Did you mean A, or B?" is answered first
+            return False
         pending = Pending.from_json(attributes.get(PENDING_KEY))
         return pending is not None and pending.code_asked
 

@@ -9,7 +9,7 @@ from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import IntentRequest, Response
 
 from skill.scope import current_scope
-from skill.turn import TURN_KEY, SkillDeps, Turn
+from skill.turn import PENDING_KEY, TURN_KEY, SkillDeps, Turn
 
 log = logging.getLogger("voicecart.skill")
 SECRET_SLOTS = frozenset({"code"})
@@ -32,7 +32,11 @@ class RequestLogInterceptor(AbstractRequestInterceptor):
         request = handler_input.request_envelope.request
         if isinstance(request, IntentRequest) and request.intent is not None:
             intent = request.intent
-            slots = {name: "****" if name in SECRET_SLOTS else slot.value
+            attributes = handler_input.attributes_manager.session_attributes or {}
+            pending = attributes.get(PENDING_KEY)
+            # while a code is asked for, any slot may hold it (misheard into another intent)
+            secret = isinstance(pending, dict) and pending.get("codeAsked") is True
+            slots = {name: "****" if secret or name in SECRET_SLOTS else slot.value
                      for name, slot in (intent.slots or {}).items() if slot.value}  # fmt: skip
             log.info("request %s intent=%s slots=%s", request.request_id, intent.name, slots)
         else:

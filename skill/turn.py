@@ -28,6 +28,7 @@ CHOICE_KEY = "choice"
 TURN_KEY = "voicecart.turn"
 PURCHASES = frozenset({"reorder", "reorder_last", "checkout"})
 """Pending kinds that spend money (and so may need the voice code)."""
+PENDING_KINDS = PURCHASES | {"add", "cancel", "fix"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,8 @@ class Pending:
     def from_json(cls, data: Any) -> Pending | None:
         """Parse what an earlier turn stored; anything malformed counts as nothing pending."""
         try:
+            if data["kind"] not in PENDING_KINDS:
+                return None
             return cls(
                 kind=str(data["kind"]),
                 items=tuple((int(pid), int(qty)) for pid, qty in data["items"]),

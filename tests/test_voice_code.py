@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from account_link.errors import InvalidVoiceCode, VoiceCodeNotSet, VoicePurchasingLocked
-from account_link.models import Customer
+from account_link.models import Customer, OutboxMessage
 from account_link.voice_codes import (
     CodeOutcome,
     VoiceCodePolicy,
@@ -119,10 +119,16 @@ def test_three_wrong_codes_lock_voice_purchasing_but_not_the_web(
     assert "locked purchasing by voice for 15 minutes" in alexa.speech(locked)
     account = client.get("/api/v1/account", headers=shopper.auth).get_json()
     assert account["voicePurchasingLockedUntil"] is not None
-    # the right code no longer helps, on a fresh offer either
+    # the lock holds on a fresh offer, and the owner hears of it by e-mail (the outbox)
     refused = shopper.say("CheckoutIntent")
     assert alexa.speech(refused).startswith("Purchasing by voice is locked for another 15 minutes")
     assert shopper.orders() == []
+    with sessions() as db:
+        notices = (select(OutboxMessage).join(Customer)
+                   .where(OutboxMessage.kind == "voice_code_locked",
+                          Customer.email == "locked@example.com"))  # fmt: skip
+        notice = db.scalars(notices).one()
+        assert "wrong voice code 3 times" in notice.body and "0472" not in notice.body
     # the owner can still check out on the web, where they signed in
     assert client.post("/api/v1/checkout", headers=shopper.auth).status_code == 201
     # and the lock ends on its own
@@ -176,6 +182,33 @@ def test_the_code_is_never_logged(client: FlaskClient, caplog: pytest.LogCapture
     assert "9517" not in caplog.text and "0472" not in caplog.text
 
 
+def test_a_misheard_code_is_not_logged_either(
+    client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A code heard as words lands in another intent's slot: masked while a code is asked."""
+    shopper = Shopper(client, "misheard@example.com")
+    shopper.add("VC-10001")
+    client.put("/api/v1/account/voice-code", json={"code": "0472"}, headers=shopper.auth)
+    shopper.say("CheckoutIntent")
+    shopper.say("AMAZON.YesIntent")
+    with caplog.at_level(logging.DEBUG):
+        again = shopper.say("ChooseProductIntent", {"item": "oh for seven to"})
+    assert "I need your four-digit voice code" in alexa.speech(again)
+    assert "slots={'item': '****'}" in caplog.text
+    assert "seven" not in caplog.text
+
+
+def test_a_forged_pending_kind_places_nothing(client: FlaskClient) -> None:
+    """Session attributes come from the client: an unknown kind is nothing to confirm."""
+    shopper = Shopper(client, "forged@example.com")
+    client.put("/api/v1/account/voice-code", json={"code": "0472"}, headers=shopper.auth)
+    forged = {"pending": {"kind": "Reorder", "items": [[1, 1]], "totalCents": 129}}
+    body = alexa.intent("AMAZON.YesIntent", access_token=shopper.token, attributes=forged)
+    reply = client.post("/alexa", json=body).get_json()
+    assert alexa.speech(reply).startswith("There's nothing waiting for a yes")
+    assert shopper.orders() == []
+
+
 def test_the_service_rules(sessions: sessionmaker[Session]) -> None:
     policy = VoiceCodePolicy(required_above_cents=1000, max_attempts=3, lock_minutes=10)
     with sessions.begin() as db:
@@ -202,6 +235,11 @@ def test_the_service_rules(sessions: sessionmaker[Session]) -> None:
             check_code(db, customer.id, "2468", policy, now=now + timedelta(minutes=9))
         later = check_code(db, customer.id, "2468", policy, now=now + timedelta(minutes=11))
         assert later.outcome is CodeOutcome.ACCEPTED
+        # wrong codes more than a day apart do not add up to a lock
+        for days in (0, 2, 4):
+            when = now + timedelta(minutes=11, days=days)
+            spaced = check_code(db, customer.id, "0000", policy, now=when)
+            assert (spaced.outcome, spaced.attempts_left) == (CodeOutcome.WRONG, 2)
 
 
 def test_a_retried_wrong_code_request_counts_once(client: FlaskClient) -> None:

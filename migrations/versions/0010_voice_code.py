@@ -22,6 +22,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column('voice_code_hash', sa.String(length=200), nullable=True))
         batch.add_column(sa.Column('voice_code_failures', sa.Integer(), nullable=False,
                                    server_default='0'))
+        batch.add_column(sa.Column('voice_code_failed_at', sa.DateTime(timezone=True),
+                                   nullable=True))
         batch.add_column(sa.Column('voice_code_locked_until', sa.DateTime(timezone=True),
                                    nullable=True))
 
@@ -29,5 +31,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('customers') as batch:
         batch.drop_column('voice_code_locked_until')
+        batch.drop_column('voice_code_failed_at')
         batch.drop_column('voice_code_failures')
         batch.drop_column('voice_code_hash')
