@@ -43,8 +43,25 @@ def verify_password(stored_hash: str, password: str) -> None:
     _hasher.verify(stored_hash, password)
 
 
-def sign_up(session: Session, email: str, name: str, password: str) -> Customer:
-    """Create a shopper account; refuses bad e-mails, short passwords and taken addresses."""
+MAX_ADDRESS = 300
+
+
+def clean_address(address: str) -> str:
+    """The delivery address with whitespace tidied; refuses empty, long or unprintable text."""
+    cleaned = " ".join(address.split())
+    if not cleaned or len(cleaned) > MAX_ADDRESS or not cleaned.isprintable():
+        raise InvalidAddress(f"An address is 1 to {MAX_ADDRESS} printable characters.")
+    return cleaned
+
+
+def set_address(session: Session, customer: Customer, address: str) -> None:
+    customer.address = clean_address(address)
+    session.flush()
+
+
+def sign_up(session: Session, email: str, name: str, password: str, address: str) -> Customer:
+    """Create a shopper account; refuses bad e-mails, short passwords, taken e-mails and
+    a missing delivery address (every order by voice names it before the yes)."""
     email = normalise_email(email)
     if not _EMAIL.match(email) or len(email) > 320:
         raise InvalidSignUp("email", "Enter a valid e-mail address.")
@@ -52,25 +69,18 @@ def sign_up(session: Session, email: str, name: str, password: str) -> Customer:
         raise InvalidSignUp("name", "Enter your name.")
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise InvalidSignUp("password", f"Use a password of at least {MIN_PASSWORD} characters.")
-    customer = Customer(email=email, name=name.strip(), password_hash=hash_password(password))
+    try:
+        delivery = clean_address(address)
+    except InvalidAddress:
+        raise InvalidSignUp("address", "Enter the address orders should go to.") from None
+    customer = Customer(email=email, name=name.strip(), password_hash=hash_password(password),
+                        address=delivery)  # fmt: skip
     try:
         with session.begin_nested():
             session.add(customer)
     except IntegrityError:
         raise EmailTaken(email) from None
     return customer
-
-
-MAX_ADDRESS = 300
-
-
-def set_address(session: Session, customer: Customer, address: str) -> None:
-    """The delivery address, whitespace tidied; refuses empty, over-long or unprintable text."""
-    cleaned = " ".join(address.split())
-    if not cleaned or len(cleaned) > MAX_ADDRESS or not cleaned.isprintable():
-        raise InvalidAddress(f"An address is 1 to {MAX_ADDRESS} printable characters.")
-    customer.address = cleaned
-    session.flush()
 
 
 def _recent_failures(session: Session, email: str, now: datetime) -> list[datetime]:

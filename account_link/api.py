@@ -24,6 +24,7 @@ from account_link.errors import (
     CannotCancel,
     EmptyCart,
     InvalidAddress,
+    NoDeliveryAddress,
     NotInCart,
     OrderNotFound,
     OutOfStock,
@@ -327,12 +328,16 @@ def create_api(
                 return _order_reply(earlier, 200, replayed=True)
             precondition(db, customer)
             try:
+                orders.check_deliverable(customer)
                 order = orders.checkout_cart(
                     db, customer.id, channel=channel(), max_quantity=max_quantity,
                     idempotency_key=scoped, charges=charges,
                 )  # fmt: skip
             except EmptyCart as exc:
                 raise ApiError(409, "empty_cart", "the cart is empty: nothing to order") from exc
+            except NoDeliveryAddress as exc:
+                raise ApiError(409, "no_address", "no delivery address on file: set one with "
+                               "PUT /api/v1/account/address first") from exc  # fmt: skip
             except OutOfStock as exc:
                 short = f"{exc.product_name}: {exc.available} left, {exc.wanted} in the cart"
                 raise ApiError(409, "out_of_stock", f"{short}; nothing was ordered") from exc

@@ -101,6 +101,13 @@ class TooManyAttempts(AccountError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class NoDeliveryAddress(AccountError):
+    """An order needs somewhere to go, and the shopper has no address on file."""
+
+    def __init__(self) -> None:
+        super().__init__("no delivery address on file")
+
+
 class InvalidAddress(AccountError):
     def __init__(self, message: str) -> None:
         super().__init__(message)

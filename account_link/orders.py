@@ -22,6 +22,7 @@ from account_link.errors import (
     CannotCancel,
     CartChanged,
     EmptyCart,
+    NoDeliveryAddress,
     OrderNotFound,
     OutOfStock,
     PriceChanged,
@@ -162,6 +163,12 @@ def offer(
         if line.available < line.quantity:
             raise OutOfStock(line.product_id, line.name, line.quantity, line.available)
     return priced
+
+
+def check_deliverable(customer: Customer) -> None:
+    """An order is only offered to a shopper with a delivery address on file."""
+    if not customer.address:
+        raise NoDeliveryAddress()
 
 
 def _reserve(session: Session, line: QuoteLine) -> None:

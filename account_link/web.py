@@ -90,7 +90,8 @@ def create_blueprint(
             if action == "signin":
                 customer = sign_in(db, email, password, remote_addr=request.remote_addr or "")
             else:
-                customer = sign_up(db, email, request.form.get("name", ""), password)
+                customer = sign_up(db, email, request.form.get("name", ""), password,
+                                   request.form.get("address", ""))  # fmt: skip
         except BadCredentials:
             return page("signin", 401, email=email, error="That e-mail and password don't match.")
         except TooManyAttempts as exc:

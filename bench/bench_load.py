@@ -64,7 +64,8 @@ def _prepare(database_url: str, shoppers: int) -> list[str]:
         assert demo is not None
         tokens.append(issue_access_token(db, demo, ttl_seconds=3600))
         for number in range(shoppers - 1):
-            shopper = Customer(email=f"load{number}@example.com", name=f"Load {number}")
+            shopper = Customer(email=f"load{number}@example.com", name=f"Load {number}",
+                               address=f"{number} Load Street")
             db.add(shopper)
             db.flush()
             tokens.append(issue_access_token(db, shopper, ttl_seconds=3600))

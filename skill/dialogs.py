@@ -41,12 +41,12 @@ SHOPPERS = ("demo", "new", "none", "expired", "revoked")
 TURN_KINDS = ("say", "speak", "wav", "launch", "intent", "end", "arrange")
 EXPECT_KEYS = ("intent", "slots", "product", "heard", "speech", "reprompt", "session", "card",
                "directive", "cart", "stock", "order", "new_session")  # fmt: skip
-FIXTURE_KEYS = ("shopper", "cart", "orders", "stock", "price", "voice_code")
+FIXTURE_KEYS = ("shopper", "cart", "orders", "stock", "price", "voice_code", "address")
 TEXT_RULE = ("contains", "not_contains", "matches")
 RULE_KEYS = {"speech": TEXT_RULE, "reprompt": TEXT_RULE, "heard": TEXT_RULE,
              "card": ("type", "title", "contains"),
              "order": ("lines", "total_cents", "channel")}  # fmt: skip
-ARRANGE_KEYS = ("cart", "orders", "stock", "price", "voice_code")
+ARRANGE_KEYS = ("cart", "orders", "stock", "price", "voice_code", "address")
 """What an ``arrange:`` turn may change between turns (as the web, the app or the shop would)."""
 
 
@@ -256,7 +256,8 @@ def _arrange(db: Session, fixtures: dict[str, Any], max_quantity: int) -> _Scene
         if customer is None:
             raise LookupError("the demo shopper is missing: run `voicecart seed --demo`")
     else:
-        customer = Customer(email=f"dialog-{uuid.uuid4().hex[:12]}@example.com", name="Dialog Test")
+        customer = Customer(email=f"dialog-{uuid.uuid4().hex[:12]}@example.com", name="Dialog Test",
+                            address="5 Dialog Road")  # fmt: skip
         db.add(customer)
         db.flush()
     token = None
@@ -289,6 +290,10 @@ def _change(db: Session, fixtures: dict[str, Any], scene: _Scene, max_quantity: 
         _product(db, str(words)).stock = int(stock)
     for words, cents in (fixtures.get("price") or {}).items():
         _product(db, str(words)).price_cents = int(cents)
+    if "address" in fixtures:  # the delivery address on file; null: none
+        if customer is None:
+            raise LookupError("an address needs a shopper (shopper: none has none)")
+        customer.address = None if fixtures["address"] is None else str(fixtures["address"])
     if "voice_code" in fixtures:  # a string of four digits sets it, null clears it
         if customer is None:
             raise LookupError("a voice code needs a shopper (shopper: none has none)")

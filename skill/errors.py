@@ -14,6 +14,7 @@ from account_link.errors import (
     CannotCancel,
     CartChanged,
     EmptyCart,
+    NoDeliveryAddress,
     NoOrders,
     NotInCart,
     NotLinked,
@@ -56,6 +57,8 @@ def spoken_error(exc: Exception) -> tuple[str, str | None, bool]:
             return prompts.CART_CHANGED, prompts.HELP_REPROMPT, False
         case CannotCancel(order_id=order_id, reason=reason):
             return prompts.cannot_cancel(order_id, reason), prompts.HELP_REPROMPT, False
+        case NoDeliveryAddress():
+            return prompts.NO_ADDRESS, prompts.HELP_REPROMPT, False
         case VoicePurchasingLocked(until=until):
             minutes = max(1, math.ceil((until - utcnow()).total_seconds() / 60))
             return prompts.voice_purchasing_locked(minutes), prompts.HELP_REPROMPT, False

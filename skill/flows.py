@@ -119,8 +119,11 @@ def proceed(
 
 def check_can_buy(turn: Turn, total_cents: int) -> None:
     """Before offering: refuse up front when this shopper cannot buy it by voice now
-    (locked after wrong voice codes, or a code is required and none is set)."""
-    voice_codes.code_required(turn.require_customer(), total_cents, turn.voice_code)
+    (no delivery address, locked after wrong voice codes, or a code is required and
+    none is set)."""
+    customer = turn.require_customer()
+    orders.check_deliverable(customer)
+    voice_codes.code_required(customer, total_cents, turn.voice_code)
 
 
 def ask_voice_code(handler_input: HandlerInput, speech: str) -> Response:

@@ -51,6 +51,10 @@ CART_EMPTY_CHECKOUT = (
     "Your cart is empty, so there's nothing to check out. You can say: add bread to my "
     "cart, or: reorder coffee."
 )
+NO_ADDRESS = (
+    "I don't have a delivery address for you yet, so I can't place an order. Add one on "
+    "your Voice Cart account page, then ask me again. Nothing was ordered."
+)
 NO_ORDERS = "You haven't placed any orders with Voice Cart yet. Say: check out, to order your cart."
 LINK_ACCOUNT = (
     "To shop with Voice Cart, please link your Voice Cart account. I've sent a card to "

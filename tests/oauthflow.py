@@ -56,7 +56,7 @@ def sign_up_and_allow(
     page = client.get(path)
     assert page.status_code == 200, page.get_data(as_text=True)
     form = {"csrf_token": csrf_token(page), "action": "signup", "name": "Sam",
-            "email": email, "password": password}  # fmt: skip
+            "email": email, "password": password, "address": "1 Test Lane"}  # fmt: skip
     signed_up = client.post(path, data=form)
     assert signed_up.status_code == 303, signed_up.get_data(as_text=True)
     consent = client.get(signed_up.headers["Location"])

@@ -103,6 +103,7 @@ def _link(server: Server, page: Any) -> str:
     assert page.inner_text("h1") == "Link Voice Cart to Alexa"
     page.fill("#signup-name", "Robin")
     page.fill("#signup-email", "robin@example.com")
+    page.fill("#signup-address", "9 Birch Close")
     page.fill("#signup-password", "a browser password")
     page.click("#signup")
     page.wait_for_selector("#allow")

@@ -11,8 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from oauthflow import linked_token
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
-from account_link.models import Order, OutboxMessage
+from account_link.models import Customer, Order, OutboxMessage
 from account_link.orders import Charges
 from app import Settings, create_app, wiring
 
@@ -62,11 +63,12 @@ def test_the_delivery_address_is_spoken_before_the_yes(client: FlaskClient) -> N
 def test_a_shopper_sets_the_address_on_the_web_and_hears_it(client: FlaskClient) -> None:
     token = linked_token(client, "address@example.com")
     auth = {"Authorization": f"Bearer {token}"}
-    assert client.get("/api/v1/account", headers=auth).get_json()["address"] is None
+    # the address given at sign-up is on file and spoken
+    assert client.get("/api/v1/account", headers=auth).get_json()["address"] == "1 Test Lane"
     client.post("/api/v1/cart/lines", json={"sku": "VC-10001", "quantity": 1}, headers=auth)
     before = alexa.speech(client.post("/alexa", json=alexa.intent(
         "CheckoutIntent", access_token=token)).get_json())  # fmt: skip
-    assert "delivered to" not in before
+    assert "delivered to 1 Test Lane" in before
     bad = client.put("/api/v1/account/address", json={"address": "  "}, headers=auth)
     assert bad.status_code == 400
     assert bad.get_json()["error"] == "bad_address"
@@ -75,3 +77,22 @@ def test_a_shopper_sets_the_address_on_the_web_and_hears_it(client: FlaskClient)
     after = alexa.speech(client.post("/alexa", json=alexa.intent(
         "CheckoutIntent", access_token=token)).get_json())  # fmt: skip
     assert "The total is $1.29, delivered to 7 Elm Road. Should I place the order?" in after
+
+
+def test_no_address_no_order_on_any_channel(
+    client: FlaskClient, sessions: sessionmaker[Session]
+) -> None:
+    """An account from before addresses were asked at sign-up: told how to add one."""
+    token = linked_token(client, "nowhere@example.com")
+    auth = {"Authorization": f"Bearer {token}"}
+    with sessions.begin() as db:
+        db.scalars(select(Customer).where(Customer.email == "nowhere@example.com")).one(
+        ).address = None  # fmt: skip
+    client.post("/api/v1/cart/lines", json={"sku": "VC-10001", "quantity": 1}, headers=auth)
+    spoken = alexa.speech(client.post("/alexa", json=alexa.intent(
+        "CheckoutIntent", access_token=token)).get_json())  # fmt: skip
+    assert spoken.startswith("I don't have a delivery address for you yet")
+    refused = client.post("/api/v1/checkout", headers=auth)
+    assert refused.status_code == 409
+    assert refused.get_json()["error"] == "no_address"
+    assert client.get("/api/v1/orders", headers=auth).get_json()["orders"] == []

@@ -187,7 +187,8 @@ def test_deny_redirects_with_access_denied(client: FlaskClient) -> None:
     path = authorize_path()
     page = client.get(path)
     form = {"csrf_token": csrf_token(page), "action": "signup", "name": "Ann",
-            "email": "ann@example.com", "password": "long enough password"}  # fmt: skip
+            "email": "ann@example.com", "password": "long enough password",
+            "address": "2 Ann Road"}  # fmt: skip
     consent = client.get(client.post(path, data=form).headers["Location"])
     denied = client.post(path, data={"csrf_token": csrf_token(consent), "action": "deny"})
     assert denied.status_code == 302
@@ -220,12 +221,19 @@ def test_sign_up_errors(client: FlaskClient) -> None:
     path = authorize_path()
     token = csrf_token(client.get(path))
     short = client.post(path, data={"csrf_token": token, "action": "signup", "name": "X",
-                                    "email": "x@example.com", "password": "short"})  # fmt: skip
+                                    "email": "x@example.com", "password": "short",
+                                    "address": "1 X Street"})  # fmt: skip
     assert short.status_code == 422
     assert "at least 10 characters" in short.get_data(as_text=True)
+    nowhere = client.post(path, data={"csrf_token": token, "action": "signup", "name": "X",
+                                      "email": "x@example.com", "password": "long enough pw",
+                                      "address": "   "})  # fmt: skip
+    assert nowhere.status_code == 422
+    assert "Enter the address orders should go to." in nowhere.get_data(as_text=True)
     sign_up_and_allow(client.application.test_client(), email="dup@example.com")
     form = {"csrf_token": token, "action": "signup", "name": "X",
-            "email": "DUP@example.com", "password": "long enough pw"}  # fmt: skip
+            "email": "DUP@example.com", "password": "long enough pw",
+            "address": "1 X Street"}  # fmt: skip
     dup = client.post(path, data=form)
     assert dup.status_code == 409
 
