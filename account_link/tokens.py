@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from account_link.models import Customer, OAuthToken
 from catalog.db import utcnow
@@ -44,8 +44,10 @@ def check_access_token(
     """Who an access token belongs to, or why it does not count."""
     if not token:
         return TokenCheck(TokenState.MISSING)
-    row = session.scalar(
-        select(OAuthToken).where(OAuthToken.access_token_hash == token_hash(token))
+    row = session.scalar(  # the customer in the same query: every turn asks for both
+        select(OAuthToken)
+        .where(OAuthToken.access_token_hash == token_hash(token))
+        .options(joinedload(OAuthToken.customer))
     )
     if row is None:
         return TokenCheck(TokenState.UNKNOWN)
@@ -87,8 +89,10 @@ def issue_access_token(
 
 def revoke_access_token(session: Session, token: str) -> bool:
     """Revoke an access token (the simulator's, when it exits); ``False`` if unknown."""
-    row = session.scalar(
-        select(OAuthToken).where(OAuthToken.access_token_hash == token_hash(token))
+    row = session.scalar(  # the customer in the same query: every turn asks for both
+        select(OAuthToken)
+        .where(OAuthToken.access_token_hash == token_hash(token))
+        .options(joinedload(OAuthToken.customer))
     )
     if row is None:
         return False

@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +36,14 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 import alexa  # noqa: E402
 from pgserver import PgServer, PostgresUnavailable  # noqa: E402
 from serverproc import Server  # noqa: E402
-from sqlalchemy import create_engine, text, update  # noqa: E402
+from sqlalchemy import create_engine, func, select, text, update  # noqa: E402
 
+from account_link.demo import record_past_order  # noqa: E402
 from account_link.identity import demo_shopper  # noqa: E402
-from account_link.models import Customer  # noqa: E402
+from account_link.models import Channel, Customer, Order  # noqa: E402
 from account_link.tokens import issue_access_token  # noqa: E402
 from app import Settings, make_engine, make_sessions  # noqa: E402
+from catalog.db import utcnow  # noqa: E402
 from catalog.models import Product  # noqa: E402
 
 SCRIPT: list[tuple[str, str, dict[str, str]]] = [
@@ -54,6 +57,17 @@ SCRIPT: list[tuple[str, str, dict[str, str]]] = [
 ]
 
 
+def _orders_placed(database_url: str) -> int:
+    """Orders the mix placed (each conversation's reorder and checkout): the check that
+    the confirmations really ordered, not just answered."""
+    engine = make_engine(Settings(database_url=database_url))
+    with make_sessions(engine)() as db:
+        placed = db.scalar(select(func.count()).select_from(Order)
+                           .where(Order.channel == Channel.ALEXA.value))  # fmt: skip
+    engine.dispose()
+    return int(placed or 0)
+
+
 def _prepare(database_url: str, shoppers: int) -> list[str]:
     """Shoppers with a purchase history (copied from the demo shopper's) and tokens."""
     engine = make_engine(Settings(database_url=database_url))
@@ -63,11 +77,15 @@ def _prepare(database_url: str, shoppers: int) -> list[str]:
         demo = demo_shopper(db)
         assert demo is not None
         tokens.append(issue_access_token(db, demo, ttl_seconds=3600))
+        past = [[(db.get_one(Product, ln.product_id), ln.quantity) for ln in order.lines]
+                for order in db.scalars(select(Order).where(Order.customer_id == demo.id))]
         for number in range(shoppers - 1):
             shopper = Customer(email=f"load{number}@example.com", name=f"Load {number}",
-                               address=f"{number} Load Street")
+                               address=f"{number} Load Street")  # fmt: skip
             db.add(shopper)
             db.flush()
+            for days, items in enumerate(past, start=3):  # so "paper towels" is their usual
+                record_past_order(db, shopper, items, placed_at=utcnow() - timedelta(days=days))
             tokens.append(issue_access_token(db, shopper, ttl_seconds=3600))
     engine.dispose()
     return tokens
@@ -163,7 +181,7 @@ def _drive_at(url: str, tokens: list[str], rate: float, seconds: float) -> dict[
     idle = [_Session(token) for token in tokens]
     picker = random.Random(11)
     due: queue.Queue[float | None] = queue.Queue()
-    senders = min(48, len(idle))  # each sender holds one shopper: never an empty pick
+    senders = min(24, len(idle))  # each sender holds one shopper: never an empty pick
 
     def sender() -> None:
         connection = http.client.HTTPConnection(host, port, timeout=30)
@@ -250,7 +268,9 @@ def main() -> None:
                     _drive(server.url, tokens, 2, 2.0)  # warm the workers' indexes
                     most = _drive(server.url, tokens, args.clients, args.seconds)
                     paced = _drive_at(server.url, tokens, args.rate, args.seconds)
+                    placed = _orders_placed(url)
                     results.append((name, most, paced))
+                    print(f"{name}: {placed} orders placed by voice during the runs")
                 finally:
                     server.stop()
         finally:

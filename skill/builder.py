@@ -7,7 +7,12 @@ from ask_sdk_core.skill_builder import SkillBuilder
 
 from skill.errors import SkillExceptionHandler
 from skill.handlers import REQUEST_HANDLERS
-from skill.interceptors import RequestLogInterceptor, ResponseLogInterceptor, TurnInterceptor
+from skill.interceptors import (
+    DialogueStateInterceptor,
+    RequestLogInterceptor,
+    ResponseLogInterceptor,
+    TurnInterceptor,
+)
 from skill.once import OnceSkill
 from skill.turn import SkillDeps
 
@@ -22,6 +27,7 @@ def build_skill(deps: SkillDeps, *, exactly_once: bool = False) -> CustomSkill:
     builder = SkillBuilder()
     builder.add_global_request_interceptor(TurnInterceptor(deps))
     builder.add_global_request_interceptor(RequestLogInterceptor())
+    builder.add_global_response_interceptor(DialogueStateInterceptor())
     builder.add_global_response_interceptor(ResponseLogInterceptor())
     for handler in REQUEST_HANDLERS:
         builder.add_request_handler(handler())

@@ -203,6 +203,7 @@ class YesIntentHandler(AbstractRequestHandler):
         turn = turn_of(handler_input)
         pending, choice = turn.pending, turn.choice
         if choice is not None:  # "yes" to "Did you mean A, or B?" does not say which
+            turn.keep()
             names = [name for _, name in choice.options]
             return say(handler_input, prompts.which_one(names), prompts.CHOICE_REPROMPT)
         if pending is None:
@@ -244,6 +245,8 @@ class VoiceCodeIntentHandler(AbstractRequestHandler):
             return flows.place(handler_input, turn, customer, pending)
         check = voice_codes.check_code(turn.session, customer.id, slot_text(handler_input, "code"),
                                        policy)  # fmt: skip
+        if check.outcome in (CodeOutcome.MALFORMED, CodeOutcome.WRONG):
+            turn.keep()  # the offer still waits for its code
         if check.outcome is CodeOutcome.MALFORMED:
             return flows.ask_voice_code(handler_input, prompts.VOICE_CODE_MALFORMED)
         if check.outcome is CodeOutcome.WRONG:
@@ -276,6 +279,7 @@ class AwaitingVoiceCodeHandler(AbstractRequestHandler):
         return pending is not None and pending.code_asked
 
     def handle(self, handler_input: HandlerInput) -> Response:
+        turn_of(handler_input).keep()
         return flows.ask_voice_code(handler_input, prompts.VOICE_CODE_NOT_HEARD)
 
 
@@ -317,6 +321,7 @@ class ChooseProductIntentHandler(AbstractRequestHandler):
         names = [name for _, name in choice.options]
         picked = pick_option(names, words, ordinal)
         if picked is None:
+            turn.keep()
             return say(handler_input, prompts.which_one(names), prompts.CHOICE_REPROMPT)
         product_id = choice.options[picked][0]
         return flows.proceed(handler_input, turn, choice.intent, product_id, choice.quantity)
@@ -327,6 +332,7 @@ class HelpIntentHandler(AbstractRequestHandler):
         return bool(is_intent_name("AMAZON.HelpIntent")(handler_input))
 
     def handle(self, handler_input: HandlerInput) -> Response:
+        turn_of(handler_input).keep()  # help mid-question: the question still stands
         return say(handler_input, prompts.HELP, prompts.HELP_REPROMPT)
 
 
@@ -358,6 +364,7 @@ class FallbackIntentHandler(AbstractRequestHandler):
         name = getattr(getattr(request, "intent", None), "name", None)
         if name != "AMAZON.FallbackIntent":
             log.warning("unknown intent %r answered with the fallback", name)
+        turn_of(handler_input).keep()  # words that fit nothing do not cancel the question
         return say(handler_input, prompts.FALLBACK, prompts.FALLBACK_REPROMPT)
 
 

@@ -9,7 +9,7 @@ from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import IntentRequest, Response
 
 from skill.scope import current_scope
-from skill.turn import PENDING_KEY, TURN_KEY, SkillDeps, Turn
+from skill.turn import CHOICE_KEY, PENDING_KEY, TURN_KEY, SkillDeps, Turn
 
 log = logging.getLogger("voicecart.skill")
 SECRET_SLOTS = frozenset({"code"})
@@ -55,3 +55,20 @@ class ResponseLogInterceptor(AbstractResponseInterceptor):
             getattr(response, "should_end_session", None),
             speech,
         )
+
+
+class DialogueStateInterceptor(AbstractResponseInterceptor):
+    """An offer, and a "Did you mean" question, wait for the very next answer only. After
+    a turn that neither made them nor re-asked them (say "what's in my cart" after
+    "Should I order it?") they are dropped, so a later "yes" to "Anything else?" orders
+    nothing and a new offer replaces an unanswered question."""
+
+    def process(self, handler_input: HandlerInput, response: Response) -> None:
+        turn = handler_input.attributes_manager.request_attributes.get(TURN_KEY)
+        if not isinstance(turn, Turn):
+            return
+        attributes = handler_input.attributes_manager.session_attributes or {}
+        if not turn.pending_fresh:
+            attributes.pop(PENDING_KEY, None)
+        if not turn.choice_fresh:
+            attributes.pop(CHOICE_KEY, None)

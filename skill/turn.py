@@ -139,6 +139,10 @@ class Turn:
         self.deps = deps
         self._customer: Customer | None = None
         self._resolved = False
+        self.pending_fresh = False
+        self.choice_fresh = False
+        """Whether this turn made (or deliberately kept) the pending offer and the open
+        "Did you mean" question; whatever is not fresh is dropped after the turn."""
 
     @property
     def session(self) -> Session:
@@ -215,16 +219,22 @@ class Turn:
         return Pending.from_json(self.attributes.get(PENDING_KEY))
 
     def set_pending(self, pending: Pending) -> None:
+        self.pending_fresh = True
         self.attributes[PENDING_KEY] = pending.to_json()
 
     def clear_pending(self) -> None:
         self.attributes.pop(PENDING_KEY, None)
+
+    def keep(self) -> None:
+        """This turn only re-asked (help, a misheard answer): what waits, keeps waiting."""
+        self.pending_fresh = self.choice_fresh = True
 
     @property
     def choice(self) -> Choice | None:
         return Choice.from_json(self.attributes.get(CHOICE_KEY))
 
     def set_choice(self, choice: Choice) -> None:
+        self.choice_fresh = True
         self.attributes[CHOICE_KEY] = choice.to_json()
 
     def clear_choice(self) -> None:
