@@ -28,7 +28,6 @@ from account_link.errors import (
     PriceChanged,
 )
 from account_link.models import (
-    Cart,
     Channel,
     Customer,
     Order,
@@ -204,6 +203,23 @@ def place_order(
         placed = placed_with_key(session, customer_id, idempotency_key)
         if placed is not None:
             return placed
+    return _place_unless_claimed(session, customer_id, items, channel=channel,
+                                 max_quantity=max_quantity, agreed_total_cents=agreed_total_cents,
+                                 idempotency_key=idempotency_key, charges=charges)  # fmt: skip
+
+
+def _place_unless_claimed(
+    session: Session,
+    customer_id: int,
+    items: Sequence[tuple[int, int]],
+    *,
+    channel: Channel,
+    max_quantity: int,
+    agreed_total_cents: int | None,
+    idempotency_key: str | None,
+    charges: Charges,
+) -> Order:
+    """:func:`place_order` once the key was looked up and found unused."""
     if not items:
         raise EmptyCart()
     priced = quote(session, items, max_quantity=max_quantity, charges=charges)
@@ -288,8 +304,16 @@ def _write_order(
     _confirmation_message(session, order)
     if PAUSE_INSIDE_ORDER is not None:
         PAUSE_INSIDE_ORDER(order)
-    session.expire_all()  # stock was changed behind the identity map
+    _expire_products(session)
     return order
+
+
+def _expire_products(session: Session) -> None:
+    """Stock was changed behind the identity map: reload products when next read (only
+    them: the order, its lines, the cart and the customer are current)."""
+    for instance in list(session.identity_map.values()):
+        if isinstance(instance, Product):
+            session.expire(instance)
 
 
 def checkout_cart(
@@ -315,11 +339,10 @@ def checkout_cart(
     if expected_version is not None and cart.version != expected_version:
         raise CartChanged(expected_version, cart.version)
     items = [(line.product_id, line.quantity) for line in cart.lines]
-    order = place_order(
+    order = _place_unless_claimed(
         session, customer_id, items, channel=channel, max_quantity=max_quantity,
         agreed_total_cents=agreed_total_cents, idempotency_key=idempotency_key, charges=charges,
     )  # fmt: skip
-    cart = session.scalars(select(Cart).where(Cart.customer_id == customer_id)).one()
     cart.lines.clear()
     touch(cart, channel)
     session.flush()
@@ -432,5 +455,5 @@ def cancel_order(
         )
     order.status = OrderStatus.CANCELLED.value
     session.flush()
-    session.expire_all()
+    _expire_products(session)
     return order
