@@ -31,12 +31,21 @@ def test_values_are_read() -> None:
             "VOICECART_SKILL_ID": "amzn1.ask.skill.abc",
             "VOICECART_PORT": "9000",
             "VOICECART_MAX_QUANTITY": "10",
+            "VOICECART_THREADS": "2",
+            "VOICECART_DELIVERY_DAYS": "5",
+            "VOICECART_VOICE_CODE_ABOVE_CENTS": "5000",
+            "VOICECART_VOICE_CODE_ATTEMPTS": "4",
+            "VOICECART_VOICE_CODE_LOCK_MINUTES": "30",
         }
     )
     assert settings.database_url == "postgresql+psycopg://u:p@db/voicecart"
     assert settings.skill_id == "amzn1.ask.skill.abc"
     assert settings.port == 9000
     assert settings.max_quantity == 10
+    assert settings.threads == 2
+    assert settings.charges.delivery_days == 5
+    policy = settings.voice_code
+    assert (policy.required_above_cents, policy.max_attempts, policy.lock_minutes) == (5000, 4, 30)
 
 
 @pytest.mark.parametrize(
@@ -47,6 +56,8 @@ def test_values_are_read() -> None:
         ("VOICECART_PORT", "70000", "between 1 and 65535"),
         ("VOICECART_MAX_QUANTITY", "0", "between 1 and 1000"),
         ("VOICECART_LOG_LEVEL", "LOUD", "VOICECART_LOG_LEVEL"),
+        ("VOICECART_VOICE_CODE_ATTEMPTS", "0", "between 1 and 10"),
+        ("VOICECART_THREADS", "many", "not a whole number"),
     ],
 )
 def test_bad_values_name_the_setting(name: str, value: str, fragment: str) -> None:
