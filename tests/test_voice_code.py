@@ -57,6 +57,22 @@ class Shopper:
     def orders(self) -> list[dict[str, Any]]:
         return list(self.client.get("/api/v1/orders", headers=self.auth).get_json()["orders"])
 
+    def set_code(self, code: str = "0472") -> None:
+        reply = self.client.put("/api/v1/account/voice-code", json={"code": code},
+                                headers=self.auth)  # fmt: skip
+        assert reply.status_code == 200
+
+
+def asked_for_code(client: FlaskClient, email: str) -> Shopper:
+    """A shopper with code 0472 and one item in the cart who checked out, said yes and
+    is now being asked for the code."""
+    shopper = Shopper(client, email)
+    shopper.add("VC-10001")
+    shopper.set_code()
+    shopper.say("CheckoutIntent")
+    assert "voice code" in alexa.speech(shopper.say("AMAZON.YesIntent"))
+    return shopper
+
 
 def test_the_code_is_set_on_the_web_api_hashed_and_never_shown(
     client: FlaskClient, sessions: sessionmaker[Session]
@@ -85,7 +101,7 @@ def test_the_code_is_set_on_the_web_api_hashed_and_never_shown(
 def test_checkout_on_alexa_asks_for_the_code_and_places_once_right(client: FlaskClient) -> None:
     shopper = Shopper(client, "alexa-code@example.com")
     shopper.add("VC-10001", 2)
-    client.put("/api/v1/account/voice-code", json={"code": "0472"}, headers=shopper.auth)
+    shopper.set_code()
     assert "Should I place the order?" in alexa.speech(shopper.say("CheckoutIntent"))
     asked = shopper.say("AMAZON.YesIntent")
     assert alexa.speech(asked) == "Please say your four-digit voice code."
@@ -108,11 +124,7 @@ def test_checkout_on_alexa_asks_for_the_code_and_places_once_right(client: Flask
 def test_three_wrong_codes_lock_voice_purchasing_but_not_the_web(
     client: FlaskClient, sessions: sessionmaker[Session]
 ) -> None:
-    shopper = Shopper(client, "locked@example.com")
-    shopper.add("VC-10001")
-    client.put("/api/v1/account/voice-code", json={"code": "0472"}, headers=shopper.auth)
-    shopper.say("CheckoutIntent")
-    shopper.say("AMAZON.YesIntent")
+    shopper = asked_for_code(client, "locked@example.com")
     shopper.say("VoiceCodeIntent", {"code": "1111"})
     shopper.say("VoiceCodeIntent", {"code": "2222"})
     locked = shopper.say("VoiceCodeIntent", {"code": "3333"})
@@ -170,11 +182,7 @@ def test_orders_above_the_configured_amount_need_a_code(threshold_app: Flask) ->
 
 
 def test_the_code_is_never_logged(client: FlaskClient, caplog: pytest.LogCaptureFixture) -> None:
-    shopper = Shopper(client, "quiet@example.com")
-    shopper.add("VC-10001")
-    client.put("/api/v1/account/voice-code", json={"code": "0472"}, headers=shopper.auth)
-    shopper.say("CheckoutIntent")
-    shopper.say("AMAZON.YesIntent")
+    shopper = asked_for_code(client, "quiet@example.com")
     with caplog.at_level(logging.DEBUG):
         shopper.say("VoiceCodeIntent", {"code": "9517"})
         shopper.say("VoiceCodeIntent", {"code": "0472"})
@@ -186,11 +194,7 @@ def test_a_misheard_code_is_not_logged_either(
     client: FlaskClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A code heard as words lands in another intent's slot: masked while a code is asked."""
-    shopper = Shopper(client, "misheard@example.com")
-    shopper.add("VC-10001")
-    client.put("/api/v1/account/voice-code", json={"code": "0472"}, headers=shopper.auth)
-    shopper.say("CheckoutIntent")
-    shopper.say("AMAZON.YesIntent")
+    shopper = asked_for_code(client, "misheard@example.com")
     with caplog.at_level(logging.DEBUG):
         again = shopper.say("ChooseProductIntent", {"item": "oh for seven to"})
     assert "I need your four-digit voice code" in alexa.speech(again)
@@ -201,7 +205,7 @@ def test_a_misheard_code_is_not_logged_either(
 def test_a_forged_pending_kind_places_nothing(client: FlaskClient) -> None:
     """Session attributes come from the client: an unknown kind is nothing to confirm."""
     shopper = Shopper(client, "forged@example.com")
-    client.put("/api/v1/account/voice-code", json={"code": "0472"}, headers=shopper.auth)
+    shopper.set_code()
     forged = {"pending": {"kind": "Reorder", "items": [[1, 1]], "totalCents": 129}}
     body = alexa.intent("AMAZON.YesIntent", access_token=shopper.token, attributes=forged)
     reply = client.post("/alexa", json=body).get_json()
@@ -244,11 +248,7 @@ def test_the_service_rules(sessions: sessionmaker[Session]) -> None:
 
 def test_a_retried_wrong_code_request_counts_once(client: FlaskClient) -> None:
     """Alexa resends a request it got no answer to: the same requestId must not count twice."""
-    shopper = Shopper(client, "retry-code@example.com")
-    shopper.add("VC-10001")
-    client.put("/api/v1/account/voice-code", json={"code": "0472"}, headers=shopper.auth)
-    shopper.say("CheckoutIntent")
-    shopper.say("AMAZON.YesIntent")
+    shopper = asked_for_code(client, "retry-code@example.com")
     body = alexa.intent("VoiceCodeIntent", {"code": "1111"}, access_token=shopper.token,
                         attributes=shopper.attributes)  # fmt: skip
     replies = [alexa.speech(client.post("/alexa", json=body).get_json()) for _ in range(3)]
@@ -256,10 +256,7 @@ def test_a_retried_wrong_code_request_counts_once(client: FlaskClient) -> None:
 
 
 def test_no_order_is_written_while_the_code_is_asked(client: FlaskClient) -> None:
-    shopper = Shopper(client, "pending@example.com")
-    shopper.add("VC-10001")
-    client.put("/api/v1/account/voice-code", json={"code": "0472"}, headers=shopper.auth)
-    shopper.say("CheckoutIntent")
+    shopper = asked_for_code(client, "pending@example.com")
     for _ in range(3):  # "yes", "yes", "yes": each asks for the code again
         assert "voice code" in alexa.speech(shopper.say("AMAZON.YesIntent"))
     assert shopper.orders() == []
