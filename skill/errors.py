@@ -29,7 +29,7 @@ from catalog.errors import ProductNotFound
 from skill import prompts
 from skill.scope import current_scope
 from skill.speech import QuantityNotUnderstood, say
-from skill.turn import PENDING_KEY
+from skill.turn import CHOICE_KEY, PENDING_KEY
 
 log = logging.getLogger("voicecart.skill")
 
@@ -78,7 +78,9 @@ class SkillExceptionHandler(AbstractExceptionHandler):
 
     def handle(self, handler_input: HandlerInput, exception: Exception) -> Response:
         current_scope().fail()
-        (handler_input.attributes_manager.session_attributes or {}).pop(PENDING_KEY, None)
+        attributes = handler_input.attributes_manager.session_attributes or {}
+        attributes.pop(PENDING_KEY, None)  # (response interceptors do not run after a failure)
+        attributes.pop(CHOICE_KEY, None)
         speech, reprompt, end = spoken_error(exception)
         if speech == prompts.SOMETHING_WENT_WRONG:
             log.exception("skill handler failed", exc_info=exception)

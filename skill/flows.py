@@ -15,7 +15,13 @@ from ask_sdk_model.dialog import ElicitSlotDirective
 from ask_sdk_model.ui import SimpleCard
 
 from account_link import carts, orders, voice_codes
-from account_link.errors import NotInCart, OutOfStock, VoiceCodeNotSet, VoicePurchasingLocked
+from account_link.errors import (
+    NoDeliveryAddress,
+    NotInCart,
+    OutOfStock,
+    VoiceCodeNotSet,
+    VoicePurchasingLocked,
+)
 from account_link.models import Customer
 from catalog.errors import ProductNotFound
 from catalog.matching import Candidate, Decision, MatchResult
@@ -166,6 +172,7 @@ def offer_checkout(
                           charges=turn.charges)  # fmt: skip
     short = next((ln for ln in priced.lines if ln.available < ln.quantity), None)
     if short is not None:
+        orders.check_deliverable(customer)  # no fix to offer when nothing can be ordered
         return offer_fix(handler_input, turn, short, lead)
     check_can_buy(turn, priced.total_cents)
     turn.set_pending(
@@ -211,7 +218,7 @@ def fix_cart(
         lead = prompts.swapped(missing.display_name, substitute.display_name)
     try:
         return offer_checkout(handler_input, turn, customer, lead=f"{lead} ")
-    except (VoicePurchasingLocked, VoiceCodeNotSet) as exc:  # the cart change still stands
+    except (VoicePurchasingLocked, VoiceCodeNotSet, NoDeliveryAddress) as exc:  # change stands
         speech, reprompt, _ = spoken_error(exc)
         return say(handler_input, f"{lead} {speech}", reprompt)
 

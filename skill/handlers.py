@@ -237,6 +237,7 @@ class VoiceCodeIntentHandler(AbstractRequestHandler):
         turn = turn_of(handler_input)
         pending = turn.pending
         if pending is None or not pending.code_asked:
+            turn.keep()  # a number that was not asked for: whatever waits, keeps waiting
             return say(handler_input, prompts.NOT_ASKING_CODE, prompts.HELP_REPROMPT)
         customer = turn.require_customer()
         policy = turn.voice_code
@@ -313,6 +314,7 @@ class ChooseProductIntentHandler(AbstractRequestHandler):
         turn = turn_of(handler_input)
         choice = turn.choice
         if choice is None:
+            turn.keep()  # a bare product name answers nothing: an offer still waits
             return say(handler_input, prompts.NOTHING_TO_CHOOSE, prompts.HELP_REPROMPT)
         words, ordinal = slot_text(handler_input, "item"), slot_text(handler_input, "ordinal")
         if words is None and ordinal is None:  # "neither", "none of them"
@@ -391,6 +393,7 @@ class UnhandledRequestHandler(AbstractRequestHandler):
     def handle(self, handler_input: HandlerInput) -> Response:
         request = handler_input.request_envelope.request
         log.warning("unhandled request type %s", getattr(request, "object_type", None))
+        turn_of(handler_input).keep()
         return say(handler_input, prompts.FALLBACK, prompts.FALLBACK_REPROMPT)
 
 
