@@ -109,6 +109,20 @@ class Quote:
     def items(self) -> list[tuple[int, int]]:
         return [(line.product_id, line.quantity) for line in self.lines]
 
+    @property
+    def short_line(self) -> QuoteLine | None:
+        """The first line with fewer units in stock than asked for."""
+        return next((line for line in self.lines if line.available < line.quantity), None)
+
+
+class StockShort(OutOfStock):
+    """Found short while pricing, before anything was written: the caller may offer a fix
+    and go on (unlike a reservation that lost a race, which must roll back)."""
+
+    def __init__(self, line: QuoteLine) -> None:
+        super().__init__(line.product_id, line.name, line.quantity, line.available)
+        self.line = line
+
 
 @dataclass(frozen=True, slots=True)
 class PurchaseStat:
@@ -158,9 +172,8 @@ def offer(
     if not items:
         raise EmptyCart()
     priced = quote(session, items, max_quantity=max_quantity, charges=charges)
-    for line in priced.lines:
-        if line.available < line.quantity:
-            raise OutOfStock(line.product_id, line.name, line.quantity, line.available)
+    if priced.short_line is not None:
+        raise StockShort(priced.short_line)
     return priced
 
 
@@ -222,7 +235,10 @@ def _place_unless_claimed(
     """:func:`place_order` once the key was looked up and found unused."""
     if not items:
         raise EmptyCart()
+    check_deliverable(session.get_one(Customer, customer_id))
     priced = quote(session, items, max_quantity=max_quantity, charges=charges)
+    if priced.short_line is not None:
+        raise StockShort(priced.short_line)
     if agreed_total_cents is not None and priced.total_cents != agreed_total_cents:
         raise PriceChanged(agreed_total_cents, priced.total_cents)
     if idempotency_key is not None and not claim(session, f"order:{idempotency_key}"):

@@ -170,10 +170,9 @@ def offer_checkout(
     items = [(ln.product_id, ln.quantity) for ln in cart.lines]
     priced = orders.quote(turn.session, items, max_quantity=turn.max_quantity,
                           charges=turn.charges)  # fmt: skip
-    short = next((ln for ln in priced.lines if ln.available < ln.quantity), None)
-    if short is not None:
+    if priced.short_line is not None:
         orders.check_deliverable(customer)  # no fix to offer when nothing can be ordered
-        return offer_fix(handler_input, turn, short, lead)
+        return offer_fix(handler_input, turn, priced.short_line, lead)
     check_can_buy(turn, priced.total_cents)
     turn.set_pending(
         Pending("checkout", tuple(priced.items), priced.total_cents, cart_version=cart.version)
@@ -229,16 +228,14 @@ def place(
     """Place the confirmed offer (once per offer key) and say so, with a card."""
     key = f"offer:{pending.key}"  # the same offer confirmed twice places one order
     if pending.kind == "checkout":
-        if orders.placed_with_key(turn.session, customer.id, key) is None:
-            priced = orders.quote(turn.session, pending.items, max_quantity=turn.max_quantity)
-            short = next((ln for ln in priced.lines if ln.available < ln.quantity), None)
-            if short is not None:  # ran out between the offer and the yes
-                return offer_fix(handler_input, turn, short)
-        order = orders.checkout_cart(
-            turn.session, customer.id, channel=turn.channel, max_quantity=turn.max_quantity,
-            expected_version=pending.cart_version, agreed_total_cents=pending.total_cents,
-            idempotency_key=key, charges=turn.charges,
-        )  # fmt: skip
+        try:
+            order = orders.checkout_cart(
+                turn.session, customer.id, channel=turn.channel, max_quantity=turn.max_quantity,
+                expected_version=pending.cart_version, agreed_total_cents=pending.total_cents,
+                idempotency_key=key, charges=turn.charges,
+            )  # fmt: skip
+        except orders.StockShort as short:  # ran out between the offer and the yes
+            return offer_fix(handler_input, turn, short.line)
     else:
         order = orders.place_order(
             turn.session, customer.id, pending.items, channel=turn.channel,

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from account_link import carts, orders
 from account_link.errors import (
     CartChanged,
     EmptyCart,
+    NoDeliveryAddress,
     NotInCart,
     OutOfStock,
     PriceChanged,
@@ -26,7 +27,7 @@ MAX = 25
 
 @pytest.fixture
 def shopper(session: Session) -> Customer:
-    customer = Customer(email="unit@example.com", name="Unit Shopper")
+    customer = Customer(email="unit@example.com", name="Unit Shopper", address="1 Unit Way")
     session.add(customer)
     session.flush()
     return customer
@@ -99,6 +100,17 @@ def test_out_of_stock_raises_and_reserves_nothing(
         )
     assert info.value.available == 5
     assert session.scalar(select(Product.stock).where(Product.id == widget.id)) == 5
+
+
+def test_no_order_goes_nowhere(session: Session, shopper: Customer, widget: Product) -> None:
+    """The rule lives in the service: every channel's order needs an address on file."""
+    shopper.address = None
+    with pytest.raises(NoDeliveryAddress):
+        orders.place_order(
+            session, shopper.id, [(widget.id, 1)], channel=Channel.WEB, max_quantity=MAX
+        )
+    assert session.scalar(select(Product.stock).where(Product.id == widget.id)) == 5
+    assert session.scalar(select(func.count()).where(Order.customer_id == shopper.id)) == 0
 
 
 def test_checkout_empties_cart(session: Session, shopper: Customer, widget: Product) -> None:
