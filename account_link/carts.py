@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from account_link.errors import NotInCart, QuantityOutOfRange
 from account_link.models import Cart, CartLine, Channel
-from catalog.db import utcnow
+from catalog.db import lock_row, utcnow
 from catalog.service import get_product
 
 
@@ -73,27 +73,13 @@ def cart_for(session: Session, customer_id: int) -> Cart:
 
 
 def cart_for_update(session: Session, customer_id: int) -> Cart:
-    """The cart, locked for this transaction: concurrent edits queue up, none is lost.
-
-    PostgreSQL takes a row lock (``FOR UPDATE``). SQLite locks whole databases: a no-op
-    UPDATE takes the write lock first (waiting out the busy timeout), so everything read
-    after it is current until commit.
-    """
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(
-            update(Cart).where(Cart.customer_id == customer_id).values(version=Cart.version)
-        )
-    locked = (
-        select(Cart)
-        .where(Cart.customer_id == customer_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    cart = session.scalar(locked)
+    """The cart, locked for this transaction: concurrent edits queue up, none is lost."""
+    cart = lock_row(session, Cart, Cart.customer_id == customer_id)
     if cart is None:  # first use: create it (or meet a concurrent creator), then lock it
         cart_for(session, customer_id)
         session.flush()
-        cart = session.scalars(locked).one()
+        cart = lock_row(session, Cart, Cart.customer_id == customer_id)
+        assert cart is not None
     return cart
 
 

@@ -35,7 +35,7 @@ from account_link.models import (
     OrderStatus,
     OutboxMessage,
 )
-from catalog.db import utcnow
+from catalog.db import lock_row, utcnow
 from catalog.models import Product
 from catalog.money import dollars
 from catalog.service import get_products
@@ -420,7 +420,7 @@ DEFAULT_CANCEL_WINDOW = timedelta(minutes=30)
 
 def order_for(session: Session, customer_id: int | None, order_id: int) -> Order:
     """The order, locked for this transaction; ``customer_id`` ``None`` is the admin."""
-    order = session.scalar(select(Order).where(Order.id == order_id).with_for_update())
+    order = lock_row(session, Order, Order.id == order_id)
     if order is None or (customer_id is not None and order.customer_id != customer_id):
         raise OrderNotFound(order_id)
     return order

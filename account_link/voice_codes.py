@@ -13,13 +13,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from account_link.accounts import hash_password, verify_password
 from account_link.errors import InvalidVoiceCode, VoiceCodeNotSet, VoicePurchasingLocked
 from account_link.models import Customer, OutboxMessage
-from catalog.db import utcnow
+from catalog.db import lock_row, utcnow
 
 CODE_LENGTH = 4
 FAILURE_WINDOW = timedelta(days=1)
@@ -105,17 +104,6 @@ def code_required(
     return False
 
 
-def _locked(session: Session, customer_id: int) -> Customer:
-    """The customer row, locked and re-read, so concurrent guesses queue and all count
-    (a no-op UPDATE takes SQLite's write lock first, as the cart lock does)."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(update(Customer).where(Customer.id == customer_id)
-                        .values(voice_code_failures=Customer.voice_code_failures))  # fmt: skip
-    locked = (select(Customer).where(Customer.id == customer_id).with_for_update()
-              .execution_options(populate_existing=True))  # fmt: skip
-    return session.scalars(locked).one()
-
-
 def _lock_notice(customer: Customer, policy: VoiceCodePolicy) -> OutboxMessage:
     """Tell the owner by e-mail (the outbox) that someone got the code wrong too often."""
     body = (f"Hello {customer.name},\n\nSomeone said a wrong voice code {policy.max_attempts} "
@@ -140,7 +128,8 @@ def check_code(
     if not is_well_formed(spoken):
         return CodeCheck(CodeOutcome.MALFORMED)
     assert spoken is not None
-    customer = _locked(session, customer_id)
+    customer = lock_row(session, Customer, Customer.id == customer_id)
+    assert customer is not None
     until = locked_until(customer, now)
     if until is not None:
         raise VoicePurchasingLocked(until)

@@ -8,11 +8,11 @@ Alembic see the whole schema.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import ColumnElement, DateTime, MetaData, inspect, select, update
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -60,3 +60,21 @@ class Base(DeclarativeBase):
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
+
+
+_Row = TypeVar("_Row", bound=Base)
+
+
+def lock_row(session: Session, model: type[_Row], *where: ColumnElement[bool]) -> _Row | None:
+    """The row, locked until this transaction ends and read afresh, so concurrent
+    read-modify-writes queue up instead of losing updates.
+
+    PostgreSQL takes a row lock (``FOR UPDATE``). SQLite locks whole databases: a no-op
+    ``UPDATE`` takes the write lock first (waiting out the busy timeout), so everything
+    read after it stays current until commit.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        key = inspect(model).primary_key[0]
+        session.execute(update(model).where(*where).values({key: key}))
+    locked = select(model).where(*where).with_for_update()
+    return session.scalar(locked.execution_options(populate_existing=True))

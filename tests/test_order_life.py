@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -137,3 +139,22 @@ def test_arrival_wording() -> None:
     assert prompts.arrival("delivered", now - timedelta(days=2), now) == "It has been delivered."
     assert prompts.arrival("cancelled", now, now) == ""
     assert prompts.arrival("placed", None, now) == ""
+
+
+def test_concurrent_cancels_restore_the_stock_once(
+    client: FlaskClient, sessions: sessionmaker[Session], placed: tuple[dict[str, str], int]
+) -> None:
+    """Two cancels at once (two devices, a retry): both answer, the stock comes back once."""
+    auth, order_id = placed
+    before = _stock(sessions)
+    app = client.application
+    start = threading.Barrier(4)
+
+    def cancel() -> int:
+        start.wait()
+        return app.test_client().post(f"/api/v1/orders/{order_id}/cancel", headers=auth).status_code
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        codes = list(pool.map(lambda _: cancel(), range(4)))
+    assert codes == [200] * 4
+    assert _stock(sessions) == before + 3
