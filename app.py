@@ -271,7 +271,6 @@ class Wiring:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
-    skill: Any
     dialogue: Any = None
     """The local channels' :class:`skill.local.LocalDialogue` (simulator, dialogue tests)."""
 
@@ -385,7 +384,7 @@ def create_app(
         ),
     )
     skill = build_skill(deps)
-    app.extensions["voicecart"] = Wiring(settings, engine, sessions, skill)
+    app.extensions["voicecart"] = Wiring(settings, engine, sessions)
 
     if settings.verify_alexa_requests:
         verifiers = alexa_verifiers(settings.skill_id, signature_verifier)
@@ -722,14 +721,15 @@ def orders_group() -> None:
 @click.pass_context
 def orders_list(ctx: click.Context, email: str | None, limit: int) -> None:
     """The latest orders: id, when, shopper, status, promised delivery, channel, total, lines."""
+    from account_link.accounts import normalise_email
     from account_link.models import Customer, Order
-    from skill.prompts import money
+    from catalog.money import dollars as money
 
     sessions = _prepare_database(_settings(ctx))
     with sessions() as db:
         query = select(Order).join(Customer).order_by(Order.placed_at.desc(), Order.id.desc())
         if email:
-            query = query.where(Customer.email == email.strip().lower())
+            query = query.where(Customer.email == normalise_email(email))
         found = list(db.scalars(query.limit(limit)))
         for order in found:
             lines = ", ".join(f"{ln.quantity} x {ln.product_name}" for ln in order.lines)
@@ -770,16 +770,13 @@ def token(ctx: click.Context, email: str | None, minutes: int) -> None:
 
     Anyone holding it acts as that shopper until it expires (it is never written to a log).
     """
+    from account_link.accounts import customer_by_email
     from account_link.identity import demo_shopper
-    from account_link.models import Customer
     from account_link.tokens import issue_access_token
 
     sessions = _prepare_database(_settings(ctx))
     with sessions.begin() as db:
-        if email:
-            customer = db.scalar(select(Customer).where(Customer.email == email.strip().lower()))
-        else:
-            customer = demo_shopper(db)
+        customer = customer_by_email(db, email) if email else demo_shopper(db)
         if customer is None:
             raise click.ClickException(f"no shopper {email or 'demo'}: sign up first, or run "
                                        "`voicecart seed --demo`")  # fmt: skip
@@ -927,8 +924,8 @@ def _local_target(
 ) -> tuple[Any, str, str | None]:
     """The skill in this process acting as the chosen shopper, the fixture shopper kind
     for recordings, and the token the simulator minted (to revoke at the end)."""
+    from account_link.accounts import customer_by_email
     from account_link.identity import demo_shopper
-    from account_link.models import Customer
     from account_link.tokens import TokenState, check_access_token, issue_access_token
     from skill.simulator import LocalTarget
 
@@ -949,8 +946,7 @@ def _local_target(
             customer, shopper = checked.customer, "new"
         else:
             if user:
-                email = user.strip().lower()
-                found = db.scalar(select(Customer).where(Customer.email == email))
+                found = customer_by_email(db, user)
                 if found is None:
                     hint = "sign up on the linking page first, or leave out --user"
                     raise click.ClickException(f"no shopper signs in as {user}: {hint}")

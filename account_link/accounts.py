@@ -34,6 +34,10 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+def customer_by_email(session: Session, email: str) -> Customer | None:
+    return session.scalar(select(Customer).where(Customer.email == normalise_email(email)))
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 

@@ -24,6 +24,7 @@ from account_link.errors import (
     CannotCancel,
     EmptyCart,
     InvalidAddress,
+    InvalidVoiceCode,
     NoDeliveryAddress,
     NotInCart,
     OrderNotFound,
@@ -300,10 +301,12 @@ def create_api(
         """Set or change the four-digit code asked before purchases by voice (stored
         hashed; setting it also lifts a lock after wrong codes)."""
         code = body().get("code")
-        if not isinstance(code, str) or not voice_codes.is_well_formed(code):
-            raise ApiError(400, "bad_voice_code", "'code' must be a string of exactly 4 digits")
         with shopper() as (db, customer):
-            voice_codes.set_voice_code(db, customer, code)
+            try:
+                voice_codes.set_voice_code(db, customer, code if isinstance(code, str) else "")
+            except InvalidVoiceCode as exc:
+                raise ApiError(400, "bad_voice_code",
+                               "'code' must be a string of exactly 4 digits") from exc  # fmt: skip
             return jsonify(account_json(customer))
 
     @bp.delete("/account/voice-code")

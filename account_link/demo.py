@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from account_link.identity import DEMO_SHOPPER_EMAIL, demo_shopper
 from account_link.models import Channel, Customer, Order, OrderLine, OrderStatus
+from account_link.orders import NO_CHARGES
 from catalog.db import utcnow
 from catalog.errors import UnknownProduct
 from catalog.models import Product
@@ -60,10 +61,11 @@ def record_past_order(
     lines = [OrderLine(product_id=product.id, product_name=product.spoken_name,
                        quantity=quantity, unit_price_cents=product.price_cents)
              for product, quantity in items]  # fmt: skip
+    subtotal = sum(line.line_total_cents for line in lines)
     order = Order(customer=customer, status=status.value, channel=Channel.SEED.value,
-                  subtotal_cents=sum(line.line_total_cents for line in lines),
-                  total_cents=sum(line.line_total_cents for line in lines), placed_at=placed_at,
-                  expected_at=placed_at + timedelta(days=2), lines=lines)  # fmt: skip
+                  subtotal_cents=subtotal, total_cents=subtotal, placed_at=placed_at,
+                  expected_at=placed_at + timedelta(days=NO_CHARGES.delivery_days),
+                  lines=lines)  # fmt: skip
     session.add(order)
     session.flush()
     return order

@@ -89,10 +89,8 @@ def issue_access_token(
 
 def revoke_access_token(session: Session, token: str) -> bool:
     """Revoke an access token (the simulator's, when it exits); ``False`` if unknown."""
-    row = session.scalar(  # the customer in the same query: every turn asks for both
-        select(OAuthToken)
-        .where(OAuthToken.access_token_hash == token_hash(token))
-        .options(joinedload(OAuthToken.customer))
+    row = session.scalar(
+        select(OAuthToken).where(OAuthToken.access_token_hash == token_hash(token))
     )
     if row is None:
         return False

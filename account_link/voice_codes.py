@@ -59,23 +59,24 @@ def is_well_formed(code: str | None) -> bool:
     return code is not None and len(code) == CODE_LENGTH and code.isascii() and code.isdigit()
 
 
+def _replace_code(session: Session, customer: Customer, code_hash: str | None) -> None:
+    """A new code (or none) starts afresh: no wrong codes counted, no lock."""
+    customer.voice_code_hash = code_hash
+    customer.voice_code_failures = 0
+    customer.voice_code_failed_at = None
+    customer.voice_code_locked_until = None
+    session.flush()
+
+
 def set_voice_code(session: Session, customer: Customer, code: str) -> None:
     """Set or change the code; it also lifts a lock (the owner proved who they are)."""
     if not is_well_formed(code):
         raise InvalidVoiceCode(f"a voice code is exactly {CODE_LENGTH} digits")
-    customer.voice_code_hash = hash_password(code)
-    customer.voice_code_failures = 0
-    customer.voice_code_failed_at = None
-    customer.voice_code_locked_until = None
-    session.flush()
+    _replace_code(session, customer, hash_password(code))
 
 
 def clear_voice_code(session: Session, customer: Customer) -> None:
-    customer.voice_code_hash = None
-    customer.voice_code_failures = 0
-    customer.voice_code_failed_at = None
-    customer.voice_code_locked_until = None
-    session.flush()
+    _replace_code(session, customer, None)
 
 
 def locked_until(customer: Customer, now: datetime | None = None) -> datetime | None:

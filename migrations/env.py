@@ -5,10 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-import account_link.models  # noqa: F401  (registers the tables)
+import account_link.claims
+import account_link.models  # noqa: F401
 import catalog.models  # noqa: F401
-import skill.local_session
-import skill.once  # noqa: F401
+import skill.local_session  # noqa: F401  (the local channels' session table)
 from catalog.db import Base, UTCDateTime
 
 config = context.config

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from nlu.errors import ModelError
 
-_SLOT_REF = re.compile(r"\{(\w+)\}")
+SLOT_REF = re.compile(r"\{(\w+)\}")
+"""A ``{slot}`` reference in a sample utterance."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,6 @@ class InteractionModel:
             for sample in intent.samples + tuple(
                 s for slot in intent.slots for s in slot.elicitation_samples
             ):
-                for ref in _SLOT_REF.findall(sample):
+                for ref in SLOT_REF.findall(sample):
                     if ref not in slot_names:
                         raise ModelError(f"{intent.name}: sample {sample!r} uses unknown {{{ref}}}")

@@ -14,18 +14,16 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from nlu.model import InteractionModel
+from nlu.model import SLOT_REF, InteractionModel
 from nlu.parser import IntentParser
+from skill.interaction_model import MAX_PRODUCT_SLOT_VALUES, MAX_SLOT_VALUE_CHARS
 
 MIN_SAMPLES = 3
 """Fewer sample utterances than this for a custom intent: recognition is poor."""
 MAX_SAMPLE_CHARS = 200
-MAX_SLOT_VALUE_CHARS = 140
-MAX_SLOT_VALUES = 50_000
 """Alexa's limits: characters per sample and per slot value, values+synonyms per model."""
 FORBIDDEN_INVOCATION_WORDS = {"alexa", "amazon", "echo", "skill", "app", "launch", "ask",
                               "open", "tell", "load", "begin", "enable"}  # fmt: skip
-_SLOT_REF = re.compile(r"\{(\w+)\}")
 _SAMPLE_CHARS = re.compile(r"^[A-Za-z .'\-]*$")
 _VALUE_CHARS = re.compile(r"^[A-Za-z0-9 .'\-]*$")
 EXAMPLE_FILLERS = {"AMAZON.NUMBER": "two", "AMAZON.Ordinal": "first",
@@ -84,12 +82,12 @@ def _samples(model: InteractionModel) -> list[Finding]:
             if (key, which) in seen:  # intent samples and slot samples are separate lists
                 out.append(Finding("error", where, "the same sample twice in one list"))
             seen.add((key, which))
-            refs = _SLOT_REF.findall(sample)
+            refs = SLOT_REF.findall(sample)
             used.update(refs)
             for ref in refs:
                 if ref not in slot_names:
                     out.append(Finding("error", where, f"slot {{{ref}}} is not declared"))
-            words = _SLOT_REF.sub(" ", sample)
+            words = SLOT_REF.sub(" ", sample)
             if re.search(r"\d", words):
                 out.append(Finding("error", where, "digits: spell numbers out as words"))
             elif not _SAMPLE_CHARS.match(words):
@@ -127,8 +125,8 @@ def _slot_values(model: InteractionModel) -> list[Finding]:
                 out.append(Finding("warning", f"{slot_type.name} {value.id}",
                                    f"{value.value!r} is the value of another id too"))  # fmt: skip
             seen.add(key)
-    if total > MAX_SLOT_VALUES:
-        limit = f"{total} values and synonyms; Alexa takes {MAX_SLOT_VALUES}"
+    if total > MAX_PRODUCT_SLOT_VALUES:
+        limit = f"{total} values and synonyms; Alexa takes {MAX_PRODUCT_SLOT_VALUES}"
         out.append(Finding("error", "slot values", limit))
     return out
 
