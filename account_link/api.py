@@ -331,8 +331,7 @@ def create_api(
                 return _order_reply(earlier, 200, replayed=True)
             precondition(db, customer)
             try:
-                orders.check_deliverable(customer)
-                order = orders.checkout_cart(
+                order, replayed = orders.checkout_cart(
                     db, customer.id, channel=channel(), max_quantity=max_quantity,
                     idempotency_key=scoped, charges=charges,
                 )  # fmt: skip
@@ -344,7 +343,7 @@ def create_api(
             except OutOfStock as exc:
                 short = f"{exc.product_name}: {exc.available} left, {exc.wanted} in the cart"
                 raise ApiError(409, "out_of_stock", f"{short}; nothing was ordered") from exc
-            return _order_reply(order, 201, replayed=False)
+            return _order_reply(order, 200 if replayed else 201, replayed=replayed)
 
     @bp.get("/orders")
     def list_orders() -> Response:

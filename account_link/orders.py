@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -332,6 +333,12 @@ def _expire_products(session: Session) -> None:
             session.expire(instance)
 
 
+class Checkout(NamedTuple):
+    order: Order
+    replayed: bool
+    """The key had placed this order already (a retry): nothing new was written."""
+
+
 def checkout_cart(
     session: Session,
     customer_id: int,
@@ -342,14 +349,14 @@ def checkout_cart(
     agreed_total_cents: int | None = None,
     idempotency_key: str | None = None,
     charges: Charges = NO_CHARGES,
-) -> Order:
+) -> Checkout:
     """Turn the whole cart into an order and empty the cart (once per ``idempotency_key``:
-    a repeat returns that order, though the cart is empty by then)."""
+    a repeat, even one that waited on the cart lock, gets that order back as a replay)."""
     cart = cart_for_update(session, customer_id)  # the lock also queues concurrent twins
     if idempotency_key is not None:
         placed = placed_with_key(session, customer_id, idempotency_key)
         if placed is not None:
-            return placed
+            return Checkout(placed, replayed=True)
     if not cart.lines:
         raise EmptyCart()
     if expected_version is not None and cart.version != expected_version:
@@ -362,7 +369,7 @@ def checkout_cart(
     cart.lines.clear()
     touch(cart, channel)
     session.flush()
-    return order
+    return Checkout(order, replayed=False)
 
 
 def latest_order(session: Session, customer_id: int) -> Order | None:

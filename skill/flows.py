@@ -229,7 +229,7 @@ def place(
     key = f"offer:{pending.key}"  # the same offer confirmed twice places one order
     if pending.kind == "checkout":
         try:
-            order = orders.checkout_cart(
+            order, _ = orders.checkout_cart(
                 turn.session, customer.id, channel=turn.channel, max_quantity=turn.max_quantity,
                 expected_version=pending.cart_version, agreed_total_cents=pending.total_cents,
                 idempotency_key=key, charges=turn.charges,
