@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +141,20 @@ def app(settings: Settings) -> Iterator[Flask]:
     application = create_app(settings)
     yield application
     wiring(application).engine.dispose()
+
+
+@pytest.fixture
+def make_app(settings: Settings) -> Iterator[Callable[..., Flask]]:
+    """Apps on the test's database with some settings changed: ``make_app(tax_bps=800)``."""
+    built: list[Flask] = []
+
+    def make(**changes: Any) -> Flask:
+        built.append(create_app(replace(settings, **changes)))
+        return built[-1]
+
+    yield make
+    for application in built:
+        wiring(application).engine.dispose()
 
 
 @pytest.fixture

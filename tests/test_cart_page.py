@@ -5,16 +5,12 @@ from __future__ import annotations
 import re
 
 import alexa
-from conftest import OAUTH_REDIRECT
 from flask.testing import FlaskClient
-from oauthflow import csrf_token, exchange, sign_up_and_allow
+from oauthflow import csrf_token, linked_token
 
 
 def _linked(client: FlaskClient) -> str:
-    linked = sign_up_and_allow(client, email="page@example.com", password="page password 1")
-    reply = exchange(client, {"grant_type": "authorization_code", "code": linked.code,
-                              "redirect_uri": OAUTH_REDIRECT})  # fmt: skip
-    return str(reply.get_json()["access_token"])
+    return linked_token(client, "page@example.com")
 
 
 def test_cart_page_needs_sign_in_and_never_redirects_off_site(client: FlaskClient) -> None:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import replace
+from collections.abc import Callable
 
 import alexa
 import pytest
@@ -15,15 +14,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from account_link.models import Customer, Order, OutboxMessage
 from account_link.orders import Charges
-from app import Settings, create_app, wiring
+from app import wiring
 
 
 @pytest.fixture
-def charging(settings: Settings) -> Iterator[Flask]:
-    app = create_app(replace(settings, tax_bps=800, delivery_fee_cents=399,
-                             free_delivery_from_cents=3500))  # fmt: skip
-    yield app
-    wiring(app).engine.dispose()
+def charging(make_app: Callable[..., Flask]) -> Flask:
+    return make_app(tax_bps=800, delivery_fee_cents=399, free_delivery_from_cents=3500)
 
 
 def test_the_spoken_total_includes_tax_and_delivery(charging: Flask) -> None:

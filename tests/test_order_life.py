@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import alexa
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from oauthflow import linked_token
 from sqlalchemy import select
@@ -19,7 +20,6 @@ from test_cli import voicecart
 from account_link.errors import CannotAdvance
 from account_link.models import Order, OutboxMessage
 from account_link.orders import advance_order
-from app import Settings, create_app, wiring
 from catalog.models import Product
 from skill import prompts
 
@@ -107,25 +107,22 @@ def test_the_orders_command(tmp_path: Path) -> None:
     assert "no order 99999" in missing.stderr
 
 
-def test_the_promised_delivery_is_kept_on_the_order_and_spoken(settings: Settings) -> None:
-    app = create_app(replace(settings, delivery_days=3))
-    try:
-        client = app.test_client()
-        auth = _token(client, "promise@example.com")
-        client.post("/api/v1/cart/lines", json={"sku": "VC-10001"}, headers=auth)
-        order = client.post("/api/v1/checkout", headers=auth).get_json()
-        placed, expected = (datetime.fromisoformat(order[k]) for k in ("placedAt", "expectedAt"))
-        assert expected - placed == timedelta(days=3)
-        sessions = wiring(app).sessions
-        with sessions() as db:
-            mail = db.scalars(select(OutboxMessage).where(OutboxMessage.order_id == order["id"]))
-            assert f"Expected delivery: {expected:%A, %B} {expected.day}" in mail.one().body
-        token = auth["Authorization"].removeprefix("Bearer ")
-        status = client.post("/alexa", json=alexa.intent("OrderStatusIntent", access_token=token))
-        speech = alexa.speech(status.get_json())
-        assert f"It should arrive on {expected:%A, %B} {expected.day}." in speech
-    finally:
-        wiring(app).engine.dispose()
+def test_the_promised_delivery_is_kept_on_the_order_and_spoken(
+    make_app: Callable[..., Flask], sessions: sessionmaker[Session]
+) -> None:
+    client = make_app(delivery_days=3).test_client()
+    auth = _token(client, "promise@example.com")
+    client.post("/api/v1/cart/lines", json={"sku": "VC-10001"}, headers=auth)
+    order = client.post("/api/v1/checkout", headers=auth).get_json()
+    placed, expected = (datetime.fromisoformat(order[k]) for k in ("placedAt", "expectedAt"))
+    assert expected - placed == timedelta(days=3)
+    with sessions() as db:
+        mail = db.scalars(select(OutboxMessage).where(OutboxMessage.order_id == order["id"]))
+        assert f"Expected delivery: {expected:%A, %B} {expected.day}" in mail.one().body
+    token = auth["Authorization"].removeprefix("Bearer ")
+    status = client.post("/alexa", json=alexa.intent("OrderStatusIntent", access_token=token))
+    speech = alexa.speech(status.get_json())
+    assert f"It should arrive on {expected:%A, %B} {expected.day}." in speech
 
 
 def test_arrival_wording() -> None:

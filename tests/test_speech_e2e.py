@@ -13,9 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import OAUTH_REDIRECT
 from flask.testing import FlaskClient
-from oauthflow import exchange, sign_up_and_allow
+from oauthflow import linked_token
 from rapidfuzz.distance import Levenshtein
 from speech_corpus import Case, spoken_cases, synthesise
 
@@ -37,13 +36,11 @@ def _verdict(case: Case, payload: dict[str, object]) -> tuple[bool, bool, bool]:
     return intent_ok, quantity_ok, product_ok
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # recognition, not storage
 def test_spoken_shopping_requests_end_to_end(
     client: FlaskClient, espeak: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    linked = sign_up_and_allow(client, email="speech@example.com")
-    grant = {"grant_type": "authorization_code", "code": linked.code,
-             "redirect_uri": OAUTH_REDIRECT}  # fmt: skip
-    token = exchange(client, grant).get_json()["access_token"]
+    token = linked_token(client, "speech@example.com")
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "audio/wav"}
     rows, correct, errors, words = [], 0, 0, 0
     for case, voice in spoken_cases():

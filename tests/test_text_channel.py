@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import OAUTH_REDIRECT
 from flask.testing import FlaskClient
-from oauthflow import exchange, sign_up_and_allow
+from oauthflow import linked_token
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,10 +16,7 @@ from catalog.models import Product
 
 @pytest.fixture
 def token(client: FlaskClient) -> str:
-    linked = sign_up_and_allow(client, email="text@example.com")
-    reply = exchange(client, {"grant_type": "authorization_code", "code": linked.code,
-                              "redirect_uri": OAUTH_REDIRECT})  # fmt: skip
-    return str(reply.get_json()["access_token"])
+    return linked_token(client, "text@example.com")
 
 
 def _say(client: FlaskClient, token: str, text: str, session_id: str | None = None) -> Any:

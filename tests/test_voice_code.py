@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -28,7 +27,6 @@ from account_link.voice_codes import (
     code_required,
     set_voice_code,
 )
-from app import Settings, create_app, wiring
 from catalog.db import utcnow
 
 
@@ -154,11 +152,8 @@ def test_three_wrong_codes_lock_voice_purchasing_but_not_the_web(
 
 
 @pytest.fixture
-def threshold_app(settings: Settings) -> Iterator[Flask]:
-    app = create_app(replace(settings, voice_code_above_cents=500, voice_code_attempts=2,
-                             voice_code_lock_minutes=60))  # fmt: skip
-    yield app
-    wiring(app).engine.dispose()
+def threshold_app(make_app: Callable[..., Flask]) -> Flask:
+    return make_app(voice_code_above_cents=500, voice_code_attempts=2, voice_code_lock_minutes=60)
 
 
 def test_orders_above_the_configured_amount_need_a_code(threshold_app: Flask) -> None:
@@ -172,7 +167,7 @@ def test_orders_above_the_configured_amount_need_a_code(threshold_app: Flask) ->
     assert alexa.speech(refused).startswith(
         "Orders over $5.00 need a voice code, and you haven't set one yet."
     )
-    client.put("/api/v1/account/voice-code", json={"code": "8080"}, headers=shopper.auth)
+    shopper.set_code("8080")
     shopper.say("CheckoutIntent")
     assert alexa.speech(shopper.say("AMAZON.YesIntent")).startswith("Please say your")
     shopper.say("VoiceCodeIntent", {"code": "1234"})
