@@ -126,6 +126,11 @@ class Settings:
                        self.delivery_days)  # fmt: skip
 
     @property
+    def cancel_window(self) -> timedelta:
+        """How long after placing an order it can still be cancelled."""
+        return timedelta(minutes=self.cancel_window_minutes)
+
+    @property
     def voice_code(self) -> VoiceCodePolicy:
         """When purchases by voice need the shopper's code, and what wrong codes cost."""
         from account_link.voice_codes import VoiceCodePolicy
@@ -378,7 +383,7 @@ def create_app(
         config=SkillConfig(
             max_quantity=settings.max_quantity,
             demo_for_unlinked=settings.demo_shopper_for_unlinked,
-            cancel_window_minutes=settings.cancel_window_minutes,
+            cancel_window=settings.cancel_window,
             charges=settings.charges,
             voice_code=settings.voice_code,
         ),
@@ -414,7 +419,7 @@ def create_app(
         log.warning("account linking is off: set VOICECART_OAUTH_CLIENT_SECRET to enable /oauth")
     app.register_blueprint(create_blueprint(app, sessions, oauth))
     api = create_api(sessions, max_quantity=settings.max_quantity, charges=settings.charges,
-                     cancel_window=timedelta(minutes=settings.cancel_window_minutes))  # fmt: skip
+                     cancel_window=settings.cancel_window)  # fmt: skip
     csrf.exempt(api)  # bearer-token API: no cookies, so no cross-site forgery
     app.register_blueprint(api)
     app.register_blueprint(create_shop(sessions, max_quantity=settings.max_quantity,

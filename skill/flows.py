@@ -83,44 +83,38 @@ def proceed(
     turn.scope.product_id = product_id
     product = get_product(turn.session, product_id)
     carts.check_quantity(quantity, turn.max_quantity)
+    substitute = None
     if product.stock < quantity:
         substitute = nearest_in_stock(turn, product_id, quantity)
         if substitute is None:
             raise OutOfStock(product_id, product.display_name, quantity, product.stock)
         turn.scope.product_id = substitute
-        offer = orders.offer(turn.session, [(substitute, quantity)],
-                             max_quantity=turn.max_quantity, charges=turn.charges)  # fmt: skip
-        kind = "reorder" if intent == REORDER else "add"
-        if intent == REORDER:
-            check_can_buy(turn, offer.total_cents)
-        turn.set_pending(Pending(kind, tuple(offer.items), offer.total_cents))
-        line = offer.lines[0]
-        speech = prompts.offer_substitute(
-            product.spoken_name,
-            prompts.item_phrase(quantity, line.name, line.size).removeprefix("1 "),
-            price_of(turn, offer) if intent == REORDER else prompts.money(offer.subtotal_cents),
-            reorder=intent == REORDER,
+    elif intent != REORDER:
+        cart_line = carts.add_item(
+            turn.session, turn.require_customer().id, product_id, quantity,
+            channel=turn.channel, max_quantity=turn.max_quantity,
         )  # fmt: skip
-        return say(handler_input, speech, prompts.CONFIRM_REPROMPT)
+        speech = prompts.added_to_cart(quantity, product.display_name, product.size,
+                                       cart_line.quantity)  # fmt: skip
+        return say(handler_input, speech, prompts.ANYTHING_ELSE)
+    # an offer waiting for a yes: a reorder, or a substitute for an add or a reorder
+    offer = orders.offer(turn.session, [(substitute or product_id, quantity)],
+                         max_quantity=turn.max_quantity, charges=turn.charges)  # fmt: skip
     if intent == REORDER:
-        offer = orders.offer(turn.session, [(product_id, quantity)],
-                             max_quantity=turn.max_quantity, charges=turn.charges)  # fmt: skip
         check_can_buy(turn, offer.total_cents)
-        turn.set_pending(Pending("reorder", tuple(offer.items), offer.total_cents))
-        line = offer.lines[0]
-        phrase = prompts.item_phrase(quantity, line.name, line.size).removeprefix("1 ")
+    kind = "reorder" if intent == REORDER else "add"
+    turn.set_pending(Pending(kind, tuple(offer.items), offer.total_cents))
+    line = offer.lines[0]
+    phrase = prompts.item_phrase(quantity, line.name, line.size).removeprefix("1 ")
+    if substitute is not None:
+        price = price_of(turn, offer) if intent == REORDER else prompts.money(offer.subtotal_cents)
+        speech = prompts.offer_substitute(product.spoken_name, phrase, price,
+                                          reorder=intent == REORDER)  # fmt: skip
+    else:
         if usual is None:  # picked from a question: the match's prior is not at hand
             usual = turn.customer is not None and product_id in _bought(turn)
         speech = prompts.confirm_reorder(phrase, price_of(turn, offer), usual=usual)
-        return say(handler_input, speech, prompts.CONFIRM_REPROMPT)
-    customer = turn.require_customer()
-    cart_line = carts.add_item(
-        turn.session, customer.id, product_id, quantity,
-        channel=turn.channel, max_quantity=turn.max_quantity,
-    )  # fmt: skip
-    in_cart = cart_line.quantity
-    speech = prompts.added_to_cart(quantity, product.display_name, product.size, in_cart)
-    return say(handler_input, speech, prompts.ANYTHING_ELSE)
+    return say(handler_input, speech, prompts.CONFIRM_REPROMPT)
 
 
 def check_can_buy(turn: Turn, total_cents: int) -> None:

@@ -37,7 +37,7 @@ class SkillConfig:
 
     max_quantity: int = 25
     demo_for_unlinked: bool = False
-    cancel_window_minutes: int = 30
+    cancel_window: timedelta = orders.DEFAULT_CANCEL_WINDOW
     charges: orders.Charges = orders.NO_CHARGES
     voice_code: VoiceCodePolicy = DEFAULT_POLICY
 
@@ -166,7 +166,7 @@ class Turn:
 
     @property
     def cancel_window(self) -> timedelta:
-        return timedelta(minutes=self.deps.config.cancel_window_minutes)
+        return self.deps.config.cancel_window
 
     @property
     def attributes(self) -> dict[str, Any]:
