@@ -106,11 +106,17 @@ class Settings:
     """Crash tests only: seconds to wait inside an order's transaction before commit."""
     vosk_model: Path | None = None
     model_dir: Path | None = None
+    nlu_dir: Path | None = None
     model_base_url: str = "https://alphacephei.com/vosk/models/"
 
     @property
     def models_folder(self) -> Path:
         return self.model_dir or self.instance_dir / "models"
+
+    @property
+    def nlu_folder(self) -> Path:
+        """Where the trained parser's files are kept (one folder per model revision)."""
+        return self.nlu_dir or self.instance_dir / "nlu"
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -189,6 +195,7 @@ class Settings:
             if env.get("VOICECART_VOSK_MODEL")
             else None,
             model_dir=Path(env["VOICECART_MODEL_DIR"]) if env.get("VOICECART_MODEL_DIR") else None,
+            nlu_dir=Path(env["VOICECART_NLU_DIR"]) if env.get("VOICECART_NLU_DIR") else None,
             model_base_url=(
                 env.get("VOICECART_MODEL_BASE_URL") or "https://alphacephei.com/vosk/models/"
             ),
@@ -424,7 +431,8 @@ def create_app(
     app.register_blueprint(api)
     app.register_blueprint(create_shop(sessions, max_quantity=settings.max_quantity,
                                        voice_code=settings.voice_code))  # fmt: skip
-    dialogue = LocalDialogue(skill, sessions, matcher, lambda: recognizer_for(settings.vosk_model))
+    dialogue = LocalDialogue(skill, sessions, matcher, lambda: recognizer_for(settings.vosk_model),
+                             nlu_dir=settings.nlu_folder)  # fmt: skip
     wiring(app).dialogue = dialogue
     local = create_local_api(sessions, dialogue)
     csrf.exempt(local)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from catalog.index import Hit, IndexEntry, ProductIndex
 from catalog.models import Product
 from catalog.normalize import normalize, tokens
-from catalog.quantity import split_quantity
+from catalog.quantity import split_quantity, without_purpose
 from catalog.revision import current_revision
 
 log = logging.getLogger("voicecart.catalog")
@@ -227,8 +227,13 @@ class CatalogMatcher:
         prior: Mapping[int, float] | None = None,
         limit: int = 5,
     ) -> MatchResult:
-        """Match ``text`` against the active catalogue (see :func:`match_text`)."""
-        return match_text(self.index(session), text, prior=prior, limit=limit)
+        """Match ``text`` against the active catalogue (see :func:`match_text`); when it
+        names nothing, try it without a trailing purpose ("... for taco night")."""
+        index = self.index(session)
+        result = match_text(index, text, prior=prior, limit=limit)
+        if result.decision is Decision.NO_MATCH and (shorter := without_purpose(text)):
+            return match_text(index, shorter, prior=prior, limit=limit)
+        return result
 
     def fit(self, session: Session, words: str) -> float:
         """0-100: how well spoken product words (quantity words dropped) name a product;

@@ -2,8 +2,11 @@
 
 "two bananas" -> 2 x bananas; "a couple of limes" -> 2; "three bags of apples" -> 3;
 "6 pack of cola" -> 1 x cola in a 6 pack; "a dozen eggs" -> eggs by the dozen;
-"two twelve packs of water" -> 2 x water in a 12 pack. The pack is a hint for choosing
-the product's size, never a multiplier the shopper did not say.
+"two twelve packs of water" -> 2 x water in a 12 pack; "a pound of ground beef" -> beef,
+by the pound. The pack and unit are hints for choosing the product's size, never a
+multiplier the shopper did not say. Carrier words around the product ("to my shopping
+cart please", "for me", "as well") are dropped: this is the one cleaning every channel's
+product words go through before matching.
 """
 
 from __future__ import annotations
@@ -18,8 +21,39 @@ _VAGUE = {"a couple of": 2, "couple of": 2, "a pair of": 2, "a few": 3, "a few o
           "a": 1, "an": 1, "one": 1, "some": None, "more": None}  # fmt: skip
 _CONTAINERS = ("bags", "bag", "boxes", "box", "bottles", "bottle", "cans", "can", "jars", "jar",
                "packets", "packet", "cartons", "carton", "bunches", "bunch", "loaves", "loaf",
-               "packages", "package", "tubs", "tub", "cases", "case", "rolls", "roll")  # fmt: skip
-_PACK = re.compile(r"^(\d+)[ -]?(?:pack|packs|pk|count|ct)s?\b(?: of)?\s*")
+               "packages", "package", "tubs", "tub", "cases", "case", "rolls", "roll",
+               "containers", "container", "heads", "head", "bars", "bar", "sticks", "stick",
+               "pieces", "piece", "pots", "pot", "tins", "tin", "sacks", "sack",
+               "blocks", "block", "dozen", "packs", "pack")  # fmt: skip
+_UNITS = {"pound": "lb", "pounds": "lb", "lb": "lb", "lbs": "lb", "ounce": "oz",
+          "ounces": "oz", "oz": "oz", "gallon": "gal", "gallons": "gal", "gal": "gal",
+          "half gallon": "half gallon", "half a gallon": "half gallon", "liter": "l",
+          "liters": "l", "litre": "l", "litres": "l", "quart": "qt", "quarts": "qt",
+          "pint": "pt", "pints": "pt", "kilo": "kg", "kilos": "kg", "kilogram": "kg",
+          "kilograms": "kg"}  # fmt: skip
+_UNIT = re.compile(
+    r"^(" + "|".join(sorted(map(re.escape, _UNITS), key=len, reverse=True)) + r")\b(?: of)?\s*"
+)
+_TRAILING_COUNT = re.compile(
+    r"(?:\s+|^)(?:just |only )?(\d+|"
+    + "|".join(NUMBER_WORDS)
+    + r")\s+(?:"
+    + "|".join(_CONTAINERS)
+    + r"|of them|please)$"
+)
+"""A count said after the product: "spaghetti, 3 boxes", "coffee, just one bag"."""
+_PURPOSE = re.compile(r"\s+(?:for (?!the (?:baby|dog|cat|kids?)\b)\w+(?: \w+){0,3}|this time"
+                      r"|this week|tonight|today|tomorrow)$")  # fmt: skip
+"""Why or when it is wanted, after the product: "for taco night", "this time"."""
+_LEADING = re.compile(r"^(?:(?:the|my|our|your|um|uh|like)\s+)+")
+_TRAILING = re.compile(
+    r"(?:\s+(?:(?:to|in|into|onto|on|from|out of|off|for)\s+(?:my|the|our|your)\s+"
+    r"(?:shopping\s+|grocery\s+)?(?:cart|basket|list|order|trolley|bag)"
+    r"|please|for me|for us|as well|too|also|thanks|thank you|now|right now|again"
+    r"|if you can|if you could|then|okay|ok))+$"
+)
+"""Carrier words after the product: where it goes and how politely it was asked."""
+_PACK = re.compile(r"^(\d+)[ -]?(?:pack|pk|count|ct)\b(?: of)?\s*")
 _DOZEN = re.compile(r"^(?:a |one )?(half a |half )?dozen\b(?: of)?\s*")
 
 
@@ -31,10 +65,8 @@ class QuantityPhrase:
     """Pack size they named ("6 pack", "a dozen"), a hint for which size to pick."""
     rest: str
     """The product words that remain."""
-
-    @property
-    def size_hint(self) -> str:
-        return "" if self.pack is None else f"{self.pack} pack"
+    unit: str | None = None
+    """A unit of measure they named ("a pound of" -> ``lb``), a hint for the size."""
 
 
 def _number(words: list[str]) -> tuple[int | None, int]:
@@ -53,17 +85,39 @@ def _number(words: list[str]) -> tuple[int | None, int]:
     return None, 0
 
 
+def strip_carriers(text: str) -> str:
+    """The product words without where-to and politeness around them."""
+    words = " ".join(text.lower().replace(",", " ").split())
+    stripped = _TRAILING.sub("", _LEADING.sub("", words)).strip()
+    return stripped or words
+
+
+def without_purpose(words: str) -> str | None:
+    """The product words without a trailing purpose or time ("pork chops for dinner
+    tomorrow" -> "pork chops"), or ``None`` when there is none: tried when the whole
+    phrase names nothing."""
+    shorter = _PURPOSE.sub("", words).strip()
+    return shorter if shorter and shorter != words else None
+
+
 def split_quantity(text: str) -> QuantityPhrase:
-    """Separate "how many / what pack" from the product words (lower-cased input or not)."""
-    rest = " ".join(text.lower().replace("-", " - ").replace(" - ", "-").split())
+    """Separate "how many / what pack or unit" and carrier words from the product words
+    (lower-cased input or not)."""
+    rest = strip_carriers(text.replace("-", " - ").replace(" - ", "-"))
     quantity: int | None = None
+    if (after := _TRAILING_COUNT.search(rest)) and after.start() > 0:
+        value, _ = _number([after.group(1)])
+        rest = strip_carriers(rest[: after.start()])
+        if value is not None:
+            said = split_quantity(rest)
+            return QuantityPhrase(said.quantity or value, said.pack, said.rest, said.unit)
     for phrase, value in sorted(_VAGUE.items(), key=lambda kv: -len(kv[0])):
         if rest.startswith(phrase + " "):
             quantity, rest = value, rest[len(phrase) + 1 :]
             break
     if quantity is None:
         value, used = _number(rest.split())
-        if value is not None and not _PACK.match(rest):
+        if value is not None and not _PACK.match(rest) and " percent" not in f" {rest} "[:14]:
             words = rest.split()
             quantity, rest = value, " ".join(words[used:])
     pack = None
@@ -76,7 +130,10 @@ def split_quantity(text: str) -> QuantityPhrase:
         value, used = _number(words)
         if value is not None and len(words) > used and words[used] in ("pack", "packs"):
             pack, rest = value, " ".join(words[used + 1 :]).removeprefix("of ").strip()
+    unit = None
+    if measured := _UNIT.match(rest):
+        unit, rest = _UNITS[measured.group(1)], rest[measured.end() :]
     words = rest.split()
     if len(words) > 1 and words[0] in _CONTAINERS and words[1] == "of":
         rest = " ".join(words[2:])
-    return QuantityPhrase(quantity, pack, rest.strip())
+    return QuantityPhrase(quantity, pack, strip_carriers(rest), unit)

@@ -29,7 +29,11 @@ class SlotDef:
 class IntentDef:
     name: str
     samples: tuple[str, ...] = ()
+    """What the Alexa model carries: a spread of the templates' sentences."""
     slots: tuple[SlotDef, ...] = ()
+    templates: tuple[str, ...] = ()
+    """The phrasings the samples were generated from (see :mod:`nlu.grammar`); the local
+    parser matches these whole, so it knows every sentence, not just the spread."""
 
     @property
     def is_builtin(self) -> bool:
@@ -57,6 +61,9 @@ class InteractionModel:
     invocation_name: str
     intents: tuple[IntentDef, ...]
     types: tuple[SlotTypeDef, ...] = field(default=())
+    bare_answer_intent: str | None = None
+    """What a bare slot answer ("two limes please") means when no question was asked:
+    local channels only (Alexa never sends one), so it trains the local parser."""
 
     def intent(self, name: str) -> IntentDef | None:
         return next((i for i in self.intents if i.name == name), None)
@@ -73,8 +80,10 @@ class InteractionModel:
             for slot in intent.slots:
                 if not slot.type.startswith("AMAZON.") and slot.type not in declared_types:
                     raise ModelError(f"{intent.name}.{slot.name}: undeclared type {slot.type}")
-            for sample in intent.samples + tuple(
-                s for slot in intent.slots for s in slot.elicitation_samples
+            for sample in (
+                intent.samples
+                + intent.templates
+                + tuple(s for slot in intent.slots for s in slot.elicitation_samples)
             ):
                 for ref in SLOT_REF.findall(sample):
                     if ref not in slot_names:

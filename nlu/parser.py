@@ -14,7 +14,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from nlu.builtins import BUILTIN_SAMPLES
+from nlu.builtins import BUILTIN_TEMPLATES
+from nlu.grammar import to_regex
 from nlu.model import IntentDef, InteractionModel
 
 FALLBACK = "AMAZON.FallbackIntent"
@@ -39,8 +40,8 @@ _NUMBER = (  # longest readings first: a regex alternation takes the first that 
     + r")(?:[ -](?:"
     + "|".join(k for k in _UNITS if k not in ("a", "an", "zero"))
     + r"))?|"
-    + "|".join(sorted(_UNITS, key=len, reverse=True))
-    + r"|a dozen|dozen)"
+    + "|".join(sorted((k for k in _UNITS if k not in ("a", "an")), key=len, reverse=True))
+    + r")"
 )
 _DIGIT_WORD = (r"(?:\d+|oh|double|hundred|"
                + "|".join(sorted((k for k in (*_UNITS, *_TENS) if k not in ("a", "an")),
@@ -56,7 +57,6 @@ _FILLER_PREFIX = re.compile(
     r"^(?:(?:alexa|hey|ok|okay|um|uh|please|can you|could you|would you)\s+)+"
 )
 _FILLER_SUFFIX = re.compile(r"(?:\s+(?:please|thanks|thank you|now))+$")
-_SLOT = re.compile(r"\{(\w+)\}")
 
 UNFIT_SLOT = 0.3
 """Confidence factor for a product slot the catalogue does not recognise."""
@@ -64,13 +64,13 @@ ProductResolver = Callable[[str], float]
 """Given the words of a product slot, how well (0-100) they name a catalogue product."""
 
 
-def normalize_utterance(text: str) -> str:
-    """Lower case, no punctuation except apostrophes, no polite or wake-word padding."""
+def normalize_utterance(text: str, *, keep_fillers: bool = False) -> str:
+    """Lower case, no punctuation except apostrophes, and (unless ``keep_fillers``) no
+    polite or wake-word padding."""
     lowered = text.lower().replace("\u2019", "'").replace("-", " ")
     lowered = re.sub(r"[^a-z0-9' ]+", " ", lowered)
     lowered = " ".join(lowered.split())
-    lowered = _FILLER_PREFIX.sub("", lowered)
-    return _FILLER_SUFFIX.sub("", lowered).strip()
+    return lowered if keep_fillers else _strip_fillers(lowered)
 
 
 def spoken_number(words: str) -> int | None:
@@ -139,54 +139,69 @@ class Parse:
     confidence: float = 0.0
     sample: str | None = None
     alternatives: tuple[tuple[str, float], ...] = ()
+    elicited: bool = False
+    """Read with a slot-elicitation sample: the answer to a question the skill asked."""
+    source: str = "template"
+    """Which parser read it: ``template`` (exact samples) or ``trained``."""
 
 
 @dataclass(frozen=True, slots=True)
 class _Pattern:
     intent: str
     sample: str
+    """The template (or sample) it was compiled from."""
     regex: re.Pattern[str]
-    literal_words: int
     slot_types: dict[str, str]
+    elicited: bool = False
 
 
-def _compile(intent: IntentDef, sample: str) -> _Pattern:
+@dataclass(frozen=True, slots=True)
+class _Fit:
+    pattern: _Pattern
+    slots: dict[str, str]
+    literal_words: int
+    """Words of the utterance the template's own words explain (not slot values)."""
+    score: float
+
+
+def _slot_body(kind: str) -> str:
+    if kind == "AMAZON.NUMBER":
+        return _NUMBER + r"(?! percent\b)"  # "two percent milk" is a product
+    if kind == "AMAZON.FOUR_DIGIT_NUMBER":
+        return _DIGITS
+    if kind == "AMAZON.Ordinal":
+        return _ORDINAL
+    return r"\S+(?: \S+)*?"
+
+
+def _compile(intent: IntentDef, template: str, *, elicited: bool = False) -> _Pattern:
     types = {slot.name: slot.type for slot in intent.slots}
-    pieces: list[str] = []
-    literal = 0
-    for token in _SLOT.split(sample):
-        if not token:
-            continue
-        if token in types:
-            kind = types[token]
-            if kind == "AMAZON.NUMBER":
-                body = _NUMBER
-            elif kind == "AMAZON.FOUR_DIGIT_NUMBER":
-                body = _DIGITS
-            elif kind == "AMAZON.Ordinal":
-                body = _ORDINAL
-            else:
-                body = r".+?"
-            pieces.append(f"(?P<{token}>{body})")
-        else:
-            words = normalize_utterance(token).split()
-            literal += len(words)
-            if words:
-                pieces.append(r"\s*" + r"\s+".join(map(re.escape, words)) + r"\s*")
-    regex = re.compile(r"^\s*" + "".join(pieces) + r"\s*$")
-    return _Pattern(intent.name, sample, regex, literal, types)
+    regex = to_regex(template.lower().replace("-", " "), lambda name: _slot_body(types[name]))
+    return _Pattern(intent.name, template, regex, types, elicited)
+
+
+def _strip_fillers(clean: str) -> str:
+    stripped = _FILLER_PREFIX.sub("", clean)
+    return _FILLER_SUFFIX.sub("", stripped).strip()
 
 
 class IntentParser:
-    """Compiled from one :class:`InteractionModel`; parses typed or transcribed text."""
+    """Compiled from one :class:`InteractionModel`; parses typed or transcribed text.
+
+    Each intent's templates (every phrasing the model knows, not only the samples Alexa
+    gets) become one regular expression; so does each built-in intent's and each slot's
+    elicitation samples (tried only when that intent asked for the slot)."""
 
     def __init__(self, model: InteractionModel, resolver: ProductResolver | None = None) -> None:
         self.resolver = resolver
         self.patterns: list[_Pattern] = []
+        self.answers: dict[str, list[_Pattern]] = {}
         for intent in model.intents:
-            samples = intent.samples or BUILTIN_SAMPLES.get(intent.name, ())
-            for sample in samples:
-                self.patterns.append(_compile(intent, sample))
+            phrasings = (intent.templates or intent.samples
+                         or BUILTIN_TEMPLATES.get(intent.name, ()))  # fmt: skip
+            self.patterns += [_compile(intent, t) for t in phrasings]
+            answers = dict.fromkeys(s for slot in intent.slots for s in slot.elicitation_samples)
+            self.answers[intent.name] = [_compile(intent, s, elicited=True) for s in answers]
 
     def parse(
         self,
@@ -197,36 +212,41 @@ class IntentParser:
     ) -> Parse:
         """Read ``text``; ``expecting`` names an intent whose slot was just asked for."""
         resolve = resolver or self.resolver
-        clean = normalize_utterance(text)
-        if not clean:
-            return Parse(text, FALLBACK, confidence=1.0)
-        scored: list[tuple[float, _Pattern, dict[str, str]]] = []
-        for pattern in self.patterns:
-            found = pattern.regex.match(clean)
-            if found is None:
+        full = normalize_utterance(text, keep_fillers=True)
+        readings = dict.fromkeys((full, _strip_fillers(full)))  # "please do" and "add x please"
+        fits: list[_Fit] = []
+        for clean in readings:
+            if not clean:
                 continue
-            slots = {k: v.strip() for k, v in found.groupdict().items() if v and v.strip()}
-            score = self._score(pattern, slots, clean, expecting, resolve)
-            if score > 0:
-                scored.append((score, pattern, slots))
-        if not scored:
-            return Parse(text, FALLBACK, confidence=0.0)
-        # Best score, then more of the sample's own words, then more slots filled (a
+            words = len(clean.split())
+            for pattern in (*self.patterns, *self.answers.get(expecting or "", ())):
+                found = pattern.regex.match(clean + " ")
+                if found is None:
+                    continue
+                slots = {k: v.strip() for k, v in found.groupdict().items() if v and v.strip()}
+                literal = words - sum(len(v.split()) for v in slots.values())
+                score = self._score(pattern, slots, literal, words, expecting, resolve)
+                if score > 0:
+                    fits.append(_Fit(pattern, slots, literal, score))
+        if not fits:
+            return Parse(text, FALLBACK, confidence=0.0 if full else 1.0)
+        # Best score, then more of the template's own words, then more slots filled (a
         # number read as "quantity" rather than left inside the product words).
-        scored.sort(key=lambda item: (-round(item[0], 3), -item[1].literal_words,
-                                      -len(item[2]), item[1].sample))  # fmt: skip
-        best_score, best, slots = scored[0]
+        fits.sort(key=lambda f: (-round(f.score, 3), -f.literal_words, -len(f.slots),
+                                 f.pattern.sample))  # fmt: skip
+        best = fits[0]
         alternatives: dict[str, float] = {}
-        for score, pattern, _ in scored[1:]:
-            if pattern.intent != best.intent and pattern.intent not in alternatives:
-                alternatives[pattern.intent] = round(score, 3)
+        for fit in fits[1:]:
+            if fit.pattern.intent != best.pattern.intent:
+                alternatives.setdefault(fit.pattern.intent, round(fit.score, 3))
         return Parse(
             text=text,
-            intent=best.intent,
-            slots=self._canonical(best, slots),
-            confidence=round(best_score, 3),
-            sample=best.sample,
+            intent=best.pattern.intent,
+            slots=self._canonical(best.pattern, best.slots),
+            confidence=round(best.score, 3),
+            sample=best.pattern.sample,
             alternatives=tuple(alternatives.items())[:3],
+            elicited=best.pattern.elicited,
         )
 
     def parse_best(
@@ -236,44 +256,33 @@ class IntentParser:
         expecting: str | None = None,
         resolver: ProductResolver | None = None,
     ) -> Parse:
-        """The best reading over a recogniser's n-best, not just its first guess: each
-        alternative's parse confidence, discounted 5% per rank; a fallback never wins
-        over a reading that fits."""
-        best: tuple[float, Parse] | None = None
-        for rank, text in enumerate(texts or [""]):
-            parse = self.parse(text, expecting=expecting, resolver=resolver)
-            score = (0.0 if parse.intent == FALLBACK else parse.confidence) * (1 - 0.05 * rank)
-            if best is None or score > best[0]:
-                best = (score, parse)
-        assert best is not None
-        return best[1]
+        return best_reading(texts, lambda t: self.parse(t, expecting=expecting, resolver=resolver))
 
     @staticmethod
     def _score(
         pattern: _Pattern,
         slots: dict[str, str],
-        clean: str,
+        literal: int,
+        words: int,
         expecting: str | None,
         resolve: ProductResolver | None,
     ) -> float:
-        """0-1: how much of the utterance the sample's own words explain, and slot fit."""
-        words = len(clean.split())
-        literal_share = pattern.literal_words / max(1, words)
-        score = 0.55 + 0.45 * literal_share
+        """0-1: how much of the utterance the template's own words explain, and slot fit."""
+        score = 0.55 + 0.45 * literal / max(1, words)
         for name, value in slots.items():
             kind = pattern.slot_types.get(name, "")
             if kind.startswith("AMAZON."):
                 continue
             fit = min(1.0, resolve(value) / 100.0) if resolve else 0.7
             if fit < 0.6:
-                if pattern.literal_words == 0:
+                if literal == 0:
                     return 0.0  # a bare "unicorn" answers nothing
                 # "add a unicorn saddle" is still a request to add: kept, but weak, so
                 # the skill can say it has no such thing unless a reading that fits wins.
                 score *= UNFIT_SLOT
                 continue
             score *= 0.6 + 0.4 * fit
-        if pattern.literal_words == 0:
+        if literal == 0:
             # A bare slot ("bananas") only answers a question that was asked.
             score *= 0.95 if expecting else 0.5
         if expecting and pattern.intent == expecting:
@@ -296,3 +305,17 @@ class IntentParser:
             else:
                 out[name] = value
         return out
+
+
+def best_reading(texts: Sequence[str], read: Callable[[str], Parse]) -> Parse:
+    """The best reading over a recogniser's n-best, not just its first guess: each
+    alternative's parse confidence, discounted 5% per rank; a fallback never wins over a
+    reading that fits."""
+    best: tuple[float, Parse] | None = None
+    for rank, text in enumerate(texts or [""]):
+        parse = read(text)
+        score = (0.0 if parse.intent == FALLBACK else parse.confidence) * (1 - 0.05 * rank)
+        if best is None or score > best[0]:
+            best = (score, parse)
+    assert best is not None
+    return best[1]

@@ -37,17 +37,25 @@ log = logging.getLogger("voicecart.skill")
 ADD = "AddToCartIntent"
 REORDER = "ReorderIntent"
 VOICE_CODE = "VoiceCodeIntent"
+CHOOSE = "ChooseProductIntent"
 SIZE_HINT_WINDOW = 10.0
+UNIT_SIZE_WORDS = {"gal": {"gal", "gallon"}, "half gallon": {"half"}, "l": {"l", "liter"}}
+"""Size words (as the catalogue writes sizes) for a spoken unit, where they differ."""
 SUBSTITUTE_AT = 75.0
 """How well a substitute's words must fit the missing product's name (0-100)."""
 
 
 def pick_size(result: MatchResult, phrase: QuantityPhrase) -> Candidate:
-    """Among near-equal candidates, the one whose size matches a spoken pack ("6 pack")."""
+    """Among near-equal candidates, the one whose size matches a spoken pack ("6 pack")
+    or unit ("a pound of", "half a gallon of")."""
     assert result.best is not None
-    if phrase.pack is None:
+    wanted: set[str] = set()
+    if phrase.pack is not None:
+        wanted |= {str(phrase.pack)} | ({"dozen"} if phrase.pack == 12 else set())
+    if phrase.unit is not None:
+        wanted |= UNIT_SIZE_WORDS.get(phrase.unit, {phrase.unit})
+    if not wanted:
         return result.best
-    wanted = {str(phrase.pack)} | ({"dozen"} if phrase.pack == 12 else set())
     for candidate in result.candidates:
         if result.best.rank_score - candidate.rank_score > SIZE_HINT_WINDOW:
             break
@@ -65,6 +73,12 @@ def ask_to_choose(
         for c in result.contenders
     )
     turn.set_choice(Choice(intent, options, quantity))
+    # The answer ("the second one", "the organic") is heard with ChooseProductIntent's
+    # slot samples: Alexa takes bare answers only while a slot is being elicited.
+    asked = Intent(name=CHOOSE, slots={name: Slot(name=name) for name in ("item", "ordinal")})
+    handler_input.response_builder.add_directive(
+        ElicitSlotDirective(updated_intent=asked, slot_to_elicit="item")
+    )
     return say(
         handler_input, prompts.did_you_mean([n for _, n in options]), prompts.CHOICE_REPROMPT
     )
@@ -144,9 +158,7 @@ def confirm_purchase(
     """The shopper said yes: ask for the voice code when one is needed, else place."""
     if not pending.is_purchase:
         return say(handler_input, prompts.NOTHING_TO_CONFIRM, prompts.HELP_REPROMPT)
-    if voice_codes.code_required(
-        customer, pending.total_cents, turn.voice_code
-    ):
+    if voice_codes.code_required(customer, pending.total_cents, turn.voice_code):
         turn.set_pending(replace(pending, code_asked=True))
         return ask_voice_code(handler_input, prompts.ASK_VOICE_CODE)
     turn.clear_pending()
@@ -285,7 +297,8 @@ def resolve_and_proceed(
     phrase = split_quantity(words)
     units = quantity if quantity is not None else (phrase.quantity or 1)
     result = turn.match_or_raise(phrase.rest or words)
-    if result.decision is Decision.AMBIGUOUS and len(result.contenders) > 1 and phrase.pack is None:
+    hinted = phrase.pack is not None or phrase.unit is not None
+    if result.decision is Decision.AMBIGUOUS and len(result.contenders) > 1 and not hinted:
         return ask_to_choose(handler_input, turn, result, intent, units)
     chosen = pick_size(result, phrase)
     return proceed(handler_input, turn, intent, chosen.product_id, units, usual=chosen.prior > 0)
@@ -294,7 +307,7 @@ def resolve_and_proceed(
 def product_in_cart(turn: Turn, customer_id: int, words: str) -> Candidate:
     """The cart line the words mean: the best-fitting product that is in the cart."""
     in_cart = {line.product_id for line in carts.view_cart(turn.session, customer_id).lines}
-    result = turn.match(words)
+    result = turn.match(split_quantity(words).rest or words)
     target = next((c for c in result.candidates if c.product_id in in_cart), None)
     if target is not None:
         return target

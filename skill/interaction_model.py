@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from nlu.grammar import expand, expand_all, spread
 from nlu.model import IntentDef, InteractionModel, SlotDef, SlotTypeDef, SlotValue
 from skill import prompts
 
@@ -19,152 +20,208 @@ MAX_PRODUCT_SLOT_VALUES = 50_000
 """Alexa accepts at most 50,000 custom slot values per model; the best-known go first."""
 MAX_SLOT_VALUE_CHARS = 140
 
-_ITEM_SAMPLES = ("{item}", "the {item}", "some {item}")
+MIN_SAMPLES_PER_INTENT = 40
+"""Alexa's design guide: a variety of phrasings, "when in doubt, include more"."""
+MAX_SAMPLES_PER_INTENT = 180
+"""Enough variety for Alexa, few enough for the template parser to try them all."""
+
+CORE_PER_TEMPLATE = 3
+"""The shortest forms of every template are always kept (the exact matches)."""
+
+_ADD_ANSWERS = ("{quantity} {item}", "{quantity} {item} please")
+"""Add's item question may be answered with a number too ("two limes")."""
+_ITEM_ANSWERS = ("{item}", "the {item}", "some {item}", "the {item} please", "{item} please")
+
+# Parts the templates share: where things go, and how shoppers pad a request.
+CART = "(my|the) (cart|basket|shopping cart|shopping list|list|order)"
+TO_CART = f"(to|in|into) {CART}"
+FROM_CART = f"(from|out of|off) {CART}"
+POLITE = "(please|for me|thanks|thank you|now)"
+ASK = "(can you|could you|would you|will you|can you please|could you please|please)"
 
 
-def _item(prompt: str) -> SlotDef:
+def _item(prompt: str, *more: str) -> SlotDef:
     return SlotDef(
-        "item", PRODUCT_TYPE, elicitation_prompt=prompt, elicitation_samples=_ITEM_SAMPLES
-    )
+        "item", PRODUCT_TYPE, elicitation_prompt=prompt,
+        elicitation_samples=(*_ITEM_ANSWERS, *more),
+    )  # fmt: skip
+
+
+def _intent(name: str, *templates: str, slots: tuple[SlotDef, ...] = ()) -> IntentDef:
+    """An intent from its templates; its samples are each template's plainest forms,
+    then an even spread of the rest of every expansion up to the cap."""
+    plainest = [s for t in templates for s in sorted(expand(t), key=len)[:CORE_PER_TEMPLATE]]
+    core = list(dict.fromkeys(plainest))
+    rest = [s for s in expand_all(templates) if s not in set(core)]
+    samples = (*core, *spread(rest, MAX_SAMPLES_PER_INTENT - len(core), seed=name))
+    return IntentDef(name, samples=samples, slots=slots, templates=templates)
 
 
 QUANTITY = SlotDef("quantity", "AMAZON.NUMBER")
 
 CUSTOM_INTENTS: tuple[IntentDef, ...] = (
-    IntentDef(
+    _intent(
         "AddToCartIntent",
-        slots=(_item(prompts.ASK_ITEM_TO_ADD), QUANTITY),
-        samples=(
-            "add {item}",
-            "add {item} to my cart",
-            "add {item} to the cart",
-            "add {quantity} {item}",
-            "add {quantity} {item} to my cart",
-            "put {item} in my cart",
-            "put {quantity} {item} in my cart",
-            "i need {item}",
-            "i need {quantity} {item}",
-            "get me {quantity} {item}",
-            "we need {item}",
-            "add {item} to my basket",
-            "add something to my cart",
-            "i want to add something",
-        ),
+        f"[please] add {{item}} [{TO_CART}|{POLITE}|as well|too]",
+        f"[please] add {{quantity}} {{item}} [{TO_CART}|{POLITE}]",
+        f"(put|throw|stick|pop) [{{quantity}}] {{item}} (in|into) {CART} [please]",
+        f"{ASK} (add|put|get|order|grab|throw in) [{{quantity}}] {{item}} [{TO_CART}|for me]",
+        "(i'd like|i would like|i want|i need|we need|i'll take|i'll have|we'll need) "
+        "[{quantity}] {item} [please|as well|too]",
+        "(we're out of|we ran out of|i'm out of|we are out of|i ran out of) {item}",
+        "(get|buy|order|grab|pick up) [me|us] [{quantity}] {item} [please|for me|too]",
+        f"(let's|let us) (add|get|buy|grab) [{{quantity}}] {{item}} [{TO_CART}]",
+        "(add|put|include) {item} on (my|the) (list|shopping list)",
+        "(i want|i need|i would like|i'd like) to (add|buy|order|get) [{quantity}] {item}",
+        f"[{ASK}] add (something|an item|a product) [{TO_CART}]",
+        "i (want|need|would like) to add something",
+        slots=(_item(prompts.ASK_ITEM_TO_ADD, *_ADD_ANSWERS), QUANTITY),
     ),
-    IntentDef(
+    _intent(
         "RemoveFromCartIntent",
+        f"[please] (remove|delete|drop|take out|get rid of|cut|scrap) [the|my] {{item}} "
+        f"[{FROM_CART}|please]",
+        f"[please] take [the|my] {{item}} (out|off) [{FROM_CART}|please]",
+        f"{ASK} (remove|take out|delete|drop|get rid of) [the|my] {{item}} [{FROM_CART}]",
+        "(i|we) (don't|do not) (need|want) [the] {item} (anymore|any more|after all)",
+        "i changed my mind about the {item}",
+        "never mind the {item}",
+        "forget the {item}",
+        "no more {item}",
+        "i (want|need|would like|'d like) to (remove|take out|delete) [the] {item}",
+        f"[{ASK}] (remove|take out|delete) (something|an item) [{FROM_CART}]",
+        "i (want|need) to remove something",
         slots=(_item(prompts.ASK_ITEM_TO_REMOVE),),
-        samples=(
-            "remove {item}",
-            "remove {item} from my cart",
-            "remove the {item}",
-            "take {item} out of my cart",
-            "take out the {item}",
-            "delete {item} from my cart",
-            "drop {item} from my cart",
-            "i don't need {item} anymore",
-            "take {item} off my cart",
-            "remove something from my cart",
-        ),
     ),
-    IntentDef(
+    _intent(
         "ReadCartIntent",
-        samples=(
-            "what's in my cart",
-            "what is in my cart",
-            "read my cart",
-            "read me my cart",
-            "what do i have in my cart",
-            "list my cart",
-            "check my cart",
-            "what's in my basket",
-            "tell me what's in my cart",
-            "what have i added",
-        ),
+        "(what's|what is) (in|on) (my|the) (cart|basket|shopping cart|shopping list|list)"
+        " [right now|so far]",
+        f"[{ASK}] (read|tell me|list|go over|review|read out|read back) [me] {CART}",
+        "what (do i have|have i got|have i put|did i put|have i added|did i add) "
+        "[in my cart|in my basket|so far]",
+        "(check|open|show me|review) (my|the) (cart|basket)",
+        "(how much|what) is (my|the) (cart|basket) [total|worth|so far]",
+        "(what's|what is) (my|the) (cart|basket) total",
+        "(what am i|what are we) (buying|getting|ordering)",
+        "[tell me] how many (things|items) (are|do i have) in my cart",
+        "(recap|summarize|go through|run through) (my|the) (cart|basket)",
+        "[please] (tell me|say) what's in (my|the) (cart|basket)",
     ),
-    IntentDef(
+    _intent(
         "ReorderIntent",
+        "[please] (reorder|re order|restock) [my|the|our] {item} [please|for me|again]",
+        "[please] (order|buy|get|grab) (more|some more) {item} [please|for me]",
+        "[please] (order|buy|get) [my|the|our|some] {item} again [please]",
+        "(i need|we need|i want|we want|i'd like) (more|some more) {item}",
+        "(get|order|buy) [me] (my|our|the) usual {item} [please]",
+        "[i'd like] (my|our|the) usual {item} [please]",
+        f"{ASK} (reorder|restock) [my|the|our] {{item}}",
+        "(i'd like|i would like|i want|i need) to (reorder|restock) [my|the|our] {item}",
+        "same {item} as (last time|before|usual)",
+        "{item} again please",
+        f"[{ASK}] (reorder|restock) (something|an item)",
+        "i (want|need) to reorder something",
+        "(reorder|restock)",
+        "[i want|get me|order|i'd like] (the|my|our) {item} (i|we) always (get|buy|order)",
+        "(i need|we need|i want|get me|order) (more of|some more of) (my|our|the) usual {item}",
+        "(order|get|buy) the same {item} (as|like) (last time|before)",
         slots=(_item(prompts.ASK_ITEM_TO_REORDER),),
-        samples=(
-            "reorder {item}",
-            "reorder my {item}",
-            "reorder the {item}",
-            "order {item} again",
-            "buy {item} again",
-            "get {item} again",
-            "order more {item}",
-            "i need more {item}",
-            "we're out of {item}",
-            "order my usual {item}",
-            "restock {item}",
-            "reorder",
-            "reorder something",
-            "i want to reorder something",
-        ),
     ),
-    IntentDef(
+    _intent(
         "ReorderLastOrderIntent",
-        samples=(
-            "reorder my last order",
-            "repeat my last order",
-            "order the same as last time",
-            "same as last time",
-            "buy my last order again",
-            "reorder everything from last time",
-            "order what i ordered last time",
-            "repeat my previous order",
-            "place my last order again",
-        ),
+        "[please] (reorder|repeat|redo|re order) (my|the|our) (last|previous|most recent)"
+        " (order|shop|delivery|groceries) [again|please]",
+        "[please] (order|get|buy) (the same|the same things|the same stuff|everything)"
+        " (as|from) (last time|my last order|last week|before)",
+        "(same|the same) as (last time|last week|my last order|before) [please]",
+        "[please] (place|buy|order|get) (my|the|our) (last|previous) order again",
+        f"{ASK} (repeat|reorder) (my|the|our) (last|previous) order",
+        "(order|get) (the usual|my usual order|our usual order)",
+        "(order|get|buy) [me] (what|everything) (i|we) (got|ordered|bought|had) last time",
+        "(i'd like|i want|i would like) to (repeat|reorder) my (last|previous) order",
     ),
-    IntentDef(
+    _intent(
         "CheckoutIntent",
-        samples=(
-            "check out",
-            "checkout",
-            "place my order",
-            "place the order",
-            "buy what's in my cart",
-            "order my cart",
-            "complete my order",
-            "i'm ready to check out",
-            "finish my order",
-            "order everything in my cart",
-        ),
+        "[let's|i want to|i'd like to|i'm ready to|i am ready to|ready to|time to] "
+        "(check out|checkout) [now|please]",
+        "[please] (place|submit|complete|finish|confirm|send|finalize) (my|the|this|our)"
+        " order [now|please]",
+        "(buy|order|purchase) (what's|everything|all that's|what is|all the stuff) in"
+        " (my|the) (cart|basket)",
+        "(order|buy|purchase) my (cart|basket)",
+        "(that's|that is) (everything|it|all) (place|submit|send) (the|my) order",
+        "i'm (done|finished) shopping",
+        "i'm done",
+        "(let's|i want to|i'm ready to) (pay|pay now|pay for it)",
+        "(proceed|go) to checkout",
+        "ring (me|it|us) up [please]",
+        "(go ahead and|please) (place|submit) (the|my) order",
+        f"{ASK} (check me out|place my order|place the order)",
     ),
-    IntentDef(
+    _intent(
         "CancelOrderIntent",
-        samples=(
-            "cancel my order",
-            "cancel my last order",
-            "cancel the order",
-            "cancel that order",
-            "cancel order",
-            "i want to cancel my order",
-            "please cancel my order",
-            "stop my order",
-        ),
+        "[please] cancel (my|the|that|this|our) [last|latest|recent|most recent] "
+        "(order|delivery|purchase) [please]",
+        "(i want|i'd like|i need|we need) to cancel (my|the|our) [last] order",
+        "(scrap|scratch|kill|call off|undo|drop) (my|the|that|our) [last] order",
+        f"{ASK} cancel (my|the|that|our) [last] order",
+        "(don't|do not) (send|deliver|ship) (my|the|that) order",
+        "cancel order",
+        "i (changed my mind about|don't want) (my|the|that) order",
+        "stop (my|the|that) order",
+        "(my|the) (last|latest) order (needs|has) to be (cancelled|canceled)",
     ),
-    IntentDef(
+    _intent(
+        "OrderStatusIntent",
+        "(where's|where is) (my|the|our) (order|delivery|groceries|package|stuff)",
+        "(what's|what is) the status of (my|the|our) (order|delivery)",
+        "(order|delivery) status",
+        f"[{ASK}] (track|check on|check) (my|the|our) (order|delivery|package)",
+        "when (will|does) (my|the|our) (order|delivery|groceries) (arrive|come|get here)",
+        "when is (my|the|our) (order|delivery|groceries) (coming|arriving|due)",
+        "(has|did) (my|the|our) order (ship|shipped|arrive|arrived|go out|gone out)",
+        "is my order (on its way|coming|here yet|late|out for delivery)",
+        "(how's|how is) my order (doing|coming along)",
+        "(has it|did it) (shipped|ship|arrive|arrived) yet",
+    ),
+    _intent(
         "ChooseProductIntent",
-        slots=(_item(prompts.ASK_ITEM_TO_CHOOSE), SlotDef("ordinal", "AMAZON.Ordinal")),
-        samples=(
-            "{item}",
-            "the {item}",
-            "the {item} one",
-            "i meant {item}",
-            "i meant the {item}",
-            "{ordinal}",
-            "the {ordinal}",
-            "the {ordinal} one",
-            "the {ordinal} option",
-            "neither",
-            "neither of them",
-            "none of them",
-            "neither one",
+        "i (meant|mean) [the] {item} [one] [please]",
+        "(give me|i'll take|let's go with|go with|i'll go with|i choose|pick|i pick) "
+        "the {item} one",
+        "[i want] the {item} one please",
+        "(the|that) {ordinal} (one|option|choice|product)",
+        "(i'll take|give me|i want|i meant|go with|let's go with|pick|i'll have) the "
+        "{ordinal} [one|option]",
+        "{ordinal} one [please]",
+        "(neither|none) [of them|of those|of these|one|please]",
+        "(not those|something else|none of the above)",
+        slots=(
+            SlotDef(
+                "item",
+                PRODUCT_TYPE,
+                elicitation_prompt=prompts.ASK_ITEM_TO_CHOOSE,
+                elicitation_samples=(
+                    *_ITEM_ANSWERS,
+                    "the {item} one",
+                    "{ordinal}",
+                    "the {ordinal}",
+                    "the {ordinal} one",
+                ),
+            ),
+            SlotDef("ordinal", "AMAZON.Ordinal"),
         ),
     ),
-    IntentDef(
+    _intent(
         "VoiceCodeIntent",
+        "(my|the) [voice] (code|pin|passcode|pin number) is {code}",
+        "(my|the) (code|pin) (would be|should be) {code}",
+        "(code|pin|voice code|passcode) {code}",
+        "(it's|it is|that's|that would be) {code}",
+        "(sure|okay|yes|yeah) (it's|my code is|the code is) {code}",
+        "{code} is my (code|pin|voice code)",
+        "i think (it's|my code is) {code}",
         slots=(
             SlotDef(
                 "code",
@@ -173,35 +230,8 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
                 elicitation_samples=("{code}", "it's {code}", "my code is {code}"),
             ),
         ),
-        samples=(
-            "{code}",
-            "my code is {code}",
-            "my voice code is {code}",
-            "the code is {code}",
-            "it's {code}",
-            "code {code}",
-            "voice code {code}",
-            "my pin is {code}",
-            "the voice code is {code}",
-        ),
-    ),
-    IntentDef(
-        "OrderStatusIntent",
-        samples=(
-            "where's my order",
-            "where is my order",
-            "what's the status of my order",
-            "order status",
-            "track my order",
-            "when will my order arrive",
-            "has my order shipped",
-            "check on my order",
-            "what's happening with my order",
-            "when is my delivery coming",
-        ),
     ),
 )
-
 BUILTIN_INTENTS: tuple[IntentDef, ...] = tuple(
     IntentDef(name)
     for name in (
@@ -270,6 +300,7 @@ def build_model(entries: Iterable[CatalogEntry]) -> InteractionModel:
         invocation_name=INVOCATION_NAME,
         intents=CUSTOM_INTENTS + BUILTIN_INTENTS,
         types=(product_slot_type(entries),),
+        bare_answer_intent="AddToCartIntent",
     )
     model.validate()
     return model

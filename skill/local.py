@@ -9,10 +9,12 @@ in ``local_sessions`` so a dialogue can continue on any worker.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from ask_sdk_core.skill import CustomSkill
@@ -29,14 +31,19 @@ from catalog.revision import current_revision
 from catalog.service import active_products, get_product
 from nlu.asr import Recognizer, Transcript
 from nlu.audio import read_wav
+from nlu.engine import NluEngine
 from nlu.errors import NluError
 from nlu.lm import Bias
 from nlu.parser import IntentParser, Parse
+from nlu.trained import TrainedParser
+from nlu.training import general_english
 from skill.interaction_model import PRODUCT_TYPE, build_model
 from skill.local_session import open_session
 from skill.scope import turn_scope
 from skill.speech_domain import domain_bias
 from skill.turn import CHOICE_KEY
+
+log = logging.getLogger("voicecart.local")
 
 LOCAL_APPLICATION_ID = "voicecart.local"
 BARE_ANSWER_INTENT = "ChooseProductIntent"
@@ -117,11 +124,13 @@ class LocalDialogue:
         sessions: sessionmaker[Session],
         matcher: CatalogMatcher,
         recognizer: Callable[[], Recognizer] | None = None,
+        nlu_dir: Path | None = None,
     ) -> None:
         self._skill = skill
+        self._nlu_dir = nlu_dir
         self._sessions = sessions
         self._matcher = matcher
-        self._parser: IntentParser | None = None
+        self._parser: NluEngine | None = None
         self._lock = threading.Lock()
         self._make_recognizer = recognizer
         self._recognizer: Recognizer | None = None
@@ -156,12 +165,28 @@ class LocalDialogue:
                           channel=Channel.LOCAL_VOICE)  # fmt: skip
 
     @property
-    def parser(self) -> IntentParser:
-        """Compiled once per process from the one interaction model (samples only)."""
+    def parser(self) -> NluEngine:
+        """Built once per process from the one interaction model: the template parser, and
+        the trained parser behind it when ``nlu_dir`` is set (loaded from there, or
+        trained and written there on first use)."""
         with self._lock:
             if self._parser is None:
-                self._parser = IntentParser(build_model([]))
+                self._parser = self.build_parser()
             return self._parser
+
+    def build_parser(self) -> NluEngine:
+        model = build_model([])
+        if self._nlu_dir is None:
+            return NluEngine(IntentParser(model))
+        with self._sessions() as db:
+            values = {PRODUCT_TYPE: [n for p in active_products(db) for n in (p.name, *p.synonyms)]}
+        trained, report = TrainedParser.fit_or_load(
+            model, values, self._nlu_dir, dictionary=general_english()
+        )
+        how = "loaded" if report.loaded else f"trained on {report.examples} sentences"
+        log.info("understanding: template parser + trained parser %s in %.2f s",
+                 how, report.seconds)  # fmt: skip
+        return NluEngine(IntentParser(model), trained)
 
     def handle_text(
         self, text: str, *, access_token: str | None, session_id: str | None, channel: Channel
@@ -213,12 +238,13 @@ class LocalDialogue:
             expected_intent = (expecting or {}).get("intent")
             if CHOICE_KEY in attributes:
                 expected_intent = BARE_ANSWER_INTENT
-            parse = given or _continue_elicitation(
-                self.parser.parse_best(texts, expecting=expected_intent,
-                                       resolver=lambda w: self._matcher.fit(scope.session, w)),
-                expecting,
-            )  # fmt: skip
-            matched = self._matched(scope.session, parse, customer.id if customer else None)
+            owner = customer.id if customer else None
+            if given is None:
+                parse, matched = self.understand(scope.session, texts, expecting=expected_intent,
+                                                 customer_id=owner)  # fmt: skip
+                parse = _continue_elicitation(parse, expecting)
+            else:
+                parse, matched = given, self._matched(scope.session, given, owner)
             envelope = _envelope(parse, matched, attributes, access_token, local_id, new_session)
             request = self._skill.serializer.deserialize(
                 payload=json.dumps(envelope), obj_type=RequestEnvelope
@@ -230,7 +256,6 @@ class LocalDialogue:
                 response.setdefault("response", {})["shouldEndSession"] = True
             if scope.product_id is not None:  # what the skill chose (a cart line, a substitute)
                 matched = _acted_on(scope.session, scope.product_id, matched)
-            owner = customer.id if customer else None
             if not scope.failed:  # the turn's changes and its session state commit together
                 _remember(scope.session, local_id, owner, response)
         if scope.failed:  # the turn rolled back; its session state (pending dropped) stays
@@ -240,13 +265,29 @@ class LocalDialogue:
                           dict(response.get("response", {})), envelope, heard,
                           dict(response.get("sessionAttributes") or {}))  # fmt: skip
 
+    def understand(
+        self,
+        db: Session,
+        texts: Sequence[str],
+        *,
+        expecting: str | None = None,
+        customer_id: int | None = None,
+        parser: NluEngine | None = None,
+    ) -> tuple[Parse, dict[str, Any] | None]:
+        """What the words mean (the best reading of the n-best) and the product they name
+        for this shopper: the understanding every local channel, and its evaluation, runs
+        (``parser``: another engine to measure, as bench/bench_nlu.py does)."""
+        parse = (parser or self.parser).parse_best(
+            texts, expecting=expecting, resolver=lambda w: self._matcher.fit(db, w)
+        )
+        return parse, self._matched(db, parse, customer_id)
+
     def _match(self, db: Session, words: str, customer_id: int | None = None) -> MatchResult:
         """The catalogue match for the words; with the shopper's purchase history as the
         prior when one is given (as the skill matches)."""
         prior = (history_prior(purchase_history(db, customer_id))
                  if customer_id is not None else None)  # fmt: skip
         return self._matcher.match(db, split_quantity(words).rest or words, prior=prior)
-
 
     def _matched(self, db: Session, parse: Parse, customer_id: int | None) -> dict[str, Any] | None:
         """The product the words name, as the skill will match them."""
@@ -285,15 +326,12 @@ def _remember(db: Session, local_id: str, owner: int | None, response: dict[str,
 
 
 def _continue_elicitation(parse: Parse, expecting: dict[str, Any] | None) -> Parse:
-    """A bare answer ("bananas") to "Which item?" fills the asked-for intent's slot."""
-    if not expecting or parse.intent != BARE_ANSWER_INTENT or "item" not in parse.slots:
-        return parse
-    if expecting.get("slot") not in (None, "item"):  # e.g. the voice code: words are no answer
-        return parse
-    if parse.sample not in ("{item}", "the {item}"):
+    """A bare answer ("bananas") to "Which item?" keeps what the asking intent already
+    had (its quantity): the parser read it with that intent's slot samples."""
+    if not expecting or not parse.elicited or parse.intent != expecting.get("intent"):
         return parse
     slots = {**{k: str(v) for k, v in (expecting.get("slots") or {}).items()}, **parse.slots}
-    return Parse(parse.text, str(expecting["intent"]), slots, parse.confidence, parse.sample)
+    return replace(parse, slots=slots)
 
 
 def _elicited(response: dict[str, Any]) -> dict[str, Any] | None:
@@ -343,7 +381,7 @@ def _envelope(
             request["reason"] = "USER_INITIATED"
     else:
         request["dialogState"] = (
-            "IN_PROGRESS" if parse.sample in ("{item}", "the {item}") else "STARTED")  # fmt: skip
+            "IN_PROGRESS" if parse.elicited else "STARTED")  # fmt: skip
         request["intent"] = {"name": parse.intent, "confirmationStatus": "NONE", "slots": slots}
     return {
         "version": "1.0",

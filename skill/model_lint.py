@@ -16,10 +16,16 @@ from dataclasses import dataclass
 
 from nlu.model import SLOT_REF, InteractionModel
 from nlu.parser import IntentParser
-from skill.interaction_model import MAX_PRODUCT_SLOT_VALUES, MAX_SLOT_VALUE_CHARS
+from skill.interaction_model import (
+    MAX_PRODUCT_SLOT_VALUES,
+    MAX_SLOT_VALUE_CHARS,
+    MIN_SAMPLES_PER_INTENT,
+)
 
-MIN_SAMPLES = 3
+MIN_SAMPLES = MIN_SAMPLES_PER_INTENT
 """Fewer sample utterances than this for a custom intent: recognition is poor."""
+CARRIER_WORDS = frozenset({"the", "a", "an", "some", "please", "my"})
+"""Words that do not make a sample specific: ``the {item} please`` catches anything."""
 MAX_SAMPLE_CHARS = 200
 """Alexa's limits: characters per sample and per slot value, values+synonyms per model."""
 FORBIDDEN_INVOCATION_WORDS = {"alexa", "amazon", "echo", "skill", "app", "launch", "ask",
@@ -70,7 +76,7 @@ def _samples(model: InteractionModel) -> list[Finding]:
                 out.append(Finding("warning", intent.name, f"built-in with samples: {extra}"))
             continue
         if len(intent.samples) < MIN_SAMPLES:
-            out.append(Finding("warning", intent.name, f"only {len(intent.samples)} sample "
+            out.append(Finding("error", intent.name, f"only {len(intent.samples)} sample "
                                f"utterances; {MIN_SAMPLES} or more recognise better"))  # fmt: skip
         used: set[str] = set()
         lists = [intent.samples, *(slot.elicitation_samples for slot in intent.slots)]
@@ -97,6 +103,9 @@ def _samples(model: InteractionModel) -> list[Finding]:
                 out.append(Finding("error", where, f"longer than {MAX_SAMPLE_CHARS} characters"))
             if sample in intent.samples:
                 owners[key].append(intent.name)
+                if refs and not set(SLOT_REF.sub(" ", key).split()) - CARRIER_WORDS:
+                    out.append(Finding("error", where, "a bare slot catches any request: "
+                                       "keep it in the slot's elicitation samples"))  # fmt: skip
         for unused in sorted(slot_names - used):
             out.append(Finding("warning", f"{intent.name}.{unused}", "used in no sample"))
     for sample, intents in sorted(owners.items()):

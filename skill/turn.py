@@ -95,7 +95,8 @@ class Pending:
                 cart_version=None if data.get("cartVersion") is None else int(data["cartVersion"]),
                 order_id=None if data.get("orderId") is None else int(data["orderId"]),
                 key=str(data.get("key") or uuid.uuid4().hex)[:64],
-                substitute_id=None if data.get("substituteId") is None
+                substitute_id=None
+                if data.get("substituteId") is None
                 else int(data["substituteId"]),
                 code_asked=data.get("codeAsked") is True,
             )

