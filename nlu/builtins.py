@@ -33,9 +33,12 @@ BUILTIN_TEMPLATES: dict[str, tuple[str, ...]] = {
         "(stop|quit|exit|goodbye|bye|good bye|bye bye|stop it|that's enough|see you"
         "|i'm finished|we're done|shut up|end|go away)",
         "(i'm all set|that's all|we're all set|that's it|i'm good) (bye|goodbye|bye bye)",
+        "(end|close|finish) [the|this] (session|conversation|chat)",
     ),
     "AMAZON.CancelIntent": (
-        "(cancel|never mind|nevermind|forget it|cancel that|forget that|scratch that"
+        "(oops|no wait|wait|oh|actually|hmm) (cancel|never mind|forget it|abort|cancel that)",
+        "(abort|abort that|cancel|never mind|nevermind|forget it|cancel that|forget that"
+        "|scratch that"
         "|don't worry about it|oh never mind|forget about it|drop it|don't bother"
         "|skip it|skip that)",
     ),

@@ -37,6 +37,9 @@ TRAINER_VERSION = 1
 """Bump when features or training change: old files on disk are then not reused."""
 THRESHOLD = 0.45
 """Below this classifier probability a reading is the fallback (tuned on the dev set)."""
+UNEXPLAINED_POWER = 1.5
+"""The confidence is scaled by the share of words a reading explains (in the model's
+vocabulary, or inside a product slot), to this power."""
 MAX_VALUES = 4000
 """Slot values sampled for training: the tagger learns the frame, not every product."""
 _ORDINALS = {"first": "1", "second": "2", "third": "3", "fourth": "4", "fifth": "5",
@@ -201,37 +204,49 @@ class TrainedParser:
         return [(str(name), float(p)) for name, p in ranked]
 
     def parse(self, text: str) -> Parse:
+        """The intent (or the fallback) and its slots. Words the model never uses that no
+        product slot explains ("what's the *weather tomorrow*") lower the confidence."""
         clean = normalize_utterance(text, keep_fillers=True)
         if not clean:
             return Parse(text, FALLBACK, confidence=1.0, source="trained")
+        words = clean.split()
         ranked = self.intent_scores(clean)
         intent, probability = ranked[0]
-        alternatives = tuple((name, round(p, 3)) for name, p in ranked[1:4] if name != FALLBACK)
-        if intent == FALLBACK or probability < self.threshold:
+        slots, covered = self._slots(words, intent) if intent != FALLBACK else ({}, set())
+        frame = self._classifier.named_steps["mask"].frame_words
+        unexplained = sum(1 for i, w in enumerate(words)
+                          if i not in covered and w not in frame and not w.isdigit())  # fmt: skip
+        confidence = probability * (1 - unexplained / len(words)) ** UNEXPLAINED_POWER
+        if intent == FALLBACK or confidence < self.threshold:
             closest = tuple((n, round(p, 3)) for n, p in ranked if n != FALLBACK)[:3]
-            return Parse(text, FALLBACK, confidence=round(probability, 3),
+            return Parse(text, FALLBACK, confidence=round(confidence, 3),
                          alternatives=closest, source="trained")  # fmt: skip
-        slots = self._slots(clean.split(), intent)
-        return Parse(text, intent, slots, round(probability, 3), alternatives=alternatives,
+        alternatives = tuple((name, round(p, 3)) for name, p in ranked[1:4] if name != FALLBACK)
+        return Parse(text, intent, slots, round(confidence, 3), alternatives=alternatives,
                      source="trained")  # fmt: skip
 
-    def _slots(self, words: list[str], intent: str) -> dict[str, str]:
+    def _slots(self, words: list[str], intent: str) -> tuple[dict[str, str], set[int]]:
+        """Slot values, and which words a product (custom-type) slot holds."""
         with self._lock:
             tags = self._tagger.tag(_features(words, intent, self.vocabulary))
         spans: dict[str, list[str]] = {}
+        places: dict[str, list[int]] = {}
         current: str | None = None
-        for word, tag in zip(words, tags, strict=True):
+        for at, (word, tag) in enumerate(zip(words, tags, strict=True)):
             if tag.startswith("B-") or (tag.startswith("I-") and current != tag[2:]):
                 current = tag[2:]
                 if current in spans:  # a second span of the same slot: keep the first
                     current = None
                     continue
-                spans[current] = [word]
+                spans[current], places[current] = [word], [at]
             elif tag.startswith("I-") and current is not None:
                 spans[current].append(word)
+                places[current].append(at)
             else:
                 current = None
         types = self.slot_types.get(intent, {})
+        custom = {name for name, kind in types.items() if not kind.startswith("AMAZON.")}
+        covered = {at for name, where in places.items() if name in custom for at in where}
         out: dict[str, str] = {}
         for name, span in spans.items():
             if name not in types:
@@ -251,7 +266,7 @@ class TrainedParser:
                 out[name] = _ORDINALS[value]
             else:
                 out[name] = value
-        return out
+        return out, covered
 
 
 class FrameMask:

@@ -126,6 +126,7 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         "[i want|get me|order|i'd like] (the|my|our) {item} (i|we) always (get|buy|order)",
         "(i need|we need|i want|get me|order) (more of|some more of) (my|our|the) usual {item}",
         "(order|get|buy) the same {item} (as|like) (last time|before)",
+        "[some] more {item} please",
         slots=(_item(prompts.ASK_ITEM_TO_REORDER),),
     ),
     _intent(
@@ -139,6 +140,7 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         f"{ASK} (repeat|reorder) (my|the|our) (last|previous) order",
         "(order|get) (the usual|my usual order|our usual order)",
         "(order|get|buy) [me] (what|everything) (i|we) (got|ordered|bought|had) last time",
+        "(duplicate|repeat|redo|copy) (last week's|last time's|my last|the last) order",
         "(i'd like|i want|i would like) to (repeat|reorder) my (last|previous) order",
     ),
     _intent(
@@ -156,6 +158,7 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         "(let's|i want to|i'm ready to) (pay|pay now|pay for it)",
         "(proceed|go) to checkout",
         "ring (me|it|us) up [please]",
+        "send (my|the) order (through|in|off)",
         "(go ahead and|please) (place|submit) (the|my) order",
         f"{ASK} (check me out|place my order|place the order)",
     ),
@@ -184,6 +187,7 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         "is my order (on its way|coming|here yet|late|out for delivery)",
         "(how's|how is) my order (doing|coming along)",
         "(has it|did it) (shipped|ship|arrive|arrived) yet",
+        "(any|an|is there an|is there any) update on (my|the|our) (order|delivery)",
     ),
     _intent(
         "ChooseProductIntent",
