@@ -59,6 +59,8 @@ def claimed_response(session: Session, key: str) -> dict[str, Any] | None:
 def keep_response(session: Session, key: str, response: dict[str, Any]) -> None:
     """Store the answer on the claim taken in this transaction (one UPDATE, no read)."""
     session.execute(
-        update(Claim).where(Claim.key == key).values(response=response)
+        update(Claim)
+        .where(Claim.key == key)
+        .values(response=response)
         .execution_options(synchronize_session=False)
     )

@@ -259,7 +259,6 @@ def placed_with_key(session: Session, customer_id: int, key: str) -> Order | Non
     )
 
 
-
 def _charge_lines(order: Order) -> list[str]:
     if not order.tax_cents and not order.delivery_cents:
         return []

@@ -40,7 +40,6 @@ def safe_next(target: str) -> str:
     return target
 
 
-
 def create_shop(
     sessions: sessionmaker[Session],
     *,

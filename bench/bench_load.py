@@ -77,8 +77,10 @@ def _prepare(database_url: str, shoppers: int) -> list[str]:
         demo = demo_shopper(db)
         assert demo is not None
         tokens.append(issue_access_token(db, demo, ttl_seconds=3600))
-        past = [[(db.get_one(Product, ln.product_id), ln.quantity) for ln in order.lines]
-                for order in db.scalars(select(Order).where(Order.customer_id == demo.id))]
+        past = [
+            [(db.get_one(Product, ln.product_id), ln.quantity) for ln in order.lines]
+            for order in db.scalars(select(Order).where(Order.customer_id == demo.id))
+        ]
         for number in range(shoppers - 1):
             shopper = Customer(email=f"load{number}@example.com", name=f"Load {number}",
                                address=f"{number} Load Street")  # fmt: skip

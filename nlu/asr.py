@@ -20,9 +20,11 @@ from typing import Any, Protocol
 
 from nlu.audio import TARGET_RATE, Pcm16k
 from nlu.errors import NluError
-from nlu.lm import Bias, ngram_arpa
+from nlu.lm import Background, Bias, ngram_arpa
 
 MODEL_MARKERS = ("am/final.mdl", "final.mdl")
+UNKNOWN = "[unk]"
+"""Vosk's grammar token for any word outside the grammar."""
 VOSK_GRAMMAR_LIMIT = 20_000
 """Heaviest sentences a Vosk grammar takes; a bigger grammar only slows its compile."""
 Phrases = Sequence[str] | Bias
@@ -83,14 +85,19 @@ def is_vosk_model(folder: Path) -> bool:
     return folder.is_dir() and any((folder / marker).exists() for marker in MODEL_MARKERS)
 
 
+def _words(text: str) -> str:
+    """The words heard, without the ``[unk]`` a grammar gives for words outside it."""
+    return " ".join(w for w in text.split() if w != UNKNOWN)
+
+
 def _hypotheses(result: dict[str, Any]) -> tuple[Hypothesis, ...]:
     if "alternatives" in result:
         found = [
-            Hypothesis(str(a.get("text", "")).strip(), float(a.get("confidence", 0.0)))
+            Hypothesis(_words(str(a.get("text", ""))), float(a.get("confidence", 0.0)))
             for a in result["alternatives"]
         ]
     else:
-        found = [Hypothesis(str(result.get("text", "")).strip(), 1.0)]
+        found = [Hypothesis(_words(str(result.get("text", ""))), 1.0)]
     return tuple(h for h in found if h.text)
 
 
@@ -110,7 +117,7 @@ class _VoskStream:
             if final:
                 self._finals.append(final[0].text)
             return " ".join(self._finals)
-        partial = json.loads(self._recognizer.PartialResult()).get("partial", "")
+        partial = _words(json.loads(self._recognizer.PartialResult()).get("partial", ""))
         return " ".join([*self._finals, partial]).strip()
 
     def finish(self) -> Transcript:
@@ -150,7 +157,9 @@ class VoskRecognizer:
         model = self._loaded()
         if phrases:
             chosen = Bias.of(phrases).sentences[:VOSK_GRAMMAR_LIMIT]
-            grammar = json.dumps(sorted(chosen), ensure_ascii=False)
+            # "[unk]" lets words outside the grammar be heard as unknown, not forced
+            # into the nearest domain sentence.
+            grammar = json.dumps([*sorted(chosen), UNKNOWN], ensure_ascii=False)
             recognizer = vosk.KaldiRecognizer(model, TARGET_RATE, grammar)
         else:
             recognizer = vosk.KaldiRecognizer(model, TARGET_RATE)
@@ -168,18 +177,50 @@ class VoskRecognizer:
         return stream.finish()
 
 
+GENERAL_WEIGHT = 0.02
+"""Share of the general English model in the recognition language model (the domain's
+gets the rest); tuned on the spoken development set (bench/bench_nlu.py --spoken)."""
+GENERAL_WORDS = 4000
+"""The general English words (most frequent first) the recogniser may hear beyond the
+domain's."""
+
+
+def general_english_background(weight: float, words: int) -> Background:
+    """PocketSphinx's own US-English trigram model, as a :class:`Background`."""
+    from pocketsphinx import Config, LogMath, NGramModel, get_model_path
+
+    folder = Path(get_model_path()) / "en-us"
+    logmath = LogMath()
+    general = NGramModel(Config(), logmath, str(folder / "en-us.lm.bin"))
+    with (folder / "cmudict-en-us.dict").open(encoding="utf-8", errors="replace") as lines:
+        entries = {line.split(" ", 1)[0] for line in lines}
+    known = [w for w in entries if "(" not in w and w.replace("'", "").isalpha()]
+    known.sort(key=lambda w: (-general.prob([w]), w))
+
+    def logprob(gram: tuple[str, ...]) -> float:
+        # PocketSphinx takes the word first, then its history, most recent first.
+        return float(logmath.log_to_log10(general.prob(list(reversed(gram)))))
+
+    return Background(logprob, tuple(known[:words]), weight)
+
+
 class PocketSphinxRecognizer:
     """CMU PocketSphinx with the US-English model its PyPI wheel ships: no download.
 
-    ``phrases`` (weighted domain sentences) become a trigram language model, built once
-    per phrase set and cached; decoding is serialised (a decoder is not thread-safe).
+    ``phrases`` (weighted domain sentences) become a trigram language model, interpolated
+    with the wheel's general English model (``general_weight``), built once per phrase
+    set and cached; decoding is serialised (a decoder is not thread-safe).
     """
 
     name = "pocketsphinx"
 
-    def __init__(self) -> None:
+    def __init__(
+        self, general_weight: float = GENERAL_WEIGHT, general_words: int = GENERAL_WORDS
+    ) -> None:
         self._lock = threading.Lock()
         self._decoders: dict[int, Any] = {}
+        self.general_weight = general_weight
+        self.general_words = general_words
 
     def _decoder(self, phrases: Phrases | None) -> Any:
         import os
@@ -198,11 +239,14 @@ class PocketSphinxRecognizer:
                          if all(probe.lookup_word(word) for word in s.split())]  # fmt: skip
                 if not known:
                     raise NluError("none of the domain sentences is in the recogniser's dictionary")
+                background = (
+                    general_english_background(self.general_weight, self.general_words)
+                    if self.general_weight > 0 else None
+                )  # fmt: skip
+                domain = Bias(tuple(s for s, _ in known), tuple(w for _, w in known))
                 handle, path = tempfile.mkstemp(suffix=".arpa")
                 with os.fdopen(handle, "w") as out:
-                    out.write(
-                        ngram_arpa(Bias(tuple(s for s, _ in known), tuple(w for _, w in known)))
-                    )
+                    out.write(ngram_arpa(domain, background=background))
                 options["lm"] = path
                 decoder = Decoder(**options)
                 os.unlink(path)

@@ -11,21 +11,40 @@ has nothing better.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
-from nlu.parser import FALLBACK, IntentParser, Parse, ProductResolver, best_reading
+from nlu.parser import (
+    FALLBACK,
+    UNASKED_ANSWER,
+    IntentParser,
+    Parse,
+    ProductResolver,
+    normalize_utterance,
+)
 from nlu.trained import TrainedParser
 
 TEMPLATE_TRUST = 0.4
 """A template reading at or above this confidence is taken as it is."""
+BARE_FIT = 80.0
+"""Words that fit nothing else but name a catalogue product this well (0-100) are a bare
+request for it ("oat milk please")."""
 
 
 class NluEngine:
     """``parse`` and ``parse_best`` as the template parser has them, with a trained
     parser behind it (optional: without one, templates alone)."""
 
-    def __init__(self, templates: IntentParser, trained: TrainedParser | None = None) -> None:
+    def __init__(
+        self,
+        templates: IntentParser,
+        trained: TrainedParser | None = None,
+        bare_intent: str | None = None,
+    ) -> None:
         self.templates = templates
         self.trained = trained
+        self.bare_intent = bare_intent
+        """What a bare product means when nothing was asked (the model's bare-answer
+        intent); ``None``: a bare product is the fallback."""
 
     def parse(
         self,
@@ -40,9 +59,24 @@ class NluEngine:
         if self.trained is None or not text.strip():
             return exact
         learnt = self.trained.parse(text)
-        if learnt.intent == FALLBACK and exact.intent != FALLBACK:
+        if learnt.intent != FALLBACK:
+            if learnt.intent in self.templates.answer_intents and expecting != learnt.intent:
+                return replace(learnt, confidence=round(learnt.confidence * UNASKED_ANSWER, 3))
+            return learnt
+        if exact.intent != FALLBACK:
             return exact
-        return learnt
+        return self._bare_product(text, resolver) or learnt
+
+    def _bare_product(self, text: str, resolver: ProductResolver | None) -> Parse | None:
+        """Nothing but a product's name (and a "please"): a request for it."""
+        words = normalize_utterance(text)
+        if self.bare_intent is None or resolver is None or not words:
+            return None
+        fit = resolver(words)
+        if fit < BARE_FIT:
+            return None
+        return Parse(text, self.bare_intent, {"item": words}, round(fit / 100, 3),
+                     source="catalogue")  # fmt: skip
 
     def parse_best(
         self,
@@ -51,5 +85,15 @@ class NluEngine:
         expecting: str | None = None,
         resolver: ProductResolver | None = None,
     ) -> Parse:
-        """The best reading over a recogniser's n-best (see :func:`best_reading`)."""
-        return best_reading(texts, lambda t: self.parse(t, expecting=expecting, resolver=resolver))
+        """The best reading of a recogniser's n-best. Exact (template) readings are
+        compared among themselves by confidence, discounted 5% per rank; only when no
+        alternative has one does the first alternative the trained parser understands
+        win: its probability is not on the templates' scale, and the recogniser's own
+        ranking is the better guide there."""
+        readings = [self.parse(t, expecting=expecting, resolver=resolver) for t in texts or [""]]
+        exact = [(r.confidence * (1 - 0.05 * rank), rank) for rank, r in enumerate(readings)
+                 if r.source == "template" and r.intent != FALLBACK]  # fmt: skip
+        if exact:
+            return readings[max(exact, key=lambda sr: (sr[0], -sr[1]))[1]]
+        understood = [r for r in readings if r.intent != FALLBACK]
+        return understood[0] if understood else readings[0]

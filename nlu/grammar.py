@@ -60,6 +60,13 @@ def expand_all(templates: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(s for t in templates for s in expand(t)))
 
 
+def plainest(templates: Iterable[str], per_template: int = 3) -> list[str]:
+    """Each template's first sentences: its first alternatives with the optional words
+    left out, which is the commonest way to say it when templates list the usual words
+    first. Every model keeps these (the exact matches; most of the recognition weight)."""
+    return list(dict.fromkeys(s for t in templates for s in expand(t)[:per_template]))
+
+
 def spread(sentences: Sequence[str], limit: int, *, seed: str = "") -> tuple[str, ...]:
     """At most ``limit`` of the sentences: a seeded (so stable) random choice, kept in
     their order, so every verb and ending is likely represented, not just the first

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 START, END = "<s>", "</s>"
@@ -41,8 +41,26 @@ class Bias:
         return len(self.sentences)
 
 
-def ngram_arpa(bias: Bias, order: int = 3) -> str:
-    """ARPA text for the Witten-Bell backoff model of the weighted sentences."""
+@dataclass(frozen=True, slots=True)
+class Background:
+    """A general language model to interpolate with the domain's, so words outside the
+    domain come out as themselves instead of as the nearest domain word.
+
+    ``logprob(gram)`` is the general model's log10 probability of the gram's last word
+    after the others; ``words`` are the general words the mixture may produce beyond
+    the domain's; ``weight`` is the general model's share (the domain gets the rest).
+    """
+
+    logprob: Callable[[tuple[str, ...]], float]
+    words: tuple[str, ...]
+    weight: float
+
+
+def ngram_arpa(bias: Bias, order: int = 3, background: Background | None = None) -> str:
+    """ARPA text for the Witten-Bell backoff model of the weighted sentences; with a
+    ``background``, every n-gram's probability is the linear interpolation of both
+    models (on the domain's n-grams and the background's words), backoff weights
+    renormalised so each history's distribution still sums to one."""
     if not bias.sentences:
         raise ValueError("no sentences to build a language model from")
     smallest = min(w for w in bias.weights if w > 0) if any(w > 0 for w in bias.weights) else 1.0
@@ -58,9 +76,19 @@ def ngram_arpa(bias: Bias, order: int = 3) -> str:
     total = sum(c for g, c in counts[1].items() if g != (START,))
     vocabulary = len(counts[1])
     logprob: list[dict[Gram, float]] = [{} for _ in range(order + 1)]
-    for gram, count in counts[1].items():
-        logprob[1][gram] = -99.0 if gram == (START,) else math.log10(
-            (count + 0.5) / (total + 0.5 * vocabulary))  # fmt: skip
+    mix = background.weight if background else 0.0
+
+    def mixed(gram: Gram, domain: float) -> float:
+        """log10 of the interpolated probability, given the domain's (not log)."""
+        general = 10 ** background.logprob(gram) if background and mix > 0 else 0.0
+        return math.log10(max(1e-99, (1 - mix) * domain + mix * general))
+
+    unigrams = dict(counts[1])
+    for word in background.words if background and mix > 0 else ():
+        unigrams.setdefault((word,), 0.0)
+    for gram, count in unigrams.items():
+        domain = (count + 0.5) / (total + 0.5 * vocabulary) if count else 0.0
+        logprob[1][gram] = -99.0 if gram == (START,) else mixed(gram, domain)
     backoff: dict[Gram, float] = {}
 
     def lower(gram: Gram) -> float:
@@ -78,12 +106,14 @@ def ngram_arpa(bias: Bias, order: int = 3) -> str:
             seen[gram[:-1]] += count
             kinds[gram[:-1]] += 1
         covered: dict[Gram, float] = defaultdict(float)
+        explicit: dict[Gram, float] = defaultdict(float)
         for gram, count in counts[n].items():
             history = gram[:-1]
-            logprob[n][gram] = math.log10(count / (seen[history] + kinds[history]))
+            logprob[n][gram] = mixed(gram, count / (seen[history] + kinds[history]))
+            explicit[history] += 10 ** logprob[n][gram]
             covered[history] += lower(gram[1:])
-        for history, total_seen in seen.items():
-            left = kinds[history] / (total_seen + kinds[history])
+        for history in seen:
+            left = max(1e-9, 1.0 - explicit[history])
             backoff[history] = left / max(1e-9, 1.0 - covered[history])
     lines = ["\\data\\", *(f"ngram {n}={len(logprob[n])}" for n in range(1, order + 1)), ""]
     for n in range(1, order + 1):

@@ -61,6 +61,9 @@ class InteractionModel:
     invocation_name: str
     intents: tuple[IntentDef, ...]
     types: tuple[SlotTypeDef, ...] = field(default=())
+    answer_intents: tuple[str, ...] = ()
+    """Intents that only answer a question the skill asked ("the second one", a voice
+    code): a reading as one of them when nothing was asked is discounted."""
     bare_answer_intent: str | None = None
     """What a bare slot answer ("two limes please") means when no question was asked:
     local channels only (Alexa never sends one), so it trains the local parser."""

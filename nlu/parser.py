@@ -58,6 +58,11 @@ _FILLER_PREFIX = re.compile(
 )
 _FILLER_SUFFIX = re.compile(r"(?:\s+(?:please|thanks|thank you|now))+$")
 
+ARTICLES = frozenset({"the", "a", "an", "some", "my"})
+"""Words that explain nothing by themselves: not counted for or against a reading."""
+UNASKED_ANSWER = 0.8
+"""Confidence factor for an answer intent (``InteractionModel.answer_intents``) when its
+question was not asked."""
 UNFIT_SLOT = 0.3
 """Confidence factor for a product slot the catalogue does not recognise."""
 ProductResolver = Callable[[str], float]
@@ -194,6 +199,7 @@ class IntentParser:
 
     def __init__(self, model: InteractionModel, resolver: ProductResolver | None = None) -> None:
         self.resolver = resolver
+        self.answer_intents = frozenset(model.answer_intents)
         self.patterns: list[_Pattern] = []
         self.answers: dict[str, list[_Pattern]] = {}
         for intent in model.intents:
@@ -224,8 +230,19 @@ class IntentParser:
                 if found is None:
                     continue
                 slots = {k: v.strip() for k, v in found.groupdict().items() if v and v.strip()}
-                literal = words - sum(len(v.split()) for v in slots.values())
-                score = self._score(pattern, slots, literal, words, expecting, resolve)
+                # Numbers, codes and ordinals are the sentence's grammar; only product
+                # words are what the template leaves unexplained; articles count for
+                # neither ("i mean the x" explains no more than "i need x").
+                product_words = [w for k, v in slots.items()
+                                 if not pattern.slot_types[k].startswith("AMAZON.")
+                                 for w in v.split()]  # fmt: skip
+                unexplained = sum(w not in ARTICLES for w in product_words)
+                weighed = sum(w not in ARTICLES for w in clean.split())
+                score = self._score(pattern, slots, weighed - unexplained, weighed, expecting,
+                                    resolve)  # fmt: skip
+                if pattern.intent in self.answer_intents and expecting != pattern.intent:
+                    score *= UNASKED_ANSWER
+                literal = words - len(product_words)
                 if score > 0:
                     fits.append(_Fit(pattern, slots, literal, score))
         if not fits:

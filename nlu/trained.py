@@ -29,7 +29,7 @@ from nlu.builtins import BUILTIN_TEMPLATES
 from nlu.errors import NluError
 from nlu.model import InteractionModel
 from nlu.parser import FALLBACK, Parse, normalize_utterance, spoken_digits, spoken_number
-from nlu.training import Example, training_examples
+from nlu.training import SPOKEN_NUMBERS, Example, training_examples
 
 log = logging.getLogger("voicecart.nlu")
 
@@ -290,7 +290,7 @@ def frame_words(model: InteractionModel) -> frozenset[str]:
     phrasings = [p for i in model.intents
                  for p in (*(i.templates or i.samples), *BUILTIN_TEMPLATES.get(i.name, ()),
                            *(s for slot in i.slots for s in slot.elicitation_samples))]  # fmt: skip
-    words = set()
+    words = set(SPOKEN_NUMBERS)
     for phrase in phrasings:
         cleaned = re.sub(r"\{\w+\}|[()\[\]|]", " ", phrase.lower())
         words.update(cleaned.split())

@@ -22,18 +22,41 @@ from nlu.grammar import expand
 from nlu.model import InteractionModel
 
 FALLBACK = "AMAZON.FallbackIntent"
+SPOKEN_NUMBERS = frozenset({"zero", "oh", "one", "two", "three", "four", "five", "six", "seven",
+                            "eight", "nine", "ten", "eleven", "twelve", "fifteen", "twenty",
+                            "thirty", "forty", "fifty", "hundred", "first", "second",
+                            "third", "fourth", "fifth", "last", "double"})  # fmt: skip
+"""Words of the built-in number, digit and ordinal slots: part of every frame."""
 NUMBER_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
                 "eleven", "twelve", "fifteen", "twenty", "twenty four", "a couple of", "2",
                 "3", "4", "6", "10")  # fmt: skip
 ORDINAL_WORDS = ("first", "second", "third", "fourth", "last")
 DIGIT_WORDS = ("oh", "zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
                "nine")  # fmt: skip
-PRODUCT_WRAPPERS = ("", "", "", "", "some ", "a ", "the ", "a bag of ", "a box of ",
-                    "a bottle of ", "a pound of ", "two pounds of ", "a carton of ",
-                    "a pack of ", "a dozen ", "a jar of ", "a can of ", "a bunch of ",
-                    "a six pack of ", "a gallon of ", "cans of ", "bags of ", "boxes of ",
-                    "cartons of ", "bottles of ", "packs of ", "more ", "my usual ")  # fmt: skip
-"""Words shoppers put before a product name; the cleaning step reads them as hints."""
+CONTAINERS = ("bag", "box", "bottle", "can", "carton", "pack", "jar", "bunch", "loaf", "head",
+              "tub", "roll", "case", "package", "jug")  # fmt: skip
+_PLURAL = {"box": "boxes", "bunch": "bunches", "loaf": "loaves", "case": "cases"}
+PRODUCT_WRAPPERS = (
+    *([""] * 12),
+    "some ",
+    "a ",
+    "the ",
+    "more ",
+    "my usual ",
+    "a dozen ",
+    "half a dozen ",
+    "a pound of ",
+    "two pounds of ",
+    "a gallon of ",
+    "half a gallon of ",
+    "a six pack of ",
+    "a twelve pack of ",
+    "a couple of ",
+    *(f"a {c} of " for c in CONTAINERS),
+    *(f"{n} {_PLURAL.get(c, c + 's')} of " for c in CONTAINERS for n in ("two", "three")),
+)
+"""Words shoppers put before a product name (counts, containers, units); the cleaning
+step reads them as quantity and size hints."""
 HESITATIONS = ("um", "uh", "er", "hmm", "so", "okay", "ok", "alexa", "hey", "well", "actually",
                "oh", "like")  # fmt: skip
 CONFUSIONS = {"add": ("and", "at", "ad"), "cart": ("card", "car", "part"),
@@ -156,9 +179,11 @@ def training_examples(
     vocabulary: set[str] = set()
     for intent in model.intents:
         templates = intent.templates or intent.samples or BUILTIN_TEMPLATES.get(intent.name, ())
-        if intent.name == model.bare_answer_intent:
-            templates = (*templates, *(a for slot in intent.slots
-                                        for a in slot.elicitation_samples))  # fmt: skip
+        # Bare answers train the intent they mean when nothing was asked: a product for
+        # the model's bare-answer intent, a number or code for the intent asking it.
+        templates = (*templates, *(a for slot in intent.slots for a in slot.elicitation_samples
+                                   if intent.name == model.bare_answer_intent
+                                   or slot.type.startswith("AMAZON.")))  # fmt: skip
         expansions = [expand(t) for t in dict.fromkeys(templates)]
         expansions = [e for e in expansions if e]
         if not expansions:

@@ -21,7 +21,7 @@ from catalog.db import utcnow
 from catalog.matching import pick_option
 from skill import flows, prompts
 from skill.speech import QuantityNotUnderstood, say
-from skill.turn import CHOICE_KEY, PENDING_KEY, Pending, turn_of
+from skill.turn import CHOICE_KEY, CLOSEST_KEY, PENDING_KEY, Pending, turn_of
 
 log = logging.getLogger("voicecart.skill")
 
@@ -366,8 +366,11 @@ class FallbackIntentHandler(AbstractRequestHandler):
         name = getattr(getattr(request, "intent", None), "name", None)
         if name != "AMAZON.FallbackIntent":
             log.warning("unknown intent %r answered with the fallback", name)
-        turn_of(handler_input).keep()  # words that fit nothing do not cancel the question
-        return say(handler_input, prompts.FALLBACK, prompts.FALLBACK_REPROMPT)
+        turn = turn_of(handler_input)
+        turn.keep()  # words that fit nothing do not cancel the question
+        closest = turn.attributes.pop(CLOSEST_KEY, None)
+        speech, reprompt = prompts.fallback_offering(closest if isinstance(closest, str) else None)
+        return say(handler_input, speech, reprompt)
 
 
 class SessionEndedRequestHandler(AbstractRequestHandler):

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from nlu.grammar import expand, expand_all, spread
+from nlu.grammar import expand_all, plainest, spread
 from nlu.model import IntentDef, InteractionModel, SlotDef, SlotTypeDef, SlotValue
 from skill import prompts
 
@@ -50,14 +50,15 @@ def _item(prompt: str, *more: str) -> SlotDef:
 def _intent(name: str, *templates: str, slots: tuple[SlotDef, ...] = ()) -> IntentDef:
     """An intent from its templates; its samples are each template's plainest forms,
     then an even spread of the rest of every expansion up to the cap."""
-    plainest = [s for t in templates for s in sorted(expand(t), key=len)[:CORE_PER_TEMPLATE]]
-    core = list(dict.fromkeys(plainest))
+    core = plainest(templates, CORE_PER_TEMPLATE)
     rest = [s for s in expand_all(templates) if s not in set(core)]
     samples = (*core, *spread(rest, MAX_SAMPLES_PER_INTENT - len(core), seed=name))
     return IntentDef(name, samples=samples, slots=slots, templates=templates)
 
 
 QUANTITY = SlotDef("quantity", "AMAZON.NUMBER")
+ANSWER_INTENTS = ("ChooseProductIntent", "VoiceCodeIntent")
+"""Said only in answer to "Did you mean ...?" or "Please say your voice code"."""
 
 CUSTOM_INTENTS: tuple[IntentDef, ...] = (
     _intent(
@@ -304,6 +305,7 @@ def build_model(entries: Iterable[CatalogEntry]) -> InteractionModel:
         invocation_name=INVOCATION_NAME,
         intents=CUSTOM_INTENTS + BUILTIN_INTENTS,
         types=(product_slot_type(entries),),
+        answer_intents=ANSWER_INTENTS,
         bare_answer_intent="AddToCartIntent",
     )
     model.validate()

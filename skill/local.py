@@ -34,14 +34,14 @@ from nlu.audio import read_wav
 from nlu.engine import NluEngine
 from nlu.errors import NluError
 from nlu.lm import Bias
-from nlu.parser import IntentParser, Parse
+from nlu.parser import FALLBACK, IntentParser, Parse
 from nlu.trained import TrainedParser
 from nlu.training import general_english
 from skill.interaction_model import PRODUCT_TYPE, build_model
 from skill.local_session import open_session
 from skill.scope import turn_scope
 from skill.speech_domain import domain_bias
-from skill.turn import CHOICE_KEY
+from skill.turn import CHOICE_KEY, CLOSEST_KEY, PENDING_KEY
 
 log = logging.getLogger("voicecart.local")
 
@@ -156,13 +156,18 @@ class LocalDialogue:
         self, wav: bytes, *, access_token: str | None, session_id: str | None
     ) -> LocalReply:
         """Transcribe (AudioError for unusable audio), then hold the turn like text."""
-        audio = read_wav(wav)
-        with self._sessions() as db:
-            bias = self.domain_bias(db)
-        heard = self.recognizer().transcribe(audio, phrases=bias)
+        heard = self.hear(wav)
         texts = [h.text for h in heard.alternatives] or [""]
         return self._turn(texts, heard, access_token=access_token, session_id=session_id,
                           channel=Channel.LOCAL_VOICE)  # fmt: skip
+
+    def hear(self, wav: bytes) -> Transcript:
+        """The recogniser's n-best for a WAV, biased toward the current catalogue's domain
+        (:class:`AudioError` for unusable audio)."""
+        audio = read_wav(wav)
+        with self._sessions() as db:
+            bias = self.domain_bias(db)
+        return self.recognizer().transcribe(audio, phrases=bias)
 
     @property
     def parser(self) -> NluEngine:
@@ -177,7 +182,7 @@ class LocalDialogue:
     def build_parser(self) -> NluEngine:
         model = build_model([])
         if self._nlu_dir is None:
-            return NluEngine(IntentParser(model))
+            return NluEngine(IntentParser(model), bare_intent=model.bare_answer_intent)
         with self._sessions() as db:
             values = {PRODUCT_TYPE: [n for p in active_products(db) for n in (p.name, *p.synonyms)]}
         trained, report = TrainedParser.fit_or_load(
@@ -186,7 +191,7 @@ class LocalDialogue:
         how = "loaded" if report.loaded else f"trained on {report.examples} sentences"
         log.info("understanding: template parser + trained parser %s in %.2f s",
                  how, report.seconds)  # fmt: skip
-        return NluEngine(IntentParser(model), trained)
+        return NluEngine(IntentParser(model), trained, bare_intent=model.bare_answer_intent)
 
     def handle_text(
         self, text: str, *, access_token: str | None, session_id: str | None, channel: Channel
@@ -236,7 +241,9 @@ class LocalDialogue:
 
         with turn_scope(self._sessions, channel) as scope:
             expected_intent = (expecting or {}).get("intent")
-            if CHOICE_KEY in attributes:
+            if expected_intent is None and (CHOICE_KEY in attributes or PENDING_KEY in attributes):
+                # An offer or a question waits: a bare product name answers it (or is
+                # told there is nothing to choose), it does not start a new request.
                 expected_intent = BARE_ANSWER_INTENT
             owner = customer.id if customer else None
             if given is None:
@@ -383,6 +390,8 @@ def _envelope(
         request["dialogState"] = (
             "IN_PROGRESS" if parse.elicited else "STARTED")  # fmt: skip
         request["intent"] = {"name": parse.intent, "confirmationStatus": "NONE", "slots": slots}
+    if parse.intent == FALLBACK and parse.alternatives:
+        attributes = {**attributes, CLOSEST_KEY: parse.alternatives[0][0]}
     return {
         "version": "1.0",
         "session": {

@@ -32,6 +32,28 @@ FALLBACK = (
     "hear your cart, or check out. What would you like?"
 )
 FALLBACK_REPROMPT = "You can say: help, to hear what I can do."
+CLOSEST_HINTS = {
+    "AddToCartIntent": ("add something to your cart", "add two bananas to my cart"),
+    "RemoveFromCartIntent": ("take something out of your cart", "remove the milk"),
+    "ReadCartIntent": ("hear your cart", "what's in my cart"),
+    "ReorderIntent": ("reorder something you buy often", "reorder paper towels"),
+    "ReorderLastOrderIntent": ("repeat your last order", "repeat my last order"),
+    "CheckoutIntent": ("check out", "check out"),
+    "CancelOrderIntent": ("cancel your last order", "cancel my last order"),
+    "OrderStatusIntent": ("hear where your order is", "where's my order"),
+}
+"""For a request that fit nothing well: what the closest intent does, and how to say it."""
+
+
+def fallback_offering(closest: str | None) -> tuple[str, str]:
+    """The fallback's speech and reprompt, offering the closest intent when there is one."""
+    hint = CLOSEST_HINTS.get(closest or "")
+    if hint is None:
+        return FALLBACK, FALLBACK_REPROMPT
+    what, example = hint
+    return (f"Sorry, I didn't quite get that. Did you want to {what}? "
+            f"You can say, for example: {example}.", FALLBACK_REPROMPT)  # fmt: skip
+
 
 ASK_ITEM_TO_ADD = "Which item would you like to add?"
 ASK_ITEM_TO_REMOVE = "Which item should I remove from your cart?"

@@ -26,6 +26,9 @@ from skill.scope import TurnScope
 PENDING_KEY = "pending"
 CHOICE_KEY = "choice"
 TURN_KEY = "voicecart.turn"
+CLOSEST_KEY = "closestIntent"
+"""Set by the local channels on a fallback: the intent the words came closest to, so the
+reply can offer it (Alexa's own fallback carries none)."""
 PURCHASES = frozenset({"reorder", "reorder_last", "checkout"})
 """Pending kinds that spend money (and so may need the voice code)."""
 PENDING_KINDS = PURCHASES | {"add", "cancel", "fix"}

@@ -53,8 +53,11 @@ def test_fifty_concurrent_checkouts_sell_ten_units_once(tmp_path: Path, pg_url: 
             product.stock = STOCK
             tokens = []
             for number in range(SHOPPERS):
-                shopper = Customer(email=f"rush{number}@example.com", name=f"Rush {number}",
-                                   address=f"{number} Rush Row")
+                shopper = Customer(
+                    email=f"rush{number}@example.com",
+                    name=f"Rush {number}",
+                    address=f"{number} Rush Row",
+                )
                 db.add(shopper)
                 db.flush()
                 add_item(db, shopper.id, product.id, 1, channel=Channel.WEB, max_quantity=25)

@@ -64,8 +64,9 @@ def test_a_worker_killed_mid_order_leaves_all_or_nothing(tmp_path: Path, pg_url:
     sessions = make_sessions(engine)
     try:
         with sessions.begin() as db:
-            shopper = Customer(email="crash@example.com", name="Crash Test",
-                               address="1 Crash Court")
+            shopper = Customer(
+                email="crash@example.com", name="Crash Test", address="1 Crash Court"
+            )
             db.add(shopper)
             db.flush()
             bananas = db.scalars(select(Product).where(Product.sku == "VC-10001")).one()

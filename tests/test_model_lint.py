@@ -55,7 +55,7 @@ def test_what_alexa_refuses_is_an_error() -> None:
     assert "WARNING PRODUCT A4: 'bananas' is the value of another id too" in messages
 
 
-def test_few_samples_and_local_parser_disagreement_are_warnings() -> None:
+def test_few_samples_bare_slots_and_local_parser_disagreement_are_reported() -> None:
     model = InteractionModel(
         invocation_name="voice cart",
         intents=(
@@ -66,10 +66,20 @@ def test_few_samples_and_local_parser_disagreement_are_warnings() -> None:
         types=(SlotTypeDef("PRODUCT", (SlotValue("A1", "bananas"),)),),
     )  # fmt: skip
     messages = _messages(model, resolver=lambda words: 90.0)
-    assert "WARNING WishIntent: only 1 sample utterances; 3 or more recognise better" in messages
-    assert ("WARNING WishIntent 'i need {item} please': the local parser reads "
-            "'i need bananas please' as AddToCartIntent") in messages  # fmt: skip
-    assert not [m for m in messages if m.startswith("ERROR")]
+    assert "ERROR   WishIntent: only 1 sample utterances; 40 or more recognise better" in messages
+    assert "ERROR   AddToCartIntent: only 3 sample utterances; 40 or more recognise better" in (
+        messages)  # fmt: skip
+    # The template parser reads the sample's own "please" too, so it agrees with the model.
+    assert not [m for m in messages if "the local parser reads" in m]
+    bare = InteractionModel(
+        invocation_name="voice cart",
+        intents=(IntentDef("ChooseIntent", ("{item}", "the {item} please", "i meant {item}"),
+                           (ITEM,)),),
+        types=(SlotTypeDef("PRODUCT", (SlotValue("A1", "bananas"),)),),
+    )  # fmt: skip
+    flagged = [m for m in _messages(bare) if "a bare slot catches any request" in m]
+    assert len(flagged) == 2 and all(m.startswith("ERROR") for m in flagged)
+    assert not any("i meant" in m for m in flagged)
 
 
 def test_the_command_checks_without_writing(tmp_path: Path) -> None:

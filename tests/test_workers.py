@@ -45,8 +45,9 @@ def test_turns_alternate_between_two_server_processes(tmp_path: Path, pg_url: st
             shopper = demo_shopper(db)
             assert shopper is not None
             token = issue_access_token(db, shopper)
-            newcomer = Customer(email="two@example.com", name="Two Servers",
-                                address="2 Server Street")
+            newcomer = Customer(
+                email="two@example.com", name="Two Servers", address="2 Server Street"
+            )
             db.add(newcomer)
             db.flush()
             fresh = issue_access_token(db, newcomer)  # no history: "whole milk" is ambiguous
