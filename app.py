@@ -57,6 +57,19 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name}={raw!r}: use 1/0, true/false, yes/no or on/off")
 
 
+def _fraction(env: Mapping[str, str], name: str, default: float, high: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: not a number") from None
+    if not 0.0 <= value <= high:
+        raise ConfigError(f"{name}={value}: must be between 0 and {high}")
+    return value
+
+
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
@@ -107,6 +120,7 @@ class Settings:
     vosk_model: Path | None = None
     model_dir: Path | None = None
     nlu_dir: Path | None = None
+    general_lm_weight: float = 0.0
     model_base_url: str = "https://alphacephei.com/vosk/models/"
 
     @property
@@ -196,6 +210,7 @@ class Settings:
             else None,
             model_dir=Path(env["VOICECART_MODEL_DIR"]) if env.get("VOICECART_MODEL_DIR") else None,
             nlu_dir=Path(env["VOICECART_NLU_DIR"]) if env.get("VOICECART_NLU_DIR") else None,
+            general_lm_weight=_fraction(env, "VOICECART_GENERAL_LM_WEIGHT", 0.0, 0.5),
             model_base_url=(
                 env.get("VOICECART_MODEL_BASE_URL") or "https://alphacephei.com/vosk/models/"
             ),
@@ -431,8 +446,11 @@ def create_app(
     app.register_blueprint(api)
     app.register_blueprint(create_shop(sessions, max_quantity=settings.max_quantity,
                                        voice_code=settings.voice_code))  # fmt: skip
-    dialogue = LocalDialogue(skill, sessions, matcher, lambda: recognizer_for(settings.vosk_model),
-                             nlu_dir=settings.nlu_folder)  # fmt: skip
+    dialogue = LocalDialogue(
+        skill, sessions, matcher,
+        lambda: recognizer_for(settings.vosk_model, settings.general_lm_weight),
+        nlu_dir=settings.nlu_folder,
+    )  # fmt: skip
     wiring(app).dialogue = dialogue
     local = create_local_api(sessions, dialogue)
     csrf.exempt(local)
@@ -635,6 +653,8 @@ def catalog_import(
         click.echo(f"  line {problem.line}: {problem.reason}", err=True)
     if len(report.skipped) > 50:
         click.echo(f"  ... and {len(report.skipped) - 50} more", err=True)
+    if report.created or report.updated:
+        _ready_understanding(sessions, settings)
 
 
 @cli.group("model")
@@ -709,7 +729,7 @@ def transcribe(ctx: click.Context, wav: Path, alternatives: int) -> None:
     with sessions() as db:
         names = [n for p in active_products(db) for n in (p.name, *p.synonyms)]
         model = build_model([])
-        heard = recognizer_for(settings.vosk_model).transcribe(
+        heard = recognizer_for(settings.vosk_model, settings.general_lm_weight).transcribe(
             audio, phrases=domain_bias(model, names), alternatives=alternatives
         )
         texts = [h.text for h in heard.alternatives]
@@ -1042,7 +1062,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
         port=port or settings.port,
         workers=workers or settings.workers,
     )
-    _prepare_database(settings)
+    sessions = _prepare_database(settings)
+    _ready_understanding(sessions, settings)
     if settings.is_sqlite and settings.workers > 1:
         log.info(
             "SQLite with %d workers: fine for development; use PostgreSQL to scale out",
@@ -1071,6 +1092,54 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
         f"({settings.workers} workers, {settings.threads} threads each); Ctrl-C to stop"
     )
     _Server().run()
+
+
+def _ready_understanding(sessions: sessionmaker[Session], settings: Settings) -> None:
+    """Train the parser (or find it trained) before workers start, so they only load."""
+    from skill.local import understanding
+
+    click.echo("understanding: preparing the trained parser...")
+    report = understanding(sessions, settings.nlu_folder)[1]
+    if report is not None:
+        how = "found" if report.loaded else f"trained on {report.examples:,} sentences"
+        click.echo(f"understanding: parser {how} in {report.seconds:.1f} s "
+                   f"({settings.nlu_folder / report.key})")  # fmt: skip
+
+
+@cli.group("nlu")
+def nlu_group() -> None:
+    """The local intent parser (templates, then the trained parser)."""
+
+
+@nlu_group.command("train")
+@click.pass_context
+def nlu_train(ctx: click.Context) -> None:
+    """Train the parser for the current model and catalogue (or find it trained) into
+    VOICECART_NLU_DIR; `serve` does this before its workers start."""
+    settings = _settings(ctx)
+    _ready_understanding(_prepare_database(settings), settings)
+
+
+@nlu_group.command("parse")
+@click.argument("text", nargs=-1, required=True)
+@click.pass_context
+def nlu_parse(ctx: click.Context, text: tuple[str, ...]) -> None:
+    """Show how TEXT is understood: intent, slots, confidence, which parser read it."""
+    from skill.local import understanding
+
+    settings = _settings(ctx)
+    sessions = _prepare_database(settings)
+    engine = understanding(sessions, settings.nlu_folder)[0]
+    from catalog.matching import CatalogMatcher
+
+    matcher = CatalogMatcher()
+    with sessions() as db:
+        parse = engine.parse(" ".join(text), resolver=lambda words: matcher.fit(db, words))
+    click.echo(f"intent:     {parse.intent}")
+    click.echo(f"slots:      {parse.slots}")
+    click.echo(f"confidence: {parse.confidence} ({parse.source} parser)")
+    if parse.alternatives:
+        click.echo("next:       " + ", ".join(f"{n} {p}" for n, p in parse.alternatives))
 
 
 def _redacted(url: str) -> str:

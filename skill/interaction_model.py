@@ -141,7 +141,7 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         f"{ASK} (repeat|reorder) (my|the|our) (last|previous) order",
         "(order|get) (the usual|my usual order|our usual order)",
         "(order|get|buy) [me] (what|everything) (i|we) (got|ordered|bought|had) last time",
-        "(duplicate|repeat|redo|copy) (last week's|last time's|my last|the last) order",
+        "(duplicate|repeat|redo) (last week's|last time's|my last|the last) order",
         "(i'd like|i want|i would like) to (repeat|reorder) my (last|previous) order",
     ),
     _intent(

@@ -35,7 +35,7 @@ from nlu.engine import NluEngine
 from nlu.errors import NluError
 from nlu.lm import Bias
 from nlu.parser import FALLBACK, IntentParser, Parse
-from nlu.trained import TrainedParser
+from nlu.trained import TrainedParser, TrainingReport
 from nlu.training import general_english
 from skill.interaction_model import PRODUCT_TYPE, build_model
 from skill.local_session import open_session
@@ -180,18 +180,7 @@ class LocalDialogue:
             return self._parser
 
     def build_parser(self) -> NluEngine:
-        model = build_model([])
-        if self._nlu_dir is None:
-            return NluEngine(IntentParser(model), bare_intent=model.bare_answer_intent)
-        with self._sessions() as db:
-            values = {PRODUCT_TYPE: [n for p in active_products(db) for n in (p.name, *p.synonyms)]}
-        trained, report = TrainedParser.fit_or_load(
-            model, values, self._nlu_dir, dictionary=general_english()
-        )
-        how = "loaded" if report.loaded else f"trained on {report.examples} sentences"
-        log.info("understanding: template parser + trained parser %s in %.2f s",
-                 how, report.seconds)  # fmt: skip
-        return NluEngine(IntentParser(model), trained, bare_intent=model.bare_answer_intent)
+        return understanding(self._sessions, self._nlu_dir)[0]
 
     def handle_text(
         self, text: str, *, access_token: str | None, session_id: str | None, channel: Channel
@@ -308,6 +297,27 @@ class LocalDialogue:
         return {"productId": best.product_id, "sku": best.sku, "name": best.display_name,
                 "size": best.size, "score": round(best.score, 1),
                 "decision": result.decision.value}  # fmt: skip
+
+
+def understanding(
+    sessions: sessionmaker[Session], nlu_dir: Path | None
+) -> tuple[NluEngine, TrainingReport | None]:
+    """The parser every local channel uses: the template parser, and the trained parser
+    behind it when ``nlu_dir`` is set (loaded from there, or trained from the model and
+    the catalogue's product names and written there)."""
+    model = build_model([])
+    templates = IntentParser(model)
+    if nlu_dir is None:
+        return NluEngine(templates, bare_intent=model.bare_answer_intent), None
+    with sessions() as db:
+        values = {PRODUCT_TYPE: [n for p in active_products(db) for n in (p.name, *p.synonyms)]}
+    trained, report = TrainedParser.fit_or_load(
+        model, values, nlu_dir, dictionary=general_english()
+    )
+    how = "loaded" if report.loaded else f"trained on {report.examples} sentences"
+    log.info("understanding: templates + trained parser %s in %.2f s (%s)",
+             how, report.seconds, nlu_dir / report.key)  # fmt: skip
+    return NluEngine(templates, trained, bare_intent=model.bare_answer_intent), report
 
 
 def _acted_on(db: Session, product_id: int, matched: dict[str, Any] | None) -> dict[str, Any]:

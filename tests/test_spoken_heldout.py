@@ -21,9 +21,10 @@ from flask import Flask
 from account_link.identity import demo_shopper
 from app import wiring
 
-SPOKEN_FLOOR = {"clean": 0.45, "fast+noise": 0.35, "slow 8k": 0.40}
-"""Fully right at the least, per condition, as measured when the general-English
-interpolation landed; the issue's target is 90% in each."""
+SPOKEN_FLOOR = {"clean": 0.70, "fast+noise": 0.58, "slow 8k": 0.65}
+"""Fully right at the least, per condition: floors under what was measured when the
+trained parser landed (73.5%, 61.0%, 68.4%), against regressions. The issue's target is
+90% in each; the gap is open (see README, "Performance")."""
 
 
 @pytest.fixture(scope="module")
