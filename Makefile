@@ -45,6 +45,7 @@ bench: $(STAMP)  ## run every benchmark under bench/ (matching ones read ../shar
 	$(BIN)/python bench/bench_match.py
 	$(BIN)/python bench/bench_reorder.py
 	$(BIN)/python bench/bench_asr.py
+	$(BIN)/python bench/bench_nlu.py --spoken
 	$(BIN)/python bench/bench_load.py
 
 export-model: $(STAMP)  ## rewrite skill-package/ from the interaction model and the catalogue

