@@ -152,7 +152,7 @@ def main() -> None:
             print(f"trained parser, Instacart ({len(names)} products): {examples} sentences, "
                   f"trained in {cold:.1f} s, loaded in {warm * 1000:.0f} ms")  # fmt: skip
         if args.spoken:
-            _spoken(dialogue, sessions, Path(tmp) / "voice")
+            _spoken(dialogue, sessions, ROOT / "bench" / "results" / "piper")
         wiring(app).engine.dispose()
 
 
