@@ -715,8 +715,8 @@ def transcribe(ctx: click.Context, wav: Path, alternatives: int) -> None:
     from catalog.service import active_products
     from nlu.asr import recognizer_for
     from nlu.audio import AudioError, read_wav
-    from nlu.parser import IntentParser
     from skill.interaction_model import build_model
+    from skill.local import understanding
     from skill.speech_domain import domain_bias
 
     settings = _settings(ctx)
@@ -733,7 +733,8 @@ def transcribe(ctx: click.Context, wav: Path, alternatives: int) -> None:
             audio, phrases=domain_bias(model, names), alternatives=alternatives
         )
         texts = [h.text for h in heard.alternatives]
-        parse = IntentParser(model).parse_best(texts, resolver=lambda w: matcher.fit(db, w))
+        engine = understanding(sessions, settings.nlu_folder)[0]
+        parse = engine.parse_best(texts, resolver=lambda w: matcher.fit(db, w))
     click.echo(f"engine: {heard.engine}, audio {heard.audio_seconds:.2f} s, "
                f"decoded in {heard.decode_seconds:.2f} s")  # fmt: skip
     for rank, hypothesis in enumerate(heard.alternatives, start=1):

@@ -11,7 +11,7 @@ voicecart package: products arrive through :class:`ProductResolver`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nlu.builtins import BUILTIN_TEMPLATES
@@ -266,15 +266,6 @@ class IntentParser:
             elicited=best.pattern.elicited,
         )
 
-    def parse_best(
-        self,
-        texts: Sequence[str],
-        *,
-        expecting: str | None = None,
-        resolver: ProductResolver | None = None,
-    ) -> Parse:
-        return best_reading(texts, lambda t: self.parse(t, expecting=expecting, resolver=resolver))
-
     @staticmethod
     def _score(
         pattern: _Pattern,
@@ -323,16 +314,3 @@ class IntentParser:
                 out[name] = value
         return out
 
-
-def best_reading(texts: Sequence[str], read: Callable[[str], Parse]) -> Parse:
-    """The best reading over a recogniser's n-best, not just its first guess: each
-    alternative's parse confidence, discounted 5% per rank; a fallback never wins over a
-    reading that fits."""
-    best: tuple[float, Parse] | None = None
-    for rank, text in enumerate(texts or [""]):
-        parse = read(text)
-        score = (0.0 if parse.intent == FALLBACK else parse.confidence) * (1 - 0.05 * rank)
-        if best is None or score > best[0]:
-            best = (score, parse)
-    assert best is not None
-    return best[1]

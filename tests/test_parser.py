@@ -16,6 +16,7 @@ from catalog.demo import read_demo_rows
 from catalog.index import IndexEntry, ProductIndex
 from catalog.matching import Decision, match_text
 from catalog.quantity import split_quantity
+from nlu.engine import NluEngine
 from nlu.parser import FALLBACK, IntentParser, normalize_utterance, spoken_digits, spoken_number
 from skill.interaction_model import build_model
 
@@ -149,7 +150,8 @@ def test_normalize_utterance() -> None:
 
 
 def test_parse_best_reads_past_a_first_guess_that_does_not_fit() -> None:
-    parser, index = parser_and_resolver()
+    templates, index = parser_and_resolver()
+    parser = NluEngine(templates)
     heard = ["i'm delete paper again", "buy toilet paper again", "add bananas"]
     best = parser.parse_best(heard, resolver=lambda words: _fit(index, words))
     assert (best.intent, best.slots) == ("ReorderIntent", {"item": "toilet paper"})

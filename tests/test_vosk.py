@@ -93,7 +93,6 @@ def test_english_vosk_model_when_configured(espeak: str, tmp_path: Path) -> None
     assert "banana" in heard.text
 
 
-
 def test_the_grammar_lets_unknown_words_through_and_they_never_reach_the_parser(
     korean: VoskRecognizer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
