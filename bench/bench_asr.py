@@ -88,8 +88,9 @@ def main() -> None:
         ("pocketsphinx, no biasing (baseline)", PocketSphinxRecognizer(), None),
         ("pocketsphinx + unweighted domain LM", PocketSphinxRecognizer(general_weight=0.0),
          Bias.of(bias.sentences)),
-        ("pocketsphinx + weighted domain LM", PocketSphinxRecognizer(general_weight=0.0), bias),
-        ("pocketsphinx + weighted LM + general (shipped)", PocketSphinxRecognizer(), bias),
+        ("pocketsphinx + weighted domain LM (shipped)", PocketSphinxRecognizer(), bias),
+        ("pocketsphinx + weighted LM + general 0.02", PocketSphinxRecognizer(general_weight=0.02),
+         bias),
     ]  # fmt: skip
     if os.environ.get("VOICECART_VOSK_MODEL"):
         vosk = VoskRecognizer(Path(os.environ["VOICECART_VOSK_MODEL"]))
