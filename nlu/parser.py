@@ -313,4 +313,3 @@ class IntentParser:
             else:
                 out[name] = value
         return out
-
