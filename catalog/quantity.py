@@ -103,14 +103,15 @@ def without_purpose(words: str) -> str | None:
 def split_quantity(text: str) -> QuantityPhrase:
     """Separate "how many / what pack or unit" and carrier words from the product words
     (lower-cased input or not)."""
-    rest = strip_carriers(text.replace("-", " - ").replace(" - ", "-"))
+    said = " ".join(text.lower().replace(",", " ").replace("-", " - ").replace(" - ", "-").split())
+    rest = strip_carriers(said)
     quantity: int | None = None
-    if (after := _TRAILING_COUNT.search(rest)) and after.start() > 0:
+    if (after := _TRAILING_COUNT.search(said)) and after.start() > 0:
         value, _ = _number([after.group(1)])
-        rest = strip_carriers(rest[: after.start()])
+        rest = strip_carriers(said[: after.start()])
         if value is not None:
-            said = split_quantity(rest)
-            return QuantityPhrase(said.quantity or value, said.pack, said.rest, said.unit)
+            front = split_quantity(rest)
+            return QuantityPhrase(front.quantity or value, front.pack, front.rest, front.unit)
     for phrase, value in sorted(_VAGUE.items(), key=lambda kv: -len(kv[0])):
         if rest.startswith(phrase + " "):
             quantity, rest = value, rest[len(phrase) + 1 :]

@@ -62,9 +62,15 @@ class NluEngine:
         if self.trained is None or not text.strip():
             return exact
         learnt = self.trained.parse(text)
+        if learnt.intent in self.templates.answer_intents:
+            if not learnt.slots:  # an answer that says nothing ("i'll go with the...")
+                learnt = replace(learnt, intent=FALLBACK, alternatives=())
+            elif expecting != learnt.intent:
+                confidence = round(learnt.confidence * UNASKED_ANSWER, 3)
+                learnt = replace(learnt, confidence=confidence)
+                if confidence < self.trained.threshold:
+                    learnt = replace(learnt, intent=FALLBACK, slots={}, alternatives=())
         if learnt.intent != FALLBACK:
-            if learnt.intent in self.templates.answer_intents and expecting != learnt.intent:
-                return replace(learnt, confidence=round(learnt.confidence * UNASKED_ANSWER, 3))
             return learnt
         if exact.intent != FALLBACK:
             return exact

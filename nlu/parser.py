@@ -49,10 +49,10 @@ _DIGIT_WORD = (r"(?:\d+|oh|double|hundred|"
 _DIGITS = _DIGIT_WORD + r"(?:\s+" + _DIGIT_WORD + r")*"
 """``AMAZON.FOUR_DIGIT_NUMBER``: digits said one by one or in pairs, any length (the
 skill checks the length, so a short code is asked again rather than misheard)."""
-_ORDINALS = {"first": "1", "second": "2", "third": "3", "fourth": "4", "fifth": "5",
+ORDINALS = {"first": "1", "second": "2", "third": "3", "fourth": "4", "fifth": "5",
              "1st": "1", "2nd": "2", "3rd": "3", "4th": "4", "5th": "5",
              "last": "last"}  # fmt: skip
-_ORDINAL = r"(?:" + "|".join(_ORDINALS) + r")"
+_ORDINAL = r"(?:" + "|".join(ORDINALS) + r")"
 _FILLER_PREFIX = re.compile(
     r"^(?:(?:alexa|hey|ok|okay|um|uh|please|can you|could you|would you)\s+)+"
 )
@@ -309,7 +309,7 @@ class IntentParser:
             elif kind == "AMAZON.FOUR_DIGIT_NUMBER":
                 out[name] = spoken_digits(value) or "?"
             elif kind == "AMAZON.Ordinal":
-                out[name] = _ORDINALS.get(value, value)
+                out[name] = ORDINALS.get(value, value)
             else:
                 out[name] = value
         return out

@@ -12,11 +12,14 @@ process trained.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import logging
 import os
 import pickle
 import re
+import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -28,7 +31,14 @@ from typing import Any
 from nlu.builtins import BUILTIN_TEMPLATES
 from nlu.errors import NluError
 from nlu.model import InteractionModel
-from nlu.parser import FALLBACK, Parse, normalize_utterance, spoken_digits, spoken_number
+from nlu.parser import (
+    FALLBACK,
+    ORDINALS,
+    Parse,
+    normalize_utterance,
+    spoken_digits,
+    spoken_number,
+)
 from nlu.training import SPOKEN_NUMBERS, Example, training_examples
 
 log = logging.getLogger("voicecart.nlu")
@@ -45,8 +55,6 @@ OFFER_EXPLAINED = 0.75
 ("could you maybe put it in the basket", not "sing me a song about the sea")."""
 MAX_VALUES = 4000
 """Slot values sampled for training: the tagger learns the frame, not every product."""
-_ORDINALS = {"first": "1", "second": "2", "third": "3", "fourth": "4", "fifth": "5",
-             "last": "last"}  # fmt: skip
 _NUMBERISH = frozenset({"one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
                         "ten", "eleven", "twelve", "twenty", "thirty", "forty", "fifty", "a",
                         "couple", "dozen", "oh", "zero", "hundred"})  # fmt: skip
@@ -95,9 +103,16 @@ def _features(words: Sequence[str], intent: str, vocabulary: frozenset[str]) -> 
     return out
 
 
-def training_key(model: InteractionModel, values: Mapping[str, Sequence[str]]) -> str:
-    """Everything the parser is trained from, hashed: the files' name on disk."""
+def training_key(
+    model: InteractionModel, values: Mapping[str, Sequence[str]], dictionary: Sequence[str] = ()
+) -> str:
+    """Everything the parser is trained from, hashed: the files' name on disk. The code
+    that generates the data and the features counts too, so an edit never loads an old
+    parser."""
+    import pycrfsuite
     import sklearn
+
+    from nlu import training
 
     digest = hashlib.sha256()
     spec = {
@@ -108,8 +123,12 @@ def training_key(model: InteractionModel, values: Mapping[str, Sequence[str]]) -
                     for i in model.intents],
         "builtins": BUILTIN_TEMPLATES,
         "bare": model.bare_answer_intent,
+        "crfsuite": getattr(pycrfsuite, "__version__", ""),
     }  # fmt: skip
     digest.update(json.dumps(spec, sort_keys=True).encode())
+    for module in (training, sys.modules[__name__]):
+        digest.update(inspect.getsource(module).encode())
+    digest.update("\n".join(dictionary).encode())
     for kind in sorted(values):
         digest.update(kind.encode())
         for value in values[kind]:
@@ -160,44 +179,63 @@ class TrainedParser:
         *,
         dictionary: Sequence[str] = (),
     ) -> tuple[TrainedParser, TrainingReport]:
-        """Load the files trained from exactly this model and these values, or train
-        them (and write them atomically, so concurrent workers never see half a file)."""
+        """Load the files trained from exactly this model, these values and this code, or
+        train them and move them into place in one rename (concurrent workers never see
+        half a folder; an unusable folder is set aside and trained again)."""
         sampled = _sample_values(values)
-        key = training_key(model, sampled)
+        key = training_key(model, sampled, dictionary)
         folder = cache_dir / key
         slot_types = {i.name: {s.name: s.type for s in i.slots} for i in model.intents}
         vocabulary = frozenset(w for phrases in sampled.values() for p in phrases
                                for w in p.split())  # fmt: skip
         started = time.perf_counter()
-        if (folder / "meta.json").exists():
-            try:
-                with (folder / "classifier.pkl").open("rb") as handle:
-                    classifier = pickle.load(handle)  # our own cache folder, written below
-                parser = cls(classifier, folder / "slots.crfsuite", vocabulary, slot_types)
-                meta = json.loads((folder / "meta.json").read_text())
-                seconds = time.perf_counter() - started
-                return parser, TrainingReport(int(meta["examples"]), seconds, key, True)
-            except (OSError, ValueError, KeyError, pickle.UnpicklingError) as exc:
-                log.warning("trained parser files in %s unusable (%s): training again",
-                            folder, exc)  # fmt: skip
+        if folder.exists():
+            found = cls._load(folder, vocabulary, slot_types)
+            if found is not None:
+                parser, trained_on = found
+                return parser, TrainingReport(trained_on, time.perf_counter() - started, key, True)
+            log.warning("trained parser files in %s are unusable: training again", folder)
+            shutil.rmtree(folder, ignore_errors=True)
         examples = training_examples(model, sampled, dictionary=dictionary)
         cache_dir.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=cache_dir, prefix=f".{key}-"))
-        classifier = _fit_classifier(examples, frame_words(model))
-        _fit_tagger(examples, vocabulary, staging / "slots.crfsuite")
-        with (staging / "classifier.pkl").open("wb") as handle:
-            pickle.dump(classifier, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        seconds = time.perf_counter() - started
-        report = TrainingReport(len(examples), seconds, key, False)
-        (staging / "meta.json").write_text(json.dumps(asdict(report)))
         try:
-            os.rename(staging, folder)
-        except OSError:  # another worker got there first: use theirs, drop ours
-            for child in staging.iterdir():
-                child.unlink()
-            staging.rmdir()
+            classifier = _fit_classifier(examples, frame_words(model))
+            _fit_tagger(examples, vocabulary, staging / "slots.crfsuite")
+            with (staging / "classifier.pkl").open("wb") as handle:
+                pickle.dump(classifier, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            seconds = time.perf_counter() - started
+            report = TrainingReport(len(examples), seconds, key, False)
+            (staging / "meta.json").write_text(json.dumps(asdict(report)))
+            staging.chmod(0o755)  # workers may run as another user than the trainer
+            try:
+                os.rename(staging, folder)
+            except OSError:  # another process got there first: use theirs
+                found = cls._load(folder, vocabulary, slot_types)
+                if found is None:
+                    raise TrainingError(f"{folder} appeared but cannot be loaded") from None
+                return found[0], report
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
         log.info("trained parser: %d examples in %.1f s (%s)", len(examples), seconds, key)
         return cls(classifier, folder / "slots.crfsuite", vocabulary, slot_types), report
+
+    @classmethod
+    def _load(
+        cls, folder: Path, vocabulary: frozenset[str], slot_types: dict[str, dict[str, str]]
+    ) -> tuple[TrainedParser, int] | None:
+        """The parser in ``folder`` and how many sentences trained it; ``None`` when any
+        of its files is missing or unreadable (whatever the error)."""
+        try:
+            meta = json.loads((folder / "meta.json").read_text())
+            with (folder / "classifier.pkl").open("rb") as handle:
+                classifier = pickle.load(handle)  # our own cache folder, written above
+            parser = cls(classifier, folder / "slots.crfsuite", vocabulary, slot_types)
+            parser.intent_scores("add milk")  # a classifier that cannot score is no use
+            return parser, int(meta["examples"])
+        except Exception as exc:
+            log.warning("cannot load the trained parser in %s: %s", folder, exc)
+            return None
 
     def intent_scores(self, text: str) -> list[tuple[str, float]]:
         """Every intent with its probability, most likely first."""
@@ -267,9 +305,9 @@ class TrainedParser:
             elif kind == "AMAZON.FOUR_DIGIT_NUMBER":
                 out[name] = spoken_digits(value) or "?"
             elif kind == "AMAZON.Ordinal":
-                if value not in _ORDINALS:
+                if value not in ORDINALS:
                     continue
-                out[name] = _ORDINALS[value]
+                out[name] = ORDINALS[value]
             else:
                 out[name] = value
         return out, covered
@@ -337,3 +375,10 @@ def _fit_tagger(examples: Sequence[Example], vocabulary: frozenset[str], path: P
         trainer.train(str(path))
     except Exception as exc:  # CRFsuite raises bare exceptions
         raise TrainingError(f"slot tagger: {exc}") from exc
+
+
+def training_data(
+    model: InteractionModel, values: Mapping[str, Sequence[str]], dictionary: Sequence[str] = ()
+) -> list[Example]:
+    """Exactly the sentences :meth:`TrainedParser.fit_or_load` trains on."""
+    return training_examples(model, _sample_values(values), dictionary=dictionary)

@@ -20,8 +20,8 @@ from pathlib import Path
 from nlu.builtins import BUILTIN_TEMPLATES
 from nlu.grammar import expand
 from nlu.model import InteractionModel
+from nlu.parser import FALLBACK
 
-FALLBACK = "AMAZON.FallbackIntent"
 SPOKEN_NUMBERS = frozenset({"zero", "oh", "one", "two", "three", "four", "five", "six", "seven",
                             "eight", "nine", "ten", "eleven", "twelve", "fifteen", "twenty",
                             "thirty", "forty", "fifty", "hundred", "first", "second",
@@ -30,7 +30,7 @@ SPOKEN_NUMBERS = frozenset({"zero", "oh", "one", "two", "three", "four", "five",
 NUMBER_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
                 "eleven", "twelve", "fifteen", "twenty", "twenty four", "a couple of", "2",
                 "3", "4", "6", "10")  # fmt: skip
-ORDINAL_WORDS = ("first", "second", "third", "fourth", "last")
+ORDINAL_WORDS = ("first", "second", "third", "fourth", "last", "1st", "2nd", "3rd")
 DIGIT_WORDS = ("oh", "zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
                "nine")  # fmt: skip
 CONTAINERS = ("bag", "box", "bottle", "can", "carton", "pack", "jar", "bunch", "loaf", "head",
@@ -194,7 +194,7 @@ def training_examples(
                 vocabulary.update(w for w in sentence.split() if "{" not in w)
         # Every template gets its share, however few sentences it expands to.
         chosen = [rng.choice(expansions[i % len(expansions)]) for i in range(per_intent)]
-        for sentence in chosen[:per_intent]:
+        for sentence in chosen:
             words, tags = _fill(sentence, slot_types, values, dictionary, rng)
             if rng.random() < 0.5:
                 words, tags = _roughen(words, tags, rng)

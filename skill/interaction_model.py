@@ -89,7 +89,7 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         "never mind the {item}",
         "forget the {item}",
         "no more {item}",
-        "i (want|need|would like|'d like) to (remove|take out|delete) [the] {item}",
+        "(i want|i need|i would like|i'd like) to (remove|take out|delete) [the] {item}",
         f"[{ASK}] (remove|take out|delete) (something|an item) [{FROM_CART}]",
         "i (want|need) to remove something",
         slots=(_item(prompts.ASK_ITEM_TO_REMOVE),),

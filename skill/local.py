@@ -180,7 +180,11 @@ class LocalDialogue:
             return self._parser
 
     def build_parser(self) -> NluEngine:
-        return understanding(self._sessions, self._nlu_dir)[0]
+        try:
+            return understanding(self._sessions, self._nlu_dir)[0]
+        except (NluError, OSError) as exc:  # the templates still understand most requests
+            log.error("trained parser unavailable (%s): templates only in this process", exc)
+            return understanding(self._sessions, None)[0]
 
     def handle_text(
         self, text: str, *, access_token: str | None, session_id: str | None, channel: Channel
@@ -400,8 +404,9 @@ def _envelope(
         request["dialogState"] = (
             "IN_PROGRESS" if parse.elicited else "STARTED")  # fmt: skip
         request["intent"] = {"name": parse.intent, "confirmationStatus": "NONE", "slots": slots}
+    attributes = {k: v for k, v in attributes.items() if k != CLOSEST_KEY}  # this turn's only
     if parse.intent == FALLBACK and parse.alternatives:
-        attributes = {**attributes, CLOSEST_KEY: parse.alternatives[0][0]}
+        attributes[CLOSEST_KEY] = parse.alternatives[0][0]
     return {
         "version": "1.0",
         "session": {

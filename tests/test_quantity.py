@@ -24,6 +24,10 @@ from catalog.quantity import split_quantity
         ("a dozen eggs", 1, 12, "eggs"),
         ("half a dozen eggs", None, 6, "eggs"),
         ("some more milk", None, None, "more milk"),
+        ("bananas, three please", 3, None, "bananas"),
+        ("spaghetti, 3 boxes", 3, None, "spaghetti"),
+        ("limes to my shopping cart please", None, None, "limes"),
+        ("three cartons of oat milk", 3, None, "oat milk"),
     ],
 )
 def test_split_quantity(spoken: str, quantity: int | None, pack: int | None, rest: str) -> None:

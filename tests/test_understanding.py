@@ -12,10 +12,11 @@ from flask import Flask
 from account_link.identity import demo_shopper
 from app import wiring
 from catalog.demo import read_demo_rows
+from nlu.engine import NluEngine
 from nlu.grammar import expand
-from nlu.parser import FALLBACK, normalize_utterance
-from nlu.trained import TrainedParser
-from nlu.training import general_english, training_examples
+from nlu.parser import FALLBACK, IntentParser, normalize_utterance
+from nlu.trained import TrainedParser, training_data
+from nlu.training import general_english
 from skill.interaction_model import build_model
 
 TYPED_FLOOR = 0.83
@@ -63,7 +64,7 @@ def test_no_heldout_sentence_is_in_the_model_or_the_training_data(
     phrasings = {_said(s) for i in model.intents for t in (*i.templates, *i.samples)
                  for s in expand(t)}  # fmt: skip
     assert not heard & phrasings
-    trained_on = {_said(e.text) for e in training_examples(model, values)}
+    trained_on = {_said(e.text) for e in training_data(model, values, general_english())}
     assert len(trained_on) > 5000
     assert not heard & trained_on
     dev = {_said(c.text) for c in heldout.load("dev_text")}
@@ -99,3 +100,36 @@ def test_words_that_fit_no_intent_are_the_fallback_with_the_closest_offered(
     sure = parser.parse("could you pop a jar of pickles into the basket")
     assert sure.intent == "AddToCartIntent" and sure.confidence >= parser.threshold
     assert sure.slots.get("item", "").endswith("pickles")
+
+
+def test_damaged_parser_files_are_trained_again(
+    tmp_path: Path, values: dict[str, list[str]]
+) -> None:
+    model = build_model([])
+    _, report = TrainedParser.fit_or_load(model, values, tmp_path)
+    (tmp_path / report.key / "classifier.pkl").write_bytes(b"")  # a crash mid-write
+    repaired, again = TrainedParser.fit_or_load(model, values, tmp_path)
+    assert not again.loaded and again.key == report.key
+    assert repaired.parse("add two limes to my cart").intent == "AddToCartIntent"
+    assert TrainedParser.fit_or_load(model, values, tmp_path)[1].loaded
+    assert [p.name for p in tmp_path.iterdir()] == [report.key]  # no staging left behind
+    assert TrainedParser.fit_or_load(model, values, tmp_path, dictionary=["zebra"])[1].key != (
+        report.key)  # fmt: skip
+
+
+def test_an_answer_that_names_nothing_keeps_the_question_open(
+    tmp_path: Path, values: dict[str, list[str]]
+) -> None:
+    """'I'll go with the...' to "Did you mean A or B?" is no pick and no "neither"."""
+    model = build_model([])
+    trained, _ = TrainedParser.fit_or_load(model, values, tmp_path, dictionary=general_english())
+    engine = NluEngine(IntentParser(model), trained, bare_intent=model.bare_answer_intent)
+    def nothing_in_stock(words: str) -> float:  # no words name a product
+        return 0.0
+
+    vague = engine.parse("i'll go with the", expecting="ChooseProductIntent",
+                         resolver=nothing_in_stock)  # fmt: skip
+    assert vague.intent == FALLBACK or vague.slots, vague
+    picked = engine.parse("i'll go with the 3rd", expecting="ChooseProductIntent",
+                          resolver=nothing_in_stock)  # fmt: skip
+    assert (picked.intent, picked.slots) == ("ChooseProductIntent", {"ordinal": "3"})
