@@ -124,6 +124,7 @@ def test_an_answer_that_names_nothing_keeps_the_question_open(
     model = build_model([])
     trained, _ = TrainedParser.fit_or_load(model, values, tmp_path, dictionary=general_english())
     engine = NluEngine(IntentParser(model), trained, bare_intent=model.bare_answer_intent)
+
     def nothing_in_stock(words: str) -> float:  # no words name a product
         return 0.0
 
