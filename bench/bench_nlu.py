@@ -67,11 +67,12 @@ class TrainedOnly(NluEngine):
 
 
 def _train(values: dict[str, list[str]]) -> tuple[TrainedParser, float, float, int]:
-    model = build_model([])
+    model, dictionary = build_model([]), general_english()
     with tempfile.TemporaryDirectory() as folder:
         parser, cold = TrainedParser.fit_or_load(model, values, Path(folder),
-                                                 dictionary=general_english())  # fmt: skip
-        _, warm = TrainedParser.fit_or_load(model, values, Path(folder))
+                                                 dictionary=dictionary)  # fmt: skip
+        _, warm = TrainedParser.fit_or_load(model, values, Path(folder), dictionary=dictionary)
+    assert warm.loaded, "the second call must load what the first trained"
     return parser, cold.seconds, warm.seconds, cold.examples
 
 
