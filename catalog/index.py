@@ -62,6 +62,8 @@ class Hit:
     order_score: float = 0.0
     coverage: float = 0.0
     """Share (0-1, IDF-weighted) of the spoken words this product explains."""
+    literal: float = 0.0
+    """The share it explains with the very words said (no sound-alike or misspelling)."""
 
 
 def _trigrams(word: str) -> set[str]:
@@ -249,13 +251,14 @@ class ProductIndex:
         ]
         hits = []
         for row in rows:
-            best, best_coverage = 0.0, 0.0
+            best, best_coverage, best_literal = 0.0, 0.0, 0.0
             for ids, phrase_total in zip(self.phrase_ids[row], self.phrase_idf[row], strict=True):
-                explained = 0.0
+                explained = literal = 0.0
                 for weight, options in readings:
                     for token_id, similarity in options:
                         if token_id in ids:
                             explained += weight * similarity
+                            literal += weight if similarity >= 1.0 else 0.0
                             break
                 covered = 0.0
                 for token_id in ids:
@@ -264,10 +267,10 @@ class ProductIndex:
                         covered += idf[token_id] * known
                 score = 75.0 * explained / total + 25.0 * covered / phrase_total
                 if score > best:
-                    best, best_coverage = score, explained / total
+                    best, best_coverage, best_literal = score, explained / total, literal / total
             # Word order and spelling only break ties between equal word matches.
             order = fuzz.ratio(query, self.phrases[row][0])
-            hits.append(Hit(row, round(best, 1), order, best_coverage))
+            hits.append(Hit(row, round(best, 1), order, best_coverage, best_literal))
         return hits
 
     def search(

@@ -46,6 +46,9 @@ Almond Milk rather than a shorter stranger. The rest grows with how much more of
 more recently) it was bought than the other fitting products they bought."""
 PRIOR_NEEDS = 0.8
 """History only lifts products that explain this share of the spoken words."""
+PRIOR_LITERAL_SLACK = 0.05
+"""...and that explain (nearly) as many of them word for word as the most literal fit:
+the usual Whole Wheat Bread hears "white" as "wheat", but "white bread" is the white."""
 
 
 class Decision(StrEnum):
@@ -156,10 +159,13 @@ def _prior_weights(
     index: ProductIndex, hits: list[Hit], prior: Mapping[int, float]
 ) -> dict[int, float]:
     """0..1 history weight per fitting row, relative to the best-liked fitting product."""
+    literal = max((hit.literal for hit in hits), default=0.0) - PRIOR_LITERAL_SLACK
     liked = {
         hit.row: prior[index.entries[hit.row].product_id]
         for hit in hits
-        if hit.coverage >= PRIOR_NEEDS and prior.get(index.entries[hit.row].product_id, 0.0) > 0
+        if hit.coverage >= PRIOR_NEEDS
+        and hit.literal >= literal
+        and prior.get(index.entries[hit.row].product_id, 0.0) > 0
     }
     if not liked:
         return {}

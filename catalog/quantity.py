@@ -17,14 +17,16 @@ from dataclasses import dataclass
 from catalog.normalize import NUMBER_WORDS
 
 _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50}
-_VAGUE = {"a couple of": 2, "couple of": 2, "a pair of": 2, "a few": 3, "a few of": 3,
-          "a": 1, "an": 1, "one": 1, "some": None, "more": None}  # fmt: skip
+_VAGUE = {"a couple of": 2, "couple of": 2, "a couple": 2, "a pair of": 2, "a few": 3,
+          "a few of": 3, "a": 1, "an": 1, "one": 1, "some": None, "more": None}  # fmt: skip
 _CONTAINERS = ("bags", "bag", "boxes", "box", "bottles", "bottle", "cans", "can", "jars", "jar",
                "packets", "packet", "cartons", "carton", "bunches", "bunch", "loaves", "loaf",
                "packages", "package", "tubs", "tub", "cases", "case", "rolls", "roll",
                "containers", "container", "heads", "head", "bars", "bar", "sticks", "stick",
                "pieces", "piece", "pots", "pot", "tins", "tin", "sacks", "sack",
-               "blocks", "block", "dozen", "packs", "pack")  # fmt: skip
+               "blocks", "block", "dozen", "packs", "pack", "tubes", "tube", "jugs", "jug",
+               "pouches", "pouch", "trays", "tray", "cups", "cup", "loafs")  # fmt: skip
+_SIZES = ("big", "large", "small", "little", "huge", "giant", "family size", "value")
 _UNITS = {"pound": "lb", "pounds": "lb", "lb": "lb", "lbs": "lb", "ounce": "oz",
           "ounces": "oz", "oz": "oz", "gallon": "gal", "gallons": "gal", "gal": "gal",
           "half gallon": "half gallon", "half a gallon": "half gallon", "liter": "l",
@@ -34,23 +36,28 @@ _UNITS = {"pound": "lb", "pounds": "lb", "lb": "lb", "lbs": "lb", "ounce": "oz",
 _UNIT = re.compile(
     r"^(" + "|".join(sorted(map(re.escape, _UNITS), key=len, reverse=True)) + r")\b(?: of)?\s*"
 )
+_COUNT = r"\d+|a couple|couple|a few|" + "|".join(NUMBER_WORDS)
+_LEAD = r"just|only|like|maybe|about|say|get|grab|make it|i need|we need"
 _TRAILING_COUNT = re.compile(
-    r"(?:\s+|^)(?:just |only )?(\d+|"
-    + "|".join(NUMBER_WORDS)
-    + r")\s+(?:"
-    + "|".join(_CONTAINERS)
-    + r"|of them|please)$"
+    rf"(?:\s+|^)(?:(?:{_LEAD})\s+)?({_COUNT})\s+(?:(?:(\d+|{'|'.join(NUMBER_WORDS)})"
+    rf"[ -]?)?(?:{'|'.join(_CONTAINERS)})|of them|please|more)$"
+    rf"|\s+(?:{_LEAD})\s+({_COUNT})$"
 )
-"""A count said after the product: "spaghetti, 3 boxes", "coffee, just one bag"."""
-_PURPOSE = re.compile(r"\s+(?:for (?!the (?:baby|dog|cat|kids?)\b)\w+(?: \w+){0,3}|this time"
+"""A count said after the product: "spaghetti, 3 boxes", "coffee, just one bag",
+"root beer, 2 twelve packs", "floss, like 3"."""
+_PURPOSE = re.compile(r"\s+(?:(?:for|to go with|to make) [\w']+(?: [\w']+){0,3}|this time"
                       r"|this week|tonight|today|tomorrow)$")  # fmt: skip
 """Why or when it is wanted, after the product: "for taco night", "this time"."""
+_PACKAGING = re.compile(r"\s+(?:" + "|".join(c for c in _CONTAINERS if c.endswith("s"))
+                        + r")$")  # fmt: skip
+"""A container said after the product ("baby food pouches")."""
 _LEADING = re.compile(r"^(?:(?:the|my|our|your|um|uh|like)\s+)+")
 _TRAILING = re.compile(
     r"(?:\s+(?:(?:to|in|into|onto|on|from|out of|off|for)\s+(?:my|the|our|your)\s+"
     r"(?:shopping\s+|grocery\s+)?(?:cart|basket|list|order|trolley|bag)"
     r"|please|for me|for us|as well|too|also|thanks|thank you|now|right now|again"
-    r"|if you can|if you could|then|okay|ok))+$"
+    r"|if you can|if you could|then|okay|ok|(?:as|like) (?:last time|always|usual|before)"
+    r"|the usual))+$"
 )
 """Carrier words after the product: where it goes and how politely it was asked."""
 _PACK = re.compile(r"^(\d+)[ -]?(?:pack|pk|count|ct)\b(?: of)?\s*")
@@ -94,9 +101,9 @@ def strip_carriers(text: str) -> str:
 
 def without_purpose(words: str) -> str | None:
     """The product words without a trailing purpose or time ("pork chops for dinner
-    tomorrow" -> "pork chops"), or ``None`` when there is none: tried when the whole
-    phrase names nothing."""
-    shorter = _PURPOSE.sub("", words).strip()
+    tomorrow" -> "pork chops") or container ("baby food pouches"), or ``None`` when there
+    is none: tried when the whole phrase names nothing."""
+    shorter = _PACKAGING.sub("", _PURPOSE.sub("", words)).strip()
     return shorter if shorter and shorter != words else None
 
 
@@ -106,12 +113,18 @@ def split_quantity(text: str) -> QuantityPhrase:
     said = " ".join(text.lower().replace(",", " ").replace("-", " - ").replace(" - ", "-").split())
     rest = strip_carriers(said)
     quantity: int | None = None
-    if (after := _TRAILING_COUNT.search(said)) and after.start() > 0:
-        value, _ = _number([after.group(1)])
+    after = _TRAILING_COUNT.search(said)
+    shorter = _PURPOSE.sub("", said).strip() if after is None else None
+    if shorter and (after := _TRAILING_COUNT.search(shorter)):  # "cola, 2 packs for a party"
+        said = shorter
+    if after is not None and after.start() > 0:
+        count = after.group(1) or after.group(3)
+        value = _VAGUE.get(count) or _VAGUE.get(count + " of") or _number([count])[0]
         rest = strip_carriers(said[: after.start()])
-        if value is not None:
+        if value is not None and rest:
             front = split_quantity(rest)
-            return QuantityPhrase(front.quantity or value, front.pack, front.rest, front.unit)
+            pack = _number([after.group(2)])[0] if after.group(2) else front.pack
+            return QuantityPhrase(front.quantity or value, pack, front.rest, front.unit)
     for phrase, value in sorted(_VAGUE.items(), key=lambda kv: -len(kv[0])):
         if rest.startswith(phrase + " "):
             quantity, rest = value, rest[len(phrase) + 1 :]
@@ -121,6 +134,8 @@ def split_quantity(text: str) -> QuantityPhrase:
         if value is not None and not _PACK.match(rest) and " percent" not in f" {rest} "[:14]:
             words = rest.split()
             quantity, rest = value, " ".join(words[used:])
+    if quantity is not None:
+        rest = rest.removeprefix("more ")  # "two more bags of rice"
     pack = None
     if dozen := _DOZEN.match(rest):
         pack, rest = (6 if dozen.group(1) else 12), rest[dozen.end() :]
@@ -134,6 +149,9 @@ def split_quantity(text: str) -> QuantityPhrase:
     unit = None
     if measured := _UNIT.match(rest):
         unit, rest = _UNITS[measured.group(1)], rest[measured.end() :]
+    for size in _SIZES:  # "a big bag of rice"
+        if rest.startswith(size + " ") and rest[len(size) + 1 :].split(" ", 1)[0] in _CONTAINERS:
+            rest = rest[len(size) + 1 :]
     words = rest.split()
     if len(words) > 1 and words[0] in _CONTAINERS and words[1] == "of":
         rest = " ".join(words[2:])

@@ -14,7 +14,8 @@ BUILTIN_TEMPLATES: dict[str, tuple[str, ...]] = {
         "|correct|perfect|right) [please|thanks|go ahead|do it|sure]",
         "(please do|go ahead|do it|go for it|sounds good|that's right|that's fine|why not"
         "|sure thing|place it|order it|confirm|confirmed|yes order it|yes place the order"
-        "|that works|please go ahead|yes that's right|yes that one)",
+        "|that works|please go ahead|yes that's right|yes that one|uh huh|mm hmm|yes please"
+        "|yeah that's right|uh huh that's it|you got it|yep that's it)",
     ),
     "AMAZON.NoIntent": (
         "(no|nope|nah) [thanks|thank you|i'm good|don't|not now|that's it|that's all]",
@@ -28,6 +29,8 @@ BUILTIN_TEMPLATES: dict[str, tuple[str, ...]] = {
         "|i need help|what are my options|how do i use this|i'm confused|what do i say"
         "|what can i ask|how does it work|what should i say|i need assistance"
         "|i could use some help|what commands are there|what do you do)",
+        "how (do i|can i|does one) (order|buy|shop for|add|get) (stuff|things|groceries|items)"
+        " [with you|here|with this]",
     ),
     "AMAZON.StopIntent": (
         "(stop|quit|exit|goodbye|bye|good bye|bye bye|stop it|that's enough|see you"

@@ -28,6 +28,9 @@ TEMPLATE_TRUST = 0.4
 SOUND = {"template": 0.6, "trained": 0.8}
 """Confidence at which a reading is sound (a template fits and its product fits the
 catalogue well; the classifier is sure): taken from the highest-ranked alternative."""
+ASKED_SOUND = 0.75
+"""The share of ``SOUND`` an answer to the pending question needs: "the whole milk" to
+"Did you mean...?" is sound sooner than a new request among the alternatives."""
 BARE_FIT = 80.0
 """Words that fit nothing else but name a catalogue product this well (0-100) are a bare
 request for it ("oat milk please")."""
@@ -103,7 +106,9 @@ class NluEngine:
         templates' scale, and the recogniser's own ranking is the better guide there)."""
         readings = [self.parse(t, expecting=expecting, resolver=resolver) for t in texts or [""]]
         for reading in readings:  # the recogniser's order first, while a reading is sound
-            if reading.intent != FALLBACK and reading.confidence >= SOUND.get(reading.source, 1):
+            bar = SOUND.get(reading.source, 1) * (ASKED_SOUND if reading.intent == expecting
+                                                  else 1)  # fmt: skip
+            if reading.intent != FALLBACK and reading.confidence >= bar:
                 return reading
         exact = [(r.confidence * (1 - 0.05 * rank), rank) for rank, r in enumerate(readings)
                  if r.source == "template" and r.intent != FALLBACK]  # fmt: skip

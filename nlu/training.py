@@ -57,6 +57,20 @@ PRODUCT_WRAPPERS = (
 )
 """Words shoppers put before a product name (counts, containers, units); the cleaning
 step reads them as quantity and size hints."""
+PURPOSES = (
+    "for dinner",
+    "for the kids",
+    "for the party",
+    "for the weekend",
+    "for breakfast",
+    "for the dog",
+    "for tonight",
+    "for lunch",
+    "this week",
+    "for the trip",
+)
+"""Why or when, said after a request ("add limes for taco night"): no slot's words."""
+PURPOSE_SHARE = 0.06
 HESITATIONS = ("um", "uh", "er", "hmm", "so", "okay", "ok", "alexa", "hey", "well", "actually",
                "oh", "like")  # fmt: skip
 CONFUSIONS = {"add": ("and", "at", "ad"), "cart": ("card", "car", "part"),
@@ -196,6 +210,9 @@ def training_examples(
         chosen = [rng.choice(expansions[i % len(expansions)]) for i in range(per_intent)]
         for sentence in chosen:
             words, tags = _fill(sentence, slot_types, values, dictionary, rng)
+            if any(t != "O" for t in tags) and rng.random() < PURPOSE_SHARE:
+                purpose = rng.choice(PURPOSES).split()
+                words, tags = [*words, *purpose], [*tags, *("O",) * len(purpose)]
             if rng.random() < 0.5:
                 words, tags = _roughen(words, tags, rng)
             examples.append(Example(tuple(words), tuple(tags), intent.name))

@@ -125,7 +125,8 @@ class ReorderIntentHandler(AbstractRequestHandler):
         words = slot_text(handler_input, "item")
         if words is None:
             return elicit_item(handler_input, prompts.ASK_ITEM_TO_REORDER)
-        return flows.resolve_and_proceed(handler_input, turn, flows.REORDER, words, None)
+        quantity = slot_quantity(handler_input, turn.max_quantity)
+        return flows.resolve_and_proceed(handler_input, turn, flows.REORDER, words, quantity)
 
 
 class ReorderLastOrderIntentHandler(AbstractRequestHandler):
@@ -316,7 +317,8 @@ class ChooseProductIntentHandler(AbstractRequestHandler):
         if choice is None:
             turn.keep()  # a bare product name answers nothing: an offer still waits
             return say(handler_input, prompts.NOTHING_TO_CHOOSE, prompts.HELP_REPROMPT)
-        words, ordinal = slot_text(handler_input, "item"), slot_text(handler_input, "ordinal")
+        words = slot_text(handler_input, "item")
+        ordinal = slot_text(handler_input, "ordinal") or slot_text(handler_input, "position")
         if words is None and ordinal is None:  # "neither", "none of them"
             turn.clear_choice()
             return say(handler_input, prompts.NEITHER, prompts.HELP_REPROMPT)

@@ -69,8 +69,13 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         f"{ASK} (add|put|get|order|grab|throw in) [{{quantity}}] {{item}} [{TO_CART}|for me]",
         "(i'd like|i would like|i want|i need|we need|i'll take|i'll have|we'll need) "
         "[{quantity}] {item} [please|as well|too]",
-        "(we're out of|we ran out of|i'm out of|we are out of|i ran out of) {item}",
+        "(we're out of|we ran out of|i'm out of|we are out of|i ran out of|we're running low on"
+        "|we're low on|i'm running low on|we're almost out of|we're running out of) {item}",
+        "{item} (we're|i'm) (totally|all|completely) out",
+        "(i'm gonna need|i'm going to need|we're gonna need|gonna need|need) [{quantity}] {item}"
+        " [please|pls]",
         "(get|buy|order|grab|pick up) [me|us] [{quantity}] {item} [please|for me|too]",
+        "(can i|could i|may i|can we|could we) (get|have|grab|order) [{quantity}] {item} [please]",
         f"(let's|let us) (add|get|buy|grab) [{{quantity}}] {{item}} [{TO_CART}]",
         "(add|put|include) {item} on (my|the) (list|shopping list)",
         "(i want|i need|i would like|i'd like) to (add|buy|order|get) [{quantity}] {item}",
@@ -84,7 +89,13 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         f"[{FROM_CART}|please]",
         f"[please] take [the|my] {{item}} (out|off) [{FROM_CART}|please]",
         f"{ASK} (remove|take out|delete|drop|get rid of) [the|my] {{item}} [{FROM_CART}]",
-        "(i|we) (don't|do not) (need|want) [the] {item} (anymore|any more|after all)",
+        "[actually] (i|we) (don't|do not) (need|want) [the] {item} [anymore|any more|after all]",
+        "(i|we) (don't|do not) (need|want) [the] {item} (remove|delete) (it|that|them)",
+        "no {item} (remove|delete) (it|that|them)",
+        "no {item} take (it|that|them|those) out",
+        f"(scratch|nix|ditch|lose) the {{item}} [{FROM_CART}]",
+        "(get|take) the {item} off (my|the) (order|cart|list)",
+        "cancel the {item} (in|from|on) (my|the) (cart|basket|list)",
         "i changed my mind about the {item}",
         "never mind the {item}",
         "forget the {item}",
@@ -107,6 +118,10 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         "(what am i|what are we) (buying|getting|ordering)",
         "[tell me] how many (things|items) (are|do i have) in my cart",
         "(recap|summarize|go through|run through) (my|the) (cart|basket)",
+        "how much (does|will) (everything|it all|my cart|my order|all that) come to",
+        "(what's|what is) (the|my) (running|current) total [so far]",
+        "remind me what (i added|i've added|i have|is in my cart|i put in)",
+        "(is there anything|is anything|what's|what is there) in (my|the) (cart|basket) [yet|now]",
         "[please] (tell me|say) what's in (my|the) (cart|basket)",
     ),
     _intent(
@@ -127,8 +142,12 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         "[i want|get me|order|i'd like] (the|my|our) {item} (i|we) always (get|buy|order)",
         "(i need|we need|i want|get me|order) (more of|some more of) (my|our|the) usual {item}",
         "(order|get|buy) the same {item} (as|like) (last time|before)",
-        "[some] more {item} please",
-        slots=(_item(prompts.ASK_ITEM_TO_REORDER),),
+        "[some] more {item} [please]",
+        "{item} the usual [please]",
+        "(let's get|get|grab|i'll take|i want) the usual {item}",
+        "(order|get|buy|grab) {quantity} more {item}",
+        "(a couple|two|three) more {item}",
+        slots=(_item(prompts.ASK_ITEM_TO_REORDER), QUANTITY),
     ),
     _intent(
         "ReorderLastOrderIntent",
@@ -143,6 +162,8 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         "(order|get|buy) [me] (what|everything) (i|we) (got|ordered|bought|had) last time",
         "(duplicate|repeat|redo) (last week's|last time's|my last|the last) order",
         "(i'd like|i want|i would like) to (repeat|reorder) my (last|previous) order",
+        f"[{ASK}] (order|get) (the same thing|the same things|the same stuff) (as|from)"
+        " (last time|last week|my last order)",
     ),
     _intent(
         "CheckoutIntent",
@@ -161,6 +182,9 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         "ring (me|it|us) up [please]",
         "send (my|the) order (through|in|off)",
         "(go ahead and|please) (place|submit) (the|my) order",
+        "(that's everything|that's it|that's all) go ahead and (order|place|buy) (it|them|that)",
+        "place the order for (delivery|tomorrow|delivery tomorrow|today)",
+        "(okay|ok|alright) (order|buy|place) (it|it all|everything|the order) now",
         f"{ASK} (check me out|place my order|place the order)",
     ),
     _intent(
@@ -174,6 +198,10 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         "cancel order",
         "i (changed my mind about|don't want) (my|the|that) order",
         "stop (my|the|that) order",
+        "stop (my|the|that) order from (going out|shipping|being delivered|coming)",
+        "cancel (today's|tomorrow's|my|the|that) delivery",
+        "cancel the delivery (that's coming|for) (today|tomorrow|friday|this week|monday)",
+        "(void|nix|call off) (my|the|that) [last] order",
         "(my|the) (last|latest) order (needs|has) to be (cancelled|canceled)",
     ),
     _intent(
@@ -188,6 +216,9 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         "is my order (on its way|coming|here yet|late|out for delivery)",
         "(how's|how is) my order (doing|coming along)",
         "(has it|did it) (shipped|ship|arrive|arrived) yet",
+        "(has|have) (my|the|our) [last] (order|delivery|groceries) (been delivered|arrived"
+        "|shipped|come)",
+        "how long until (my|the|our) (order|delivery|groceries) (gets here|arrives|comes)",
         "(any|an|is there an|is there any) update on (my|the|our) (order|delivery)",
     ),
     _intent(
@@ -200,6 +231,9 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         "(i'll take|give me|i want|i meant|go with|let's go with|pick|i'll have) the "
         "{ordinal} [one|option]",
         "{ordinal} one [please]",
+        "[i'll take|give me|go with|let's go with|pick|i'll go with] (number|option|choice)"
+        " {position} [please]",
+        "the {item} ones [please]",
         "(neither|none) [of them|of those|of these|one|please]",
         "(not those|something else|none of the above)",
         slots=(
@@ -213,9 +247,12 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
                     "{ordinal}",
                     "the {ordinal}",
                     "the {ordinal} one",
+                    "number {position}",
+                    "option {position}",
                 ),
             ),
             SlotDef("ordinal", "AMAZON.Ordinal"),
+            SlotDef("position", "AMAZON.NUMBER"),
         ),
     ),
     _intent(

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from catalog.normalize import tokens
 from catalog.quantity import split_quantity
 from nlu.parser import Parse
 
@@ -73,9 +74,16 @@ def judge(case: Case, parse: Parse, matched: dict[str, Any] | None, heard: str =
             why.append(f"units {units or 1} (want {case.quantity or 1})")
         if case.product and (product is None or case.product.lower() not in product.lower()):
             why.append(f"product {product!r} from {item!r}")
-    elif case.intent == "ChooseProductIntent" and case.product:
-        why += [] if case.product.lower() in item.lower() else [f"choice {item!r}"]
+    elif case.intent == "ChooseProductIntent" and case.product and not _names(item, case.product):
+        why.append(f"choice {item!r}")
     return Outcome(case, heard or case.text, parse.intent, units, product, "; ".join(why))
+
+
+def _names(words: str, product: str) -> bool:
+    """A pick by name ("the diet one", "the size four ones") names the product when each
+    of its words (number words as digits, plurals singular) is one of the product's."""
+    said = set(tokens(words)) - {"one", "1"}
+    return bool(said) and said <= set(tokens(product))
 
 
 def accuracy(outcomes: Iterable[Outcome]) -> float:

@@ -78,6 +78,17 @@ def test_history_prior_picks_the_usual(isolated: Session) -> None:
     assert with_history.best is not None and with_history.best.product_id == whole.id
 
 
+def test_history_does_not_outvote_the_words_said(isolated: Session) -> None:
+    """The usual Whole Wheat Bread sounds like "white" bread, but White Bread was said."""
+    wheat = _product(isolated, "B-2", "Whole Wheat Bread", "Bakeco", popularity=90)
+    white = _product(isolated, "B-3", "White Sandwich Bread", "Bakeco", popularity=10)
+    matcher = CatalogMatcher()
+    said = matcher.match(isolated, "white bread", prior={wheat.id: 1.0})
+    assert said.best is not None and said.best.product_id == white.id
+    usual = matcher.match(isolated, "bread", prior={wheat.id: 1.0})
+    assert usual.best is not None and usual.best.product_id == wheat.id
+
+
 @pytest.mark.parametrize("query", ["", "   ", "x" * 10_000, "🍌🍌", "молоко", "牛奶", "@@@"])
 def test_odd_input_is_a_clean_no_match(isolated: Session, query: str) -> None:
     _product(isolated, "B-1", "Bananas", "Fruitco")

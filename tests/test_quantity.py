@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from catalog.quantity import split_quantity
+from catalog.quantity import split_quantity, without_purpose
 
 
 @pytest.mark.parametrize(
@@ -28,8 +28,31 @@ from catalog.quantity import split_quantity
         ("spaghetti, 3 boxes", 3, None, "spaghetti"),
         ("limes to my shopping cart please", None, None, "limes"),
         ("three cartons of oat milk", 3, None, "oat milk"),
+        ("toothpaste, two tubes", 2, None, "toothpaste"),
+        ("floss, like 3", 3, None, "floss"),
+        ("pull ups, a couple packs", 2, None, "pull ups"),
+        ("root beer, 2 twelve packs for the weekend", 2, 12, "root beer"),
+        ("two more packs of paper towels", 2, None, "paper towels"),
+        ("a couple more wipes", 2, None, "wipes"),
+        ("a big bag of white rice", 1, None, "white rice"),
+        ("eggs as last time, two cartons", 2, None, "eggs"),
+        ("body wash, the usual", None, None, "body wash"),
+        ("baby diapers size 4", None, None, "baby diapers size 4"),
+        ("sunscreen spf 50", None, None, "sunscreen spf 50"),
     ],
 )
 def test_split_quantity(spoken: str, quantity: int | None, pack: int | None, rest: str) -> None:
     phrase = split_quantity(spoken)
     assert (phrase.quantity, phrase.pack, phrase.rest) == (quantity, pack, rest)
+
+
+@pytest.mark.parametrize(
+    ("spoken", "shorter"),
+    [("pork chops for dinner tomorrow", "pork chops"), ("graham crackers for s'mores",
+     "graham crackers"), ("garlic bread to go with dinner", "garlic bread"),
+     ("grape juice for the kids", "grape juice"), ("baby food pouches", "baby food"),
+     ("bananas", None)],
+)  # fmt: skip
+def test_without_purpose(spoken: str, shorter: str | None) -> None:
+    """What is tried when the whole phrase names nothing: no purpose, time or container."""
+    assert without_purpose(spoken) == shorter
