@@ -64,6 +64,8 @@ class Hit:
     """Share (0-1, IDF-weighted) of the spoken words this product explains."""
     literal: float = 0.0
     """The share it explains with the very words said (no sound-alike or misspelling)."""
+    exact: bool = False
+    """The words said are one of its names, word for word."""
 
 
 def _trigrams(word: str) -> set[str]:
@@ -270,7 +272,8 @@ class ProductIndex:
                     best, best_coverage, best_literal = score, explained / total, literal / total
             # Word order and spelling only break ties between equal word matches.
             order = fuzz.ratio(query, self.phrases[row][0])
-            hits.append(Hit(row, round(best, 1), order, best_coverage, best_literal))
+            exact = query in self.phrases[row]
+            hits.append(Hit(row, round(best, 1), order, best_coverage, best_literal, exact))
         return hits
 
     def search(

@@ -48,7 +48,9 @@ PRIOR_NEEDS = 0.8
 """History only lifts products that explain this share of the spoken words."""
 PRIOR_LITERAL_SLACK = 0.05
 """...and that explain (nearly) as many of them word for word as the most literal fit:
-the usual Whole Wheat Bread hears "white" as "wheat", but "white bread" is the white."""
+the usual Whole Wheat Bread hears "white" as "wheat", but "white bread" is the white.
+When a product is called exactly what was said, history only chooses among such products:
+"oranges" are the Navel Oranges, not the usual orange juice."""
 
 
 class Decision(StrEnum):
@@ -160,11 +162,13 @@ def _prior_weights(
 ) -> dict[int, float]:
     """0..1 history weight per fitting row, relative to the best-liked fitting product."""
     literal = max((hit.literal for hit in hits), default=0.0) - PRIOR_LITERAL_SLACK
+    named = any(hit.exact for hit in hits)
     liked = {
         hit.row: prior[index.entries[hit.row].product_id]
         for hit in hits
         if hit.coverage >= PRIOR_NEEDS
         and hit.literal >= literal
+        and (hit.exact or not named)
         and prior.get(index.entries[hit.row].product_id, 0.0) > 0
     }
     if not liked:

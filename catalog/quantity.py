@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from catalog.normalize import NUMBER_WORDS
 
 _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50}
-_VAGUE = {"a couple of": 2, "couple of": 2, "a couple": 2, "a pair of": 2, "a few": 3,
+_VAGUE = {"a couple of": 2, "couple of": 2, "a couple": 2, "couple": 2, "a pair of": 2, "a few": 3,
           "a few of": 3, "a": 1, "an": 1, "one": 1, "some": None, "more": None}  # fmt: skip
 _CONTAINERS = ("bags", "bag", "boxes", "box", "bottles", "bottle", "cans", "can", "jars", "jar",
                "packets", "packet", "cartons", "carton", "bunches", "bunch", "loaves", "loaf",
@@ -51,6 +51,11 @@ _PURPOSE = re.compile(r"\s+(?:(?:for|to go with|to make) [\w']+(?: [\w']+){0,3}|
 _PACKAGING = re.compile(r"\s+(?:" + "|".join(c for c in _CONTAINERS if c.endswith("s"))
                         + r")$")  # fmt: skip
 """A container said after the product ("baby food pouches")."""
+_REFINED = re.compile(r"^(.+?)\s+(?:the|my usual|my|a)\s+([\w' ]+?)\s+(?:one|ones|kind|type|variety"
+                      r"|flavou?r|version)$")  # fmt: skip
+"""A product, then which of them: "milk the oat one", "popcorn the microwave kind"."""
+_VAGUE_ADJECTIVES = frozenset({"big", "large", "small", "little", "nice", "regular", "usual",
+                               "normal", "same", "good", "cheap", "other"})  # fmt: skip
 _LEADING = re.compile(r"^(?:(?:the|my|our|your|um|uh|like)\s+)+")
 _TRAILING = re.compile(
     r"(?:\s+(?:(?:to|in|into|onto|on|from|out of|off|for)\s+(?:my|the|our|your)\s+"
@@ -155,4 +160,14 @@ def split_quantity(text: str) -> QuantityPhrase:
     words = rest.split()
     if len(words) > 1 and words[0] in _CONTAINERS and words[1] == "of":
         rest = " ".join(words[2:])
-    return QuantityPhrase(quantity, pack, strip_carriers(rest), unit)
+    return QuantityPhrase(quantity, pack, refined(strip_carriers(rest)), unit)
+
+
+def refined(words: str) -> str:
+    """ "milk the oat one" -> "oat milk": the kind named after the product goes before it
+    (vague words like "big" or "usual" are dropped)."""
+    found = _REFINED.match(words)
+    if found is None:
+        return words
+    kind = [w for w in found.group(2).split() if w not in _VAGUE_ADJECTIVES]
+    return " ".join([*kind, strip_carriers(found.group(1)).strip(" -")])

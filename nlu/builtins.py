@@ -34,7 +34,7 @@ BUILTIN_TEMPLATES: dict[str, tuple[str, ...]] = {
     ),
     "AMAZON.StopIntent": (
         "(stop|quit|exit|goodbye|bye|good bye|bye bye|stop it|that's enough|see you"
-        "|i'm finished|we're done|shut up|end|go away)",
+        "|i'm finished|we're done|shut up|end|go away|stop talking|be quiet|stop listening)",
         "(i'm all set|that's all|we're all set|that's it|i'm good) (bye|goodbye|bye bye)",
         "(end|close|finish) [the|this] (session|conversation|chat)",
     ),

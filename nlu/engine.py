@@ -28,12 +28,19 @@ TEMPLATE_TRUST = 0.4
 SOUND = {"template": 0.6, "trained": 0.8}
 """Confidence at which a reading is sound (a template fits and its product fits the
 catalogue well; the classifier is sure): taken from the highest-ranked alternative."""
+UNKNOWN_ITEM_SURE = 0.7
+"""A trained reading whose product words name nothing in the catalogue needs this much
+confidence: "sing me a song about the sea" is no order for "a song about the sea", but
+"add dragon fruit to my cart" is an order we cannot fill (and say so)."""
 ASKED_SOUND = 0.75
 """The share of ``SOUND`` an answer to the pending question needs: "the whole milk" to
 "Did you mean...?" is sound sooner than a new request among the alternatives."""
 BARE_FIT = 80.0
 """Words that fit nothing else but name a catalogue product this well (0-100) are a bare
 request for it ("oat milk please")."""
+BARE_BEGINNING_FIT = 99.0
+"""...and when only their beginning names one, it must name it word for word ("sour
+cream, we finished it yesterday"; not "put" heard as "pita")."""
 
 
 class NluEngine:
@@ -59,6 +66,14 @@ class NluEngine:
         expecting: str | None = None,
         resolver: ProductResolver | None = None,
     ) -> Parse:
+        reading = self._parse(text, expecting, resolver)
+        if expecting is None and reading.intent in self.templates.answer_intents:
+            # An answer nobody asked for, after a product's name ("milk, the oat one"):
+            # a request for that product.
+            return self._bare_product(text, resolver) or reading
+        return reading
+
+    def _parse(self, text: str, expecting: str | None, resolver: ProductResolver | None) -> Parse:
         exact = self.templates.parse(text, expecting=expecting, resolver=resolver)
         if exact.intent != FALLBACK and exact.confidence >= TEMPLATE_TRUST:
             return exact
@@ -73,6 +88,10 @@ class NluEngine:
                 learnt = replace(learnt, confidence=confidence)
                 if confidence < self.trained.threshold:
                     learnt = replace(learnt, intent=FALLBACK, slots={}, alternatives=())
+        item = learnt.slots.get("item")
+        unsure = learnt.confidence < UNKNOWN_ITEM_SURE
+        if item and resolver is not None and unsure and resolver(item) <= 0:
+            learnt = replace(learnt, intent=FALLBACK, slots={}, alternatives=())
         if learnt.intent != FALLBACK:
             return learnt
         if exact.intent != FALLBACK:
@@ -82,15 +101,18 @@ class NluEngine:
         return self._bare_product(text, resolver) or learnt
 
     def _bare_product(self, text: str, resolver: ProductResolver | None) -> Parse | None:
-        """Nothing but a product's name (and a "please"): a request for it."""
-        words = normalize_utterance(text)
+        """A product's name (and a "please"), or a product's name and then words about it
+        ("sour cream, we finished it yesterday"): a request for it."""
+        words = normalize_utterance(text).split()
         if self.bare_intent is None or resolver is None or not words:
             return None
-        fit = resolver(words)
-        if fit < BARE_FIT:
-            return None
-        return Parse(text, self.bare_intent, {"item": words}, round(fit / 100, 3),
-                     source="catalogue")  # fmt: skip
+        for end in range(len(words), 0, -1):  # the whole, then ever shorter beginnings
+            said = " ".join(words[:end])
+            fit = resolver(said)
+            if fit >= (BARE_FIT if end == len(words) else BARE_BEGINNING_FIT):
+                return Parse(text, self.bare_intent, {"item": said}, round(fit / 100, 3),
+                             source="catalogue")  # fmt: skip
+        return None
 
     def parse_best(
         self,

@@ -52,11 +52,19 @@ PRODUCT_WRAPPERS = (
     "a six pack of ",
     "a twelve pack of ",
     "a couple of ",
+    "a couple ",
+    "a few ",
+    "a couple packs of ",
     *(f"a {c} of " for c in CONTAINERS),
     *(f"{n} {_PLURAL.get(c, c + 's')} of " for c in CONTAINERS for n in ("two", "three")),
 )
 """Words shoppers put before a product name (counts, containers, units); the cleaning
 step reads them as quantity and size hints."""
+PRODUCT_TAILS = (*([""] * 100), " two bottles", " three packs", " a couple packs", " two please",
+                 " just one", " four bags", " two of them", " 2 boxes", " the usual",
+                 " the big one", " the organic one")  # fmt: skip
+"""...and after it ("fabric softener, two bottles"): part of the product's words, which
+the cleaning step reads the same way."""
 PURPOSES = (
     "for dinner",
     "for the kids",
@@ -133,7 +141,7 @@ def _fill(
                 name = " ".join(rng.choice(dictionary) for _ in range(rng.randint(1, 3)))
             else:
                 name = rng.choice(pool)
-            value = rng.choice(PRODUCT_WRAPPERS) + name
+            value = rng.choice(PRODUCT_WRAPPERS) + name + rng.choice(PRODUCT_TAILS)
         for i, word in enumerate(value.split()):
             words.append(word)
             tags.append(("B-" if i == 0 else "I-") + slot)

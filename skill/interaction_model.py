@@ -37,7 +37,10 @@ CART = "(my|the) (cart|basket|shopping cart|shopping list|list|order)"
 TO_CART = f"(to|in|into) {CART}"
 FROM_CART = f"(from|out of|off) {CART}"
 POLITE = "(please|for me|thanks|thank you|now)"
-ASK = "(can you|could you|would you|will you|can you please|could you please|please)"
+ASK = (
+    "(can you|could you|would you|will you|can you please|could you please|please"
+    "|would you be (kind|good) enough to|would you be so kind as to|would you mind)"
+)
 
 
 def _item(prompt: str, *more: str) -> SlotDef:
@@ -77,7 +80,8 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         "(get|buy|order|grab|pick up) [me|us] [{quantity}] {item} [please|for me|too]",
         "(can i|could i|may i|can we|could we) (get|have|grab|order) [{quantity}] {item} [please]",
         f"(let's|let us) (add|get|buy|grab) [{{quantity}}] {{item}} [{TO_CART}]",
-        "(add|put|include) {item} on (my|the) (list|shopping list)",
+        "(add|put|include) {item} on (my|the) (list|shopping list|order|cart)",
+        "gimme [{quantity}] {item} [please]",
         "(i want|i need|i would like|i'd like) to (add|buy|order|get) [{quantity}] {item}",
         f"[{ASK}] add (something|an item|a product) [{TO_CART}]",
         "i (want|need|would like) to add something",
@@ -146,7 +150,7 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         "{item} the usual [please]",
         "(let's get|get|grab|i'll take|i want) the usual {item}",
         "(order|get|buy|grab) {quantity} more {item}",
-        "(a couple|two|three) more {item}",
+        "{quantity} more {item} [please]",
         slots=(_item(prompts.ASK_ITEM_TO_REORDER), QUANTITY),
     ),
     _intent(
@@ -162,6 +166,9 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         "(order|get|buy) [me] (what|everything) (i|we) (got|ordered|bought|had) last time",
         "(duplicate|repeat|redo) (last week's|last time's|my last|the last) order",
         "(i'd like|i want|i would like) to (repeat|reorder) my (last|previous) order",
+        "(give me|get me|i want|i'd like) the same order (as|like) (last time|the last one|before)",
+        "(i want|give me|get me|send me) (exactly|just) what i (ordered|got|bought) (before|last"
+        " time)",
         f"[{ASK}] (order|get) (the same thing|the same things|the same stuff) (as|from)"
         " (last time|last week|my last order)",
     ),
@@ -182,6 +189,8 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         "ring (me|it|us) up [please]",
         "send (my|the) order (through|in|off)",
         "(go ahead and|please) (place|submit) (the|my) order",
+        "(process|finalize|complete) my (order|purchase)",
+        "(make|send) the payment [now]",
         "(that's everything|that's it|that's all) go ahead and (order|place|buy) (it|them|that)",
         "place the order for (delivery|tomorrow|delivery tomorrow|today)",
         "(okay|ok|alright) (order|buy|place) (it|it all|everything|the order) now",

@@ -34,7 +34,7 @@ from nlu.audio import read_wav
 from nlu.engine import NluEngine
 from nlu.errors import NluError
 from nlu.lm import Bias
-from nlu.parser import FALLBACK, IntentParser, Parse
+from nlu.parser import FALLBACK, IntentParser, Parse, normalize_utterance
 from nlu.trained import TrainedParser, TrainingReport
 from nlu.training import general_english
 from skill.interaction_model import PRODUCT_TYPE, build_model
@@ -280,6 +280,7 @@ class LocalDialogue:
         parse = (parser or self.parser).parse_best(
             texts, expecting=expecting, resolver=lambda w: self._matcher.fit(db, w)
         )
+        parse = with_trailing_count(parse)
         return parse, self._matched(db, parse, customer_id)
 
     def _match(self, db: Session, words: str, customer_id: int | None = None) -> MatchResult:
@@ -301,6 +302,27 @@ class LocalDialogue:
         return {"productId": best.product_id, "sku": best.sku, "name": best.display_name,
                 "size": best.size, "score": round(best.score, 1),
                 "decision": result.decision.value}  # fmt: skip
+
+
+COUNTED_INTENTS = ("AddToCartIntent", "ReorderIntent")
+
+
+def with_trailing_count(parse: Parse) -> Parse:
+    """A count said after the product and a word or two more ("fabric softener again,
+    two bottles"; "wipes for the baby, three packs") becomes the quantity the parser
+    left outside the product's words."""
+    item = parse.slots.get("item")
+    if parse.intent not in COUNTED_INTENTS or not item or "quantity" in parse.slots:
+        return parse
+    if split_quantity(item).quantity is not None:
+        return parse
+    words = normalize_utterance(parse.text, keep_fillers=True)
+    at = words.rfind(item)
+    after = words[at + len(item) :].strip() if at >= 0 else ""
+    if not after:
+        return parse
+    count = split_quantity(f"{item} {after}").quantity
+    return parse if count is None else replace(parse, slots={**parse.slots, "quantity": str(count)})
 
 
 def understanding(

@@ -39,6 +39,9 @@ from catalog.quantity import split_quantity, without_purpose
         ("body wash, the usual", None, None, "body wash"),
         ("baby diapers size 4", None, None, "baby diapers size 4"),
         ("sunscreen spf 50", None, None, "sunscreen spf 50"),
+        ("milk, the oat one", None, None, "oat milk"),
+        ("popcorn, the microwave kind", None, None, "microwave popcorn"),
+        ("sourdough please, the nice crusty one", None, None, "crusty sourdough"),
     ],
 )
 def test_split_quantity(spoken: str, quantity: int | None, pack: int | None, rest: str) -> None:

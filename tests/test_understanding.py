@@ -12,12 +12,14 @@ from flask import Flask
 from account_link.identity import demo_shopper
 from app import wiring
 from catalog.demo import read_demo_rows
+from catalog.quantity import split_quantity
 from nlu.engine import NluEngine
 from nlu.grammar import expand
-from nlu.parser import FALLBACK, IntentParser, normalize_utterance
+from nlu.parser import FALLBACK, IntentParser, Parse, normalize_utterance
 from nlu.trained import TrainedParser, training_data
 from nlu.training import general_english
 from skill.interaction_model import build_model
+from skill.local import with_trailing_count
 
 TYPED_FLOOR = 0.83
 """Held-out typed requests fully right (intent, units, product) at the least: a floor
@@ -94,7 +96,7 @@ def test_words_that_fit_no_intent_are_the_fallback_with_the_closest_offered(
     parse = parser.parse("zebra quantum saxophone")
     assert parse.intent == FALLBACK
     assert parse.alternatives == ()  # none of those words is ours: nothing to offer
-    near = parser.parse("my order the basket whatsit")  # mostly our words, no request
+    near = parser.parse("um it the for my the")  # our words, no request in them
     assert near.intent == FALLBACK, near
     assert near.alternatives and all(name != FALLBACK for name, _ in near.alternatives)
     sure = parser.parse("could you pop a jar of pickles into the basket")
@@ -134,3 +136,38 @@ def test_an_answer_that_names_nothing_keeps_the_question_open(
     picked = engine.parse("i'll go with the 3rd", expecting="ChooseProductIntent",
                           resolver=nothing_in_stock)  # fmt: skip
     assert (picked.intent, picked.slots) == ("ChooseProductIntent", {"ordinal": "3"})
+
+
+def test_a_product_then_words_about_it_is_a_request_for_it(
+    tmp_path: Path, values: dict[str, list[str]]
+) -> None:
+    """Shoppers name the product first and then say which, or why: "milk, the oat one";
+    "sour cream, we finished it yesterday". Words that name no product are no order."""
+    model = build_model([])
+    trained, _ = TrainedParser.fit_or_load(model, values, tmp_path, dictionary=general_english())
+    engine = NluEngine(IntentParser(model), trained, bare_intent=model.bare_answer_intent)
+    catalogue = {"sour cream": 100.0, "oat milk": 100.0, "milk": 100.0}
+
+    def resolver(words: str) -> float:
+        return catalogue.get(split_quantity(words).rest, 0.0)
+
+    which = engine.parse("milk, the oat one", resolver=resolver)
+    assert (which.intent, split_quantity(which.slots["item"]).rest) == ("AddToCartIntent",
+                                                                         "oat milk")  # fmt: skip
+    why = engine.parse("sour cream, we finished it yesterday", resolver=resolver)
+    assert (why.intent, why.slots) == ("AddToCartIntent", {"item": "sour cream"})
+    song = engine.parse("sing me a song about the sea", resolver=resolver)
+    assert song.intent == FALLBACK, song
+    asked = engine.parse("the oat one", expecting="ChooseProductIntent", resolver=resolver)
+    assert asked.intent == "ChooseProductIntent"
+
+
+def test_a_count_after_the_product_and_more_words_is_the_quantity() -> None:
+    said = Parse("fabric softener again, two bottles", "ReorderIntent",
+                 {"item": "fabric softener"}, 0.9)  # fmt: skip
+    assert with_trailing_count(said).slots == {"item": "fabric softener", "quantity": "2"}
+    plain = Parse("add fabric softener to my cart", "AddToCartIntent",
+                  {"item": "fabric softener"}, 0.9)  # fmt: skip
+    assert with_trailing_count(plain) == plain
+    removed = Parse("lip balm, remove two of them", "RemoveFromCartIntent", {"item": "lip balm"}, 1)
+    assert with_trailing_count(removed) == removed  # removing takes the whole line
