@@ -11,7 +11,9 @@ With ``--spoken`` it also measures speech: the held-out spoken set said by the P
 test voice in three conditions through PocketSphinx (fully right, word error rate,
 real-time factor, reply time after the end of the utterance), and the sweep of the
 general-English interpolation weight on the spoken development set that chose
-``nlu.asr.GENERAL_WEIGHT`` (weight 0, the domain model alone, is that sweep's baseline).
+``nlu.asr.GENERAL_WEIGHT`` (weight 0, the domain model alone, is that sweep's baseline),
+and the sweep of PocketSphinx's language weight that chose ``nlu.asr.LANGUAGE_WEIGHT``
+(its default, 6.5, is the baseline).
 
     .venv/bin/python bench/bench_nlu.py [--misses] [--spoken]
 """
@@ -45,7 +47,7 @@ from app import (  # noqa: E402
     upgrade_database,
     wiring,
 )
-from nlu.asr import GENERAL_WEIGHT, PocketSphinxRecognizer  # noqa: E402
+from nlu.asr import GENERAL_WEIGHT, LANGUAGE_WEIGHT, PocketSphinxRecognizer  # noqa: E402
 from nlu.engine import NluEngine  # noqa: E402
 from nlu.parser import IntentParser, Parse, ProductResolver, normalize_utterance  # noqa: E402
 from nlu.trained import TrainedParser  # noqa: E402
@@ -82,7 +84,7 @@ def main() -> None:
     )
     options.add_argument("--misses", action="store_true", help="print every miss")
     options.add_argument(
-        "--spoken", action="store_true", help="also measure speech (Piper voice, ~10 min)"
+        "--spoken", action="store_true", help="also measure speech (Piper voice, ~20 min)"
     )
     args = options.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -102,7 +104,7 @@ def main() -> None:
         print(f"{'set':14} {'configuration':22} {'fully right':>11} {'vs base':>8} "
               f"{'p50 ms':>7} {'p95 ms':>7}")  # fmt: skip
         results: dict[tuple[str, str], list[heldout.Outcome]] = {}
-        for name in ("heldout_text", "dev_text"):
+        for name in ("heldout_text", "dev_text", "dev2_text", "dev3_text"):
             cases = heldout.load(name)
             base = 0.0
             for label, engine in engines.items():
@@ -165,9 +167,10 @@ def _spoken(dialogue: LocalDialogue, sessions: sessionmaker[Session], cache: Pat
         return
 
     def run(
-        cases: list[heldout.Case], weight: float
+        cases: list[heldout.Case], weight: float, language_weight: float = LANGUAGE_WEIGHT
     ) -> dict[str, tuple[float, float, float, float]]:
-        dialogue._recognizer = PocketSphinxRecognizer(general_weight=weight)
+        dialogue._recognizer = PocketSphinxRecognizer(general_weight=weight,
+                                                      language_weight=language_weight)  # fmt: skip
         out = {}
         with sessions() as db:
             shopper = demo_shopper(db)
@@ -192,14 +195,21 @@ def _spoken(dialogue: LocalDialogue, sessions: sessionmaker[Session], cache: Pat
                 out[condition.name] = (heldout.accuracy(outcomes), wer, rtf50, reply50)
         return out
 
-    print("\nspoken development set (first 60), fully right per general-English weight:")
-    development = heldout.load("dev_text")[:60]
+    print("\nspoken development set (first 100), fully right per general-English weight:")
+    development = heldout.load("dev2_text")[:100]
     for weight in (0.0, 0.02, 0.05, 0.1):
         scores = run(development, weight)
         cells = "  ".join(f"{name} {s[0]:5.1%}" for name, s in scores.items())
         chosen = "  <- GENERAL_WEIGHT" if weight == GENERAL_WEIGHT else ""
         print(f"  weight {weight:4.2f}: {cells}{chosen}")
-    print(f"\nheld-out spoken set, weight {GENERAL_WEIGHT}:")
+    print("\nspoken development set (first 100), fully right per language weight (-lw; "
+          "PocketSphinx's default 6.5 is the baseline):")  # fmt: skip
+    for language_weight in (6.5, 5.0, 4.0, 3.0):
+        scores = run(development, GENERAL_WEIGHT, language_weight)
+        cells = "  ".join(f"{name} {s[0]:5.1%}" for name, s in scores.items())
+        chosen = "  <- LANGUAGE_WEIGHT" if language_weight == LANGUAGE_WEIGHT else ""
+        print(f"  lw {language_weight:4.1f}: {cells}{chosen}")
+    print(f"\nheld-out spoken set, weight {GENERAL_WEIGHT}, lw {LANGUAGE_WEIGHT}:")
     print(f"  {'condition':34} {'fully right':>11} {'WER':>6} {'RTF p50':>8} {'reply p50 ms':>13}")
     for name, (right, wer, rtf, reply) in run(
         heldout.load("heldout_spoken"), GENERAL_WEIGHT

@@ -2,8 +2,10 @@
 
 ``tests/data/heldout_text.jsonl`` and ``heldout_spoken.jsonl`` were written by someone
 who never read the interaction model, as shoppers speak; nothing is generated from
-them, trained on them or tuned on them (``dev_text.jsonl`` is for tuning). A reading is
-*fully right* when the intent, the number of units and the product are all right.
+them, trained on them or tuned on them. The development sets (``dev_text``,
+``dev2_text``, ``dev3_text``: 171 + 392 + 395 requests, each written by a helper who had
+not read the model either) are what tuning looks at. A reading is *fully right* when
+the intent, the number of units and the product are all right.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from catalog.quantity import split_quantity
 from nlu.parser import Parse
 
 DATA = Path(__file__).resolve().parent / "data"
+DEVELOPMENT = ("dev_text", "dev2_text", "dev3_text")
 EXPECTING = {"choice": "ChooseProductIntent", "code": "VoiceCodeIntent"}
 """The question a ``context`` answers, as the intent that asked it."""
 
@@ -38,7 +41,7 @@ class Case:
 
 
 def load(name: str) -> list[Case]:
-    """``heldout_text``, ``heldout_spoken`` or ``dev_text``."""
+    """``heldout_text``, ``heldout_spoken`` or one of :data:`DEVELOPMENT`."""
     lines = (DATA / f"{name}.jsonl").read_text("utf-8").splitlines()
     return [Case(**json.loads(line)) for line in lines if line.strip()]
 

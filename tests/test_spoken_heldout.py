@@ -21,9 +21,9 @@ from flask import Flask
 from account_link.identity import demo_shopper
 from app import wiring
 
-SPOKEN_FLOOR = {"clean": 0.66, "fast+noise": 0.56, "slow 8k": 0.63}
+SPOKEN_FLOOR = {"clean": 0.73, "fast+noise": 0.58, "slow 8k": 0.67}
 """Fully right at the least, per condition: floors against regressions, about five points
-under what was measured when the trained parser landed (71-73%, 61%, 68%), because
+under what was measured with the language weight tuned (78.6%, 63.4%, 72.5%), because
 Piper's synthesis is not seeded and the clips differ from run to run. The issue's target
 is 90% in each; the gap is open (see README, "Performance")."""
 

@@ -21,10 +21,12 @@ from nlu.training import general_english
 from skill.interaction_model import build_model
 from skill.local import with_trailing_count
 
-TYPED_FLOOR = 0.83
+TYPED_FLOOR = 0.87
 """Held-out typed requests fully right (intent, units, product) at the least: a floor
-under the 84.8% measured when the trained parser landed, against regressions. The
-issue's target is 97%; the gap is open (see README, "Performance")."""
+under the 89.9% measured after the second and third development sets (84.8% when the
+trained parser landed), against regressions; retraining after any model change moves it
+by a point either way. The issue's target is 97%; the gap is open (see README,
+"Performance")."""
 
 
 def _said(text: str) -> str:
@@ -69,8 +71,9 @@ def test_no_heldout_sentence_is_in_the_model_or_the_training_data(
     trained_on = {_said(e.text) for e in training_data(model, values, general_english())}
     assert len(trained_on) > 5000
     assert not heard & trained_on
-    dev = {_said(c.text) for c in heldout.load("dev_text")}
-    assert not heard & dev, "the development set must not share sentences with the held-out"
+    dev = {_said(c.text) for name in heldout.DEVELOPMENT for c in heldout.load(name)}
+    assert len(dev) >= 900
+    assert not heard & dev, "the development sets must not share sentences with the held-out"
 
 
 def test_trained_parser_is_trained_once_then_loaded(
