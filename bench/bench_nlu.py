@@ -97,10 +97,12 @@ def main() -> None:
 
         values = {PRODUCT_TYPE: [n for r in read_demo_rows() for n in (r.name, *r.synonyms)]}
         trained, cold, warm, examples = _train(values)
-        templates = IntentParser(build_model([]))
-        engines = {"templates (baseline)": NluEngine(templates),
+        model = build_model([])
+        templates, bare = IntentParser(model), model.bare_answer_intent
+        engines = {"templates (baseline)": NluEngine(templates, bare_intent=bare),
                    "trained only": TrainedOnly(templates, trained),
-                   "templates + trained": NluEngine(templates, trained)}  # fmt: skip
+                   "templates + trained": NluEngine(templates, trained,
+                                                    bare_intent=bare)}  # fmt: skip
         print(f"{'set':14} {'configuration':22} {'fully right':>11} {'vs base':>8} "
               f"{'p50 ms':>7} {'p95 ms':>7}")  # fmt: skip
         results: dict[tuple[str, str], list[heldout.Outcome]] = {}

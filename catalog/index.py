@@ -27,6 +27,9 @@ CANDIDATES = 100
 MIN_FUZZY_TOKEN = 4
 """Shorter words must match exactly: 'oz' must not become 'of'."""
 FUZZY_TOKEN_CUTOFF = 75.0
+SHORT_TOKEN = 5
+SHORT_FUZZY_CUTOFF = 85.0
+"""Words this short need closer spellings: two letters off is most of "song" ("sponge")."""
 MAX_EXPANSIONS = 6
 PHONETIC_WEIGHT = 0.85
 CONFUSION_WEIGHT = 0.9
@@ -171,12 +174,13 @@ class ProductIndex:
                 for token_id in ids.tolist():
                     hits[token_id] += 1
         need = max(1, len(grams) // 3)
+        cutoff = SHORT_FUZZY_CUTOFF if len(token) <= SHORT_TOKEN else FUZZY_TOKEN_CUTOFF
         scored = []
         for token_id, shared in hits.items():
             if shared < need or token_id == exact:
                 continue
             similarity = fuzz.ratio(token, self.vocabulary[token_id])
-            if similarity >= FUZZY_TOKEN_CUTOFF:
+            if similarity >= cutoff:
                 scored.append((similarity, token_id))
         scored.sort(reverse=True)
         for similarity, token_id in scored[:MAX_EXPANSIONS]:

@@ -35,6 +35,8 @@ NO_MATCH_BELOW = 60.0
 MIN_COVERAGE = 0.6
 """A product that leaves most of what was said unexplained is no match ("dragonfruit
 kombucha" is not the ginger kombucha)."""
+MAX_BEGINNING_WORDS = 8
+"""How far into unmatched words a product name is looked for."""
 CONFIDENT_AT = 80.0
 CONFIDENT_MARGIN = 5.0
 PRIOR_WEIGHT = 45.0
@@ -78,6 +80,8 @@ class Candidate:
     """Uncapped ``text_score + PRIOR_WEIGHT * prior``: what ranking and decisions use."""
     coverage: float = 1.0
     """Share (0-1) of the spoken words the product explains."""
+    literal: float = 1.0
+    """The share it explains word for word."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +158,7 @@ def _candidate(entry: IndexEntry, hit: Hit, weight: float) -> Candidate:
         prior=weight,
         rank_score=rank_score,
         coverage=hit.coverage,
+        literal=hit.literal,
     )
 
 
@@ -238,11 +243,21 @@ class CatalogMatcher:
         limit: int = 5,
     ) -> MatchResult:
         """Match ``text`` against the active catalogue (see :func:`match_text`); when it
-        names nothing, try it without a trailing purpose ("... for taco night")."""
+        names nothing, try it without a trailing purpose ("... for taco night"), then its
+        longest beginning that names a product word for word ("trash bags the kitchen one
+        is full")."""
         index = self.index(session)
         result = match_text(index, text, prior=prior, limit=limit)
         if result.decision is Decision.NO_MATCH and (shorter := without_purpose(text)):
-            return match_text(index, shorter, prior=prior, limit=limit)
+            result = match_text(index, shorter, prior=prior, limit=limit)
+        if result.decision is not Decision.NO_MATCH:
+            return result
+        words = text.split()[:MAX_BEGINNING_WORDS]
+        for end in range(len(words) - 1, 0, -1):
+            beginning = match_text(index, " ".join(words[:end]), prior=prior, limit=limit)
+            best = beginning.best
+            if beginning.decision is not Decision.NO_MATCH and best and best.literal >= 0.99:
+                return beginning
         return result
 
     def fit(self, session: Session, words: str) -> float:

@@ -163,6 +163,12 @@ def split_quantity(text: str) -> QuantityPhrase:
     return QuantityPhrase(quantity, pack, refined(strip_carriers(rest)), unit)
 
 
+def only_quantity(words: str) -> bool:
+    """Nothing but how many and in what ("two packs", "a couple of bags"): no product."""
+    rest = split_quantity(words).rest.split()
+    return all(w in _CONTAINERS or w in _UNITS or w == "of" for w in rest)
+
+
 def refined(words: str) -> str:
     """ "milk the oat one" -> "oat milk": the kind named after the product goes before it
     (vague words like "big" or "usual" are dropped)."""

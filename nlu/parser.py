@@ -69,12 +69,25 @@ ProductResolver = Callable[[str], float]
 """Given the words of a product slot, how well (0-100) they name a catalogue product."""
 
 
+_CONTRACTIONS = {"whats": "what's", "wheres": "where's", "whens": "when's", "hows": "how's",
+                 "lets": "let's", "im": "i'm", "ive": "i've", "id": "i'd", "ill": "i'll",
+                 "dont": "don't", "didnt": "didn't", "doesnt": "doesn't", "cant": "can't",
+                 "wont": "won't", "isnt": "isn't", "hasnt": "hasn't", "havent": "haven't",
+                 "theyre": "they're", "thats": "that's", "whatve": "what've",
+                 "weve": "we've", "youre": "you're", "its": "it's"}  # fmt: skip
+"""Contractions typed (or transcribed) without their apostrophe."""
+_WERE = re.compile(r"\bwere (?=(?:all |almost |totally |completely )?(?:out|running|low|gonna"
+                   r"|going|done|good|finished|ready|set)\b)")  # fmt: skip
+""""were out of eggs" is "we're out of eggs"."""
+
+
 def normalize_utterance(text: str, *, keep_fillers: bool = False) -> str:
-    """Lower case, no punctuation except apostrophes, and (unless ``keep_fillers``) no
-    polite or wake-word padding."""
+    """Lower case, no punctuation except apostrophes, contractions with their apostrophe,
+    and (unless ``keep_fillers``) no polite or wake-word padding."""
     lowered = text.lower().replace("\u2019", "'").replace("-", " ")
     lowered = re.sub(r"[^a-z0-9' ]+", " ", lowered)
-    lowered = " ".join(lowered.split())
+    lowered = " ".join(_CONTRACTIONS.get(w, w) for w in lowered.split())
+    lowered = _WERE.sub("we're ", lowered)
     return lowered if keep_fillers else _strip_fillers(lowered)
 
 

@@ -82,6 +82,7 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         f"(let's|let us) (add|get|buy|grab) [{{quantity}}] {{item}} [{TO_CART}]",
         "(add|put|include) {item} on (my|the) (list|shopping list|order|cart)",
         "gimme [{quantity}] {item} [please]",
+        "(do you have|do you guys have|do you carry|do you sell|you got) [any] {item}",
         "(i want|i need|i would like|i'd like) to (add|buy|order|get) [{quantity}] {item}",
         f"[{ASK}] add (something|an item|a product) [{TO_CART}]",
         "i (want|need|would like) to add something",
@@ -98,7 +99,8 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         "no {item} (remove|delete) (it|that|them)",
         "no {item} take (it|that|them|those) out",
         f"(scratch|nix|ditch|lose) the {{item}} [{FROM_CART}]",
-        "(get|take) the {item} off (my|the) (order|cart|list)",
+        "(get|take) the {item} (off|out of) (my|the) (order|cart|basket|list)",
+        "[oops] i (didn't|did not) mean to add [the] {item} [take (it|them) (off|out)]",
         "cancel the {item} (in|from|on) (my|the) (cart|basket|list)",
         "i changed my mind about the {item}",
         "never mind the {item}",
@@ -125,6 +127,7 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         "how much (does|will) (everything|it all|my cart|my order|all that) come to",
         "(what's|what is) (the|my) (running|current) total [so far]",
         "remind me what (i added|i've added|i have|is in my cart|i put in)",
+        "what (did i add|have i added|have i got|have i put in) (already|so far|in there)",
         "(is there anything|is anything|what's|what is there) in (my|the) (cart|basket) [yet|now]",
         "[please] (tell me|say) what's in (my|the) (cart|basket)",
     ),
@@ -167,6 +170,7 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         "(duplicate|repeat|redo) (last week's|last time's|my last|the last) order",
         "(i'd like|i want|i would like) to (repeat|reorder) my (last|previous) order",
         "(give me|get me|i want|i'd like) the same order (as|like) (last time|the last one|before)",
+        "(reorder|get|order|buy) everything from (last time|my last order|the last order) [again]",
         "(i want|give me|get me|send me) (exactly|just) what i (ordered|got|bought) (before|last"
         " time)",
         f"[{ASK}] (order|get) (the same thing|the same things|the same stuff) (as|from)"
@@ -191,6 +195,7 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         "(go ahead and|please) (place|submit) (the|my) order",
         "(process|finalize|complete) my (order|purchase)",
         "(make|send) the payment [now]",
+        "[yeah|yes|okay] go ahead and (order|buy|get) (it all|everything|all of it|the lot)",
         "(that's everything|that's it|that's all) go ahead and (order|place|buy) (it|them|that)",
         "place the order for (delivery|tomorrow|delivery tomorrow|today)",
         "(okay|ok|alright) (order|buy|place) (it|it all|everything|the order) now",
@@ -211,6 +216,8 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         "cancel (today's|tomorrow's|my|the|that) delivery",
         "cancel the delivery (that's coming|for) (today|tomorrow|friday|this week|monday)",
         "(void|nix|call off) (my|the|that) [last] order",
+        "i ordered (it|that|them) by mistake [please cancel it]",
+        "i ordered by mistake [please cancel it]",
         "(my|the) (last|latest) order (needs|has) to be (cancelled|canceled)",
     ),
     _intent(
@@ -228,6 +235,8 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         "(has|have) (my|the|our) [last] (order|delivery|groceries) (been delivered|arrived"
         "|shipped|come)",
         "how long until (my|the|our) (order|delivery|groceries) (gets here|arrives|comes)",
+        "what time (is|will) (my|the|our) (order|delivery|groceries) (coming|arriving|come|arrive)"
+        " [today]",
         "(any|an|is there an|is there any) update on (my|the|our) (order|delivery)",
     ),
     _intent(

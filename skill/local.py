@@ -26,7 +26,7 @@ from account_link.orders import history_prior, purchase_history
 from account_link.tokens import check_access_token
 from catalog.db import utcnow
 from catalog.matching import CatalogMatcher, Decision, MatchResult
-from catalog.quantity import split_quantity
+from catalog.quantity import only_quantity, split_quantity
 from catalog.revision import current_revision
 from catalog.service import active_products, get_product
 from nlu.asr import Recognizer, Transcript
@@ -280,7 +280,7 @@ class LocalDialogue:
         parse = (parser or self.parser).parse_best(
             texts, expecting=expecting, resolver=lambda w: self._matcher.fit(db, w)
         )
-        parse = with_trailing_count(parse)
+        parse = with_trailing_count(with_product_before(parse))
         return parse, self._matched(db, parse, customer_id)
 
     def _match(self, db: Session, words: str, customer_id: int | None = None) -> MatchResult:
@@ -305,6 +305,20 @@ class LocalDialogue:
 
 
 COUNTED_INTENTS = ("AddToCartIntent", "ReorderIntent")
+
+
+def with_product_before(parse: Parse) -> Parse:
+    """Product words that are only a count ("two packs") take in what was said before
+    them ("tilapia two packs"): the product came first."""
+    item = parse.slots.get("item")
+    if not item or not only_quantity(item):
+        return parse
+    words = normalize_utterance(parse.text)
+    at = words.find(item)
+    before = words[:at].strip() if at > 0 else ""
+    if not before:
+        return parse
+    return replace(parse, slots={**parse.slots, "item": f"{before} {item}"})
 
 
 def with_trailing_count(parse: Parse) -> Parse:

@@ -19,7 +19,7 @@ from nlu.parser import FALLBACK, IntentParser, Parse, normalize_utterance
 from nlu.trained import TrainedParser, training_data
 from nlu.training import general_english
 from skill.interaction_model import build_model
-from skill.local import with_trailing_count
+from skill.local import with_product_before, with_trailing_count
 
 TYPED_FLOOR = 0.87
 """Held-out typed requests fully right (intent, units, product) at the least: a floor
@@ -174,3 +174,6 @@ def test_a_count_after_the_product_and_more_words_is_the_quantity() -> None:
     assert with_trailing_count(plain) == plain
     removed = Parse("lip balm, remove two of them", "RemoveFromCartIntent", {"item": "lip balm"}, 1)
     assert with_trailing_count(removed) == removed  # removing takes the whole line
+    first = Parse("um tilapia, two packs", "AddToCartIntent", {"item": "two packs"}, 0.5)
+    assert with_product_before(first).slots == {"item": "tilapia two packs"}
+    assert with_product_before(plain) == plain
