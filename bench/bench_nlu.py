@@ -106,7 +106,7 @@ def main() -> None:
         print(f"{'set':14} {'configuration':22} {'fully right':>11} {'vs base':>8} "
               f"{'p50 ms':>7} {'p95 ms':>7}")  # fmt: skip
         results: dict[tuple[str, str], list[heldout.Outcome]] = {}
-        for name in ("heldout_text", "dev_text", "dev2_text", "dev3_text"):
+        for name in ("heldout_text", *heldout.DEVELOPMENT):
             cases = heldout.load(name)
             base = 0.0
             for label, engine in engines.items():
