@@ -40,7 +40,7 @@ _COUNT = r"\d+|a couple|couple|a few|" + "|".join(NUMBER_WORDS)
 _LEAD = r"just|only|like|maybe|about|say|get|grab|make it|i need|we need"
 _TRAILING_COUNT = re.compile(
     rf"(?:\s+|^)(?:(?:{_LEAD})\s+)?({_COUNT})\s+(?:(?:(\d+|{'|'.join(NUMBER_WORDS)})"
-    rf"[ -]?)?(?:{'|'.join(_CONTAINERS)})|of them|please|more)$"
+    rf"[ -]?)?({'|'.join(_CONTAINERS)})|of them|of those|please|more)$"
     rf"|\s+(?:{_LEAD})\s+({_COUNT})$"
 )
 """A count said after the product: "spaghetti, 3 boxes", "coffee, just one bag",
@@ -51,8 +51,12 @@ _PURPOSE = re.compile(r"\s+(?:(?:for|to go with|to make) [\w']+(?: [\w']+){0,3}|
 _PACKAGING = re.compile(r"\s+(?:" + "|".join(c for c in _CONTAINERS if c.endswith("s"))
                         + r")$")  # fmt: skip
 """A container said after the product ("baby food pouches")."""
-_REFINED = re.compile(r"^(.+?)\s+(?:the|my usual|my|a)\s+([\w' ]+?)\s+(?:one|ones|kind|type|variety"
-                      r"|flavou?r|version)$")  # fmt: skip
+_REFINED = re.compile(r"^(.+?)\s+(?:the|my usual|my|a)\s+([\w' ]+?)\s+(?:one|ones|kind|type"
+                      r"|variety|flavou?r|version)$")  # fmt: skip
+_REFINED_BARE = re.compile(r"^(.+?)\s+([\w']+)\s+(?:kind|type|variety|flavou?r|version)$")
+""""razors disposable kind": one word of kind, no article."""
+_KIND = re.compile(r"^(?:(?:the|my usual|my|a)\s+)?[\w' ]+?\s+(?:one|ones|kind|type|variety"
+                   r"|flavou?r|version)$")  # fmt: skip
 """A product, then which of them: "milk the oat one", "popcorn the microwave kind"."""
 _VAGUE_ADJECTIVES = frozenset({"big", "large", "small", "little", "nice", "regular", "usual",
                                "normal", "same", "good", "cheap", "other"})  # fmt: skip
@@ -62,7 +66,7 @@ _TRAILING = re.compile(
     r"(?:shopping\s+|grocery\s+)?(?:cart|basket|list|order|trolley|bag)"
     r"|please|for me|for us|as well|too|also|thanks|thank you|now|right now|again"
     r"|if you can|if you could|then|okay|ok|(?:as|like) (?:last time|always|usual|before)"
-    r"|the usual))+$"
+    r"|the usual|a|an|the|um|uh))+$"
 )
 """Carrier words after the product: where it goes and how politely it was asked."""
 _PACK = re.compile(r"^(\d+)[ -]?(?:pack|pk|count|ct)\b(?: of)?\s*")
@@ -123,11 +127,13 @@ def split_quantity(text: str) -> QuantityPhrase:
     if shorter and (after := _TRAILING_COUNT.search(shorter)):  # "cola, 2 packs for a party"
         said = shorter
     if after is not None and after.start() > 0:
-        count = after.group(1) or after.group(3)
+        count = after.group(1) or after.group(4)
         value = _VAGUE.get(count) or _VAGUE.get(count + " of") or _number([count])[0]
         rest = strip_carriers(said[: after.start()])
         if value is not None and rest:
             front = split_quantity(rest)
+            if after.group(3) == "pack" and not after.group(2):  # "root beer, a twelve pack"
+                return QuantityPhrase(front.quantity, value, front.rest, front.unit)
             pack = _number([after.group(2)])[0] if after.group(2) else front.pack
             return QuantityPhrase(front.quantity or value, pack, front.rest, front.unit)
     for phrase, value in sorted(_VAGUE.items(), key=lambda kv: -len(kv[0])):
@@ -163,8 +169,34 @@ def split_quantity(text: str) -> QuantityPhrase:
     return QuantityPhrase(quantity, pack, refined(strip_carriers(rest)), unit)
 
 
+_LEADING_COUNT = re.compile(rf"^(?:(?:{_LEAD})\s+)?({_COUNT})\s+(?:{'|'.join(_CONTAINERS)}"
+                            r"|of those|of them|of these)\b")  # fmt: skip
+
+
+def leading_count(words: str) -> int | None:
+    """The count that words said after a product begin with ("three bags, actually")."""
+    found = _LEADING_COUNT.match(" ".join(words.lower().replace(",", " ").split()))
+    if found is None:
+        return None
+    count = found.group(1)
+    return _VAGUE.get(count) or _VAGUE.get(count + " of") or _number([count])[0]
+
+
+def inner_count(words: str) -> int | None:
+    """A count said right after the product, before more words about it ("dog treats
+    two bags the big dog's been good")."""
+    said = words.lower().replace(",", " ").split()
+    for at in range(1, len(said)):
+        if (count := leading_count(" ".join(said[at:]))) is not None:
+            return count
+    return None
+
+
 def only_quantity(words: str) -> bool:
-    """Nothing but how many and in what ("two packs", "a couple of bags"): no product."""
+    """Nothing but how many and in what ("two packs", "a couple of bags"), or which kind
+    ("the chicken flavor", "disposable kind"): words that need the product said before."""
+    if _KIND.match(" ".join(words.lower().split())):
+        return True
     rest = split_quantity(words).rest.split()
     return all(w in _CONTAINERS or w in _UNITS or w == "of" for w in rest)
 
@@ -172,7 +204,7 @@ def only_quantity(words: str) -> bool:
 def refined(words: str) -> str:
     """ "milk the oat one" -> "oat milk": the kind named after the product goes before it
     (vague words like "big" or "usual" are dropped)."""
-    found = _REFINED.match(words)
+    found = _REFINED.match(words) or _REFINED_BARE.match(words)
     if found is None:
         return words
     kind = [w for w in found.group(2).split() if w not in _VAGUE_ADJECTIVES]

@@ -26,7 +26,7 @@ from account_link.orders import history_prior, purchase_history
 from account_link.tokens import check_access_token
 from catalog.db import utcnow
 from catalog.matching import CatalogMatcher, Decision, MatchResult
-from catalog.quantity import only_quantity, split_quantity
+from catalog.quantity import inner_count, leading_count, only_quantity, split_quantity
 from catalog.revision import current_revision
 from catalog.service import active_products, get_product
 from nlu.asr import Recognizer, Transcript
@@ -323,8 +323,9 @@ def with_product_before(parse: Parse) -> Parse:
 
 def with_trailing_count(parse: Parse) -> Parse:
     """A count said after the product and a word or two more ("fabric softener again,
-    two bottles"; "wipes for the baby, three packs") becomes the quantity the parser
-    left outside the product's words."""
+    two bottles"; "wipes for the baby, three packs"), or between the product and more
+    words about it ("dog treats, two bags, the big dog's been good"), becomes the
+    quantity."""
     item = parse.slots.get("item")
     if parse.intent not in COUNTED_INTENTS or not item or "quantity" in parse.slots:
         return parse
@@ -333,9 +334,8 @@ def with_trailing_count(parse: Parse) -> Parse:
     words = normalize_utterance(parse.text, keep_fillers=True)
     at = words.rfind(item)
     after = words[at + len(item) :].strip() if at >= 0 else ""
-    if not after:
-        return parse
-    count = split_quantity(f"{item} {after}").quantity
+    count = (split_quantity(f"{item} {after}").quantity or leading_count(after)
+             if after else None) or inner_count(item)  # fmt: skip
     return parse if count is None else replace(parse, slots={**parse.slots, "quantity": str(count)})
 
 

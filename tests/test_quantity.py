@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from catalog.quantity import split_quantity, without_purpose
+from catalog.quantity import (
+    inner_count,
+    leading_count,
+    only_quantity,
+    split_quantity,
+    without_purpose,
+)
 
 
 @pytest.mark.parametrize(
@@ -42,6 +48,9 @@ from catalog.quantity import split_quantity, without_purpose
         ("milk, the oat one", None, None, "oat milk"),
         ("popcorn, the microwave kind", None, None, "microwave popcorn"),
         ("sourdough please, the nice crusty one", None, None, "crusty sourdough"),
+        ("root beer, a twelve pack", None, 12, "root beer"),
+        ("garlic bread, two of those", 2, None, "garlic bread"),
+        ("razors disposable kind", None, None, "disposable razors"),
     ],
 )
 def test_split_quantity(spoken: str, quantity: int | None, pack: int | None, rest: str) -> None:
@@ -59,3 +68,21 @@ def test_split_quantity(spoken: str, quantity: int | None, pack: int | None, res
 def test_without_purpose(spoken: str, shorter: str | None) -> None:
     """What is tried when the whole phrase names nothing: no purpose, time or container."""
     assert without_purpose(spoken) == shorter
+
+
+def test_counts_said_around_other_words() -> None:
+    assert leading_count("three bags, actually") == 3
+    assert leading_count("like a couple of those") == 2
+    assert leading_count("the big dog's been good") is None
+    assert inner_count("dog treats two bags the big dogs been good") == 2
+    assert inner_count("baby diapers size 4") is None
+
+
+@pytest.mark.parametrize(
+    ("words", "nothing_else"),
+    [("two packs", True), ("a couple of bags", True), ("the chicken flavor", True),
+     ("disposable kind", True), ("oat milk", False), ("two packs of oat milk", False)],
+)  # fmt: skip
+def test_only_quantity(words: str, nothing_else: bool) -> None:
+    """Words that still need the product said before them."""
+    assert only_quantity(words) is nothing_else
