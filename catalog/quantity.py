@@ -12,7 +12,7 @@ product words go through before matching.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from catalog.normalize import NUMBER_WORDS
 
@@ -26,7 +26,7 @@ _CONTAINERS = ("bags", "bag", "boxes", "box", "bottles", "bottle", "cans", "can"
                "pieces", "piece", "pots", "pot", "tins", "tin", "sacks", "sack",
                "blocks", "block", "dozen", "packs", "pack", "tubes", "tube", "jugs", "jug",
                "pouches", "pouch", "trays", "tray", "cups", "cup", "loafs")  # fmt: skip
-_SIZES = ("big", "large", "small", "little", "huge", "giant", "family size", "value")
+_SIZES = ("big", "large", "small", "little", "huge", "giant", "family size", "family", "value")
 _UNITS = {"pound": "lb", "pounds": "lb", "lb": "lb", "lbs": "lb", "ounce": "oz",
           "ounces": "oz", "oz": "oz", "gallon": "gal", "gallons": "gal", "gal": "gal",
           "half gallon": "half gallon", "half a gallon": "half gallon", "liter": "l",
@@ -116,10 +116,17 @@ def without_purpose(words: str) -> str | None:
     return shorter if shorter and shorter != words else None
 
 
+_TIMES = re.compile(r"^(?:(\d{1,2}) ?x|x ?(\d{1,2})) (.+)$|^(.+?) x ?(\d{1,2})$")
+"""Chat shorthand for a count: "strawberries x2", "2x the eggs"."""
+
+
 def split_quantity(text: str) -> QuantityPhrase:
     """Separate "how many / what pack or unit" and carrier words from the product words
     (lower-cased input or not)."""
     said = " ".join(text.lower().replace(",", " ").replace("-", " - ").replace(" - ", "-").split())
+    if times := _TIMES.match(said):
+        front = split_quantity(times.group(3) or times.group(4))
+        return replace(front, quantity=int(times.group(1) or times.group(2) or times.group(5)))
     rest = strip_carriers(said)
     quantity: int | None = None
     after = _TRAILING_COUNT.search(said)
@@ -144,7 +151,12 @@ def split_quantity(text: str) -> QuantityPhrase:
         value, used = _number(rest.split())
         if value is not None and not _PACK.match(rest) and " percent" not in f" {rest} "[:14]:
             words = rest.split()
-            quantity, rest = value, " ".join(words[used:])
+            rest = " ".join(words[used:])
+            measured = _UNIT.match(rest)
+            sized = measured is not None and (rest[measured.end() :].split() or [""])[0] in (
+                *_CONTAINERS, *_SIZES)  # fmt: skip
+            if not sized:  # "the 5 lb bag of rice" is a size; "2 pounds of beef", an amount
+                quantity = value
     if quantity is not None:
         rest = rest.removeprefix("more ")  # "two more bags of rice"
     pack = None

@@ -54,7 +54,8 @@ ORDINALS = {"first": "1", "second": "2", "third": "3", "fourth": "4", "fifth": "
              "last": "last"}  # fmt: skip
 _ORDINAL = r"(?:" + "|".join(ORDINALS) + r")"
 _FILLER_PREFIX = re.compile(
-    r"^(?:(?:alexa|hey|ok|okay|um|uh|please|can you|could you|would you)\s+)+"
+    r"^(?:(?:alexa|hey|hi there|hi|hello|ok|okay|um|uh|please|can you|could you|would you"
+    r"|ask voice cart to|ask voicecart to|tell voice cart to|tell voicecart to)\s+)+"
 )
 _FILLER_SUFFIX = re.compile(r"(?:\s+(?:please|thanks|thank you|now))+$")
 
@@ -74,8 +75,12 @@ _CONTRACTIONS = {"whats": "what's", "wheres": "where's", "whens": "when's", "how
                  "dont": "don't", "didnt": "didn't", "doesnt": "doesn't", "cant": "can't",
                  "wont": "won't", "isnt": "isn't", "hasnt": "hasn't", "havent": "haven't",
                  "theyre": "they're", "thats": "that's", "whatve": "what've",
-                 "weve": "we've", "youre": "you're", "its": "it's"}  # fmt: skip
-"""Contractions typed (or transcribed) without their apostrophe."""
+                 "weve": "we've", "youre": "you're", "its": "it's", "pls": "please",
+                 "plz": "please", "thx": "thanks", "ty": "thank you", "nvm": "never mind",
+                 "rn": "right now"}  # fmt: skip
+"""Contractions typed (or transcribed) without their apostrophe, and chat shorthand."""
+_TIMES_AFTER = re.compile(r"\bx(\d{1,2})\b")
+_TIMES_BEFORE = re.compile(r"\b(\d{1,2})x\b")
 _WERE = re.compile(r"\bwere (?=(?:all |almost |totally |completely )?(?:out|running|low|gonna"
                    r"|going|done|good|finished|ready|set)\b)")  # fmt: skip
 """"were out of eggs" is "we're out of eggs"."""
@@ -86,7 +91,8 @@ def normalize_utterance(text: str, *, keep_fillers: bool = False) -> str:
     and (unless ``keep_fillers``) no polite or wake-word padding."""
     lowered = text.lower().replace("\u2019", "'").replace("-", " ")
     lowered = re.sub(r"[^a-z0-9' ]+", " ", lowered)
-    lowered = " ".join(_CONTRACTIONS.get(w, w) for w in lowered.split())
+    lowered = " ".join(_CONTRACTIONS.get(w, w) for w in lowered.split() if w != "voicecart")
+    lowered = _TIMES_AFTER.sub(r"x \1", _TIMES_BEFORE.sub(r"\1 x", lowered))  # "eggs x2", "2x eggs"
     lowered = _WERE.sub("we're ", lowered)
     return lowered if keep_fillers else _strip_fillers(lowered)
 

@@ -170,7 +170,10 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         "(duplicate|repeat|redo) (last week's|last time's|my last|the last) order",
         "(i'd like|i want|i would like) to (repeat|reorder) my (last|previous) order",
         "(give me|get me|i want|i'd like) the same order (as|like) (last time|the last one|before)",
-        "(reorder|get|order|buy) everything from (last time|my last order|the last order) [again]",
+        "(reorder|get|order|buy) everything from (last time|last week|my last order|the last order"
+        "|my last delivery) [again]",
+        "(reorder|order|get|buy) everything (i|we) (got|ordered|bought) last (time|week)",
+        "(do|redo|repeat) my last order again",
         "(i want|give me|get me|send me) (exactly|just) what i (ordered|got|bought) (before|last"
         " time)",
         f"[{ASK}] (order|get) (the same thing|the same things|the same stuff) (as|from)"

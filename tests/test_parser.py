@@ -201,3 +201,16 @@ def test_hundreds_and_unknown_products_still_parse_as_requests() -> None:
 ])  # fmt: skip
 def test_spoken_digits(words: str, digits: str | None) -> None:
     assert spoken_digits(words) == digits
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [("whats in my cart", "what's in my cart"), ("were out of eggs", "we're out of eggs"),
+     ("what were my orders", "what were my orders"), ("lets check out pls", "let's check out"),
+     ("strawberries x2", "strawberries x 2"), ("2x the eggs", "2 x the eggs"),
+     ("hi there, where's my voicecart order", "where's my order"), ("actually nvm",
+     "actually never mind")],
+)  # fmt: skip
+def test_typing_shortcuts_are_read_as_words(typed: str, read: str) -> None:
+    """Contractions without their apostrophe, chat shorthand and counts like "x2"."""
+    assert normalize_utterance(typed) == read
