@@ -121,7 +121,7 @@ def match_text(
     query = (text or "")[:MAX_QUERY_CHARS]
     query_tokens = tokens(query)
     normalized = " ".join(query_tokens)
-    if not query_tokens:
+    if all(t.isdigit() for t in query_tokens):  # nothing, or numbers alone: no product
         return MatchResult(query, normalized, (), Decision.NO_MATCH)
     prior = prior or {}
     own_rows = [index.row_of[pid] for pid in prior if pid in index.row_of]

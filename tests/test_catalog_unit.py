@@ -89,7 +89,9 @@ def test_history_does_not_outvote_the_words_said(isolated: Session) -> None:
     assert usual.best is not None and usual.best.product_id == wheat.id
 
 
-@pytest.mark.parametrize("query", ["", "   ", "x" * 10_000, "🍌🍌", "молоко", "牛奶", "@@@"])
+@pytest.mark.parametrize(
+    "query", ["", "   ", "x" * 10_000, "🍌🍌", "молоко", "牛奶", "@@@", "two", "4 2 7 1"]
+)
 def test_odd_input_is_a_clean_no_match(isolated: Session, query: str) -> None:
     _product(isolated, "B-1", "Bananas", "Fruitco")
     result = CatalogMatcher().match(isolated, query)
