@@ -4,8 +4,8 @@
 who never read the interaction model, as shoppers speak; nothing is generated from
 them, trained on them or tuned on them. The development sets (``dev_text`` to
 ``dev5_text``: 171 + 392 + 395 + 393 + 347 requests, each written by a new helper who had
-not read the model either, in other voices) are what tuning looks at. A reading is *fully right* when
-the intent, the number of units and the product are all right.
+not read the model either, in other voices) are what tuning looks at. A reading is
+*fully right* when the intent, the number of units and the product are all right.
 """
 
 from __future__ import annotations
