@@ -20,12 +20,13 @@ from speech_corpus import Case, spoken_cases, synthesise
 
 TARGET = 0.90
 """Issue 5's goal for fully correct replies."""
-FLOOR = 0.72
-"""What this suite must not fall below. It was 0.78 under an 82% measurement; the
-interaction model generated for shoppers' own words (issue 12) spreads the recognition
-language model over many more phrasings, and these 60 sentences, written from the old
-sample list, now reach 73% while the held-out spoken set went from 27-33% to 61-74%
-(see README, "Performance"). Lowered knowingly, not silently: recovering it is open."""
+FLOOR = 0.76
+"""What this suite must not fall below (espeak-ng is deterministic: 48 of 60, 80%, are
+measured). It was 0.78 under an 82% measurement before issue 12; the interaction model
+generated for shoppers' own words spread the recognition language model over many more
+phrasings and these 60 sentences, written from the old sample list, fell to 73%; the
+language weight tuned on the spoken development set brought them back to 80% (see
+README, "Performance")."""
 
 
 def _verdict(case: Case, payload: dict[str, object]) -> tuple[bool, bool, bool]:
