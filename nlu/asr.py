@@ -188,7 +188,9 @@ LANGUAGE_WEIGHT = 4.0
 """How much the language model counts against the sounds (PocketSphinx's ``-lw``; its
 default is 6.5). Tuned on the spoken development set (bench/bench_nlu.py --spoken): 4
 heard 2-3 more requests in a hundred fully right in each Piper condition than 6.5; 3 to
-5 were alike, 9 and more lost many (the domain model then overrules what was said)."""
+5 were alike, 9 and more lost many (the domain model then overrules what was said).
+Only with the domain model: the wheel's general model keeps its default (at 4 it decodes
+ten times slower)."""
 GENERAL_WORDS = 4000
 """The general English words (most frequent first) the recogniser may hear beyond the
 domain's."""
@@ -245,8 +247,7 @@ class PocketSphinxRecognizer:
         key = hash(bias) if bias else 0
         decoder = self._decoders.get(key)
         if decoder is None:
-            options: dict[str, Any] = {"samprate": TARGET_RATE, "logfn": os.devnull,
-                                       "lw": self.language_weight}  # fmt: skip
+            options: dict[str, Any] = {"samprate": TARGET_RATE, "logfn": os.devnull}
             if bias:
                 probe = Decoder(**options)
                 known = [(s, w) for s, w in zip(bias.sentences, bias.weights, strict=True)
@@ -261,7 +262,7 @@ class PocketSphinxRecognizer:
                 handle, path = tempfile.mkstemp(suffix=".arpa")
                 with os.fdopen(handle, "w") as out:
                     out.write(ngram_arpa(domain, background=background))
-                options["lm"] = path
+                options["lm"], options["lw"] = path, self.language_weight
                 decoder = Decoder(**options)
                 os.unlink(path)
             else:
