@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -280,7 +281,7 @@ class LocalDialogue:
         parse = (parser or self.parser).parse_best(
             texts, expecting=expecting, resolver=lambda w: self._matcher.fit(db, w)
         )
-        parse = with_trailing_count(with_product_before(parse))
+        parse = as_reorder(with_trailing_count(with_product_before(parse)))
         return parse, self._matched(db, parse, customer_id)
 
     def _match(self, db: Session, words: str, customer_id: int | None = None) -> MatchResult:
@@ -305,6 +306,19 @@ class LocalDialogue:
 
 
 COUNTED_INTENTS = ("AddToCartIntent", "ReorderIntent")
+_AGAIN = re.compile(r"^(?:the )?same \b|\b(?:again|as usual|the usual|as always|like always"
+                    r"|(?:as|like) last time|(?:as|like) before)\b")  # fmt: skip
+"""Words inside an add's product words that ask for the usual one again."""
+
+
+def as_reorder(parse: Parse) -> Parse:
+    """ "buy 3 packs of baby wipes again", "order the same paper towels as last time": an
+    add whose product words say "again" is a reorder (the cleaning drops those words, so
+    the intent must hear them first)."""
+    item = parse.slots.get("item")
+    if parse.intent != "AddToCartIntent" or not item or not _AGAIN.search(item):
+        return parse
+    return replace(parse, intent="ReorderIntent")
 
 
 def with_product_before(parse: Parse) -> Parse:

@@ -19,7 +19,7 @@ from nlu.parser import FALLBACK, IntentParser, Parse, normalize_utterance
 from nlu.trained import TrainedParser, training_data
 from nlu.training import general_english
 from skill.interaction_model import build_model
-from skill.local import with_product_before, with_trailing_count
+from skill.local import as_reorder, with_product_before, with_trailing_count
 
 TYPED_FLOOR = 0.90
 """Held-out typed requests fully right (intent, units, product) at the least: a floor
@@ -177,3 +177,14 @@ def test_a_count_after_the_product_and_more_words_is_the_quantity() -> None:
     first = Parse("um tilapia, two packs", "AddToCartIntent", {"item": "two packs"}, 0.5)
     assert with_product_before(first).slots == {"item": "tilapia two packs"}
     assert with_product_before(plain) == plain
+
+
+def test_an_add_that_says_again_is_a_reorder() -> None:
+    again = Parse("buy 3 packs of baby wipes again", "AddToCartIntent",
+                  {"item": "3 packs of baby wipes again"}, 0.7)  # fmt: skip
+    assert as_reorder(again).intent == "ReorderIntent"
+    same = Parse("order the same paper towels as last time", "AddToCartIntent",
+                 {"item": "the same paper towels as last time"}, 0.7)  # fmt: skip
+    assert as_reorder(same).intent == "ReorderIntent"
+    plain = Parse("add gain detergent", "AddToCartIntent", {"item": "gain detergent"}, 0.7)
+    assert as_reorder(plain) == plain
