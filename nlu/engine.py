@@ -21,6 +21,7 @@ from nlu.parser import (
     ProductResolver,
     normalize_utterance,
 )
+from nlu.spelling import FrameSpeller
 from nlu.trained import TrainedParser
 
 TEMPLATE_TRUST = 0.4
@@ -52,9 +53,12 @@ class NluEngine:
         templates: IntentParser,
         trained: TrainedParser | None = None,
         bare_intent: str | None = None,
+        speller: FrameSpeller | None = None,
     ) -> None:
         self.templates = templates
         self.trained = trained
+        self.speller = speller
+        """Puts typed frame words right first ("chekout"); ``None``: words as given."""
         self.bare_intent = bare_intent
         """What a bare product means when nothing was asked (the model's bare-answer
         intent); ``None``: a bare product is the fallback."""
@@ -66,12 +70,17 @@ class NluEngine:
         expecting: str | None = None,
         resolver: ProductResolver | None = None,
     ) -> Parse:
-        reading = self._parse(text, expecting, resolver)
+        said = text
+        if self.speller is not None:
+            clean = normalize_utterance(text, keep_fillers=True)
+            fixed = self.speller.correct(clean)
+            said = text if fixed == clean else fixed
+        reading = self._parse(said, expecting, resolver)
         if expecting is None and reading.intent in self.templates.answer_intents:
             # An answer nobody asked for, after a product's name ("milk, the oat one"):
             # a request for that product.
-            return self._bare_product(text, resolver) or reading
-        return reading
+            reading = self._bare_product(said, resolver) or reading
+        return reading if said is text else replace(reading, text=text)
 
     def _parse(self, text: str, expecting: str | None, resolver: ProductResolver | None) -> Parse:
         exact = self.templates.parse(text, expecting=expecting, resolver=resolver)

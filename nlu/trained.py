@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -331,14 +332,19 @@ class FrameMask:
 
 def frame_words(model: InteractionModel) -> frozenset[str]:
     """Every word of every phrasing (templates, built-ins, slot answers), no slot names."""
+    return frozenset(frame_word_counts(model))
+
+
+def frame_word_counts(model: InteractionModel) -> Counter[str]:
+    """:func:`frame_words`, each with how many phrasings use it (the model's own sense of
+    which word is likelier: "order" over "over")."""
     phrasings = [p for i in model.intents
                  for p in (*(i.templates or i.samples), *BUILTIN_TEMPLATES.get(i.name, ()),
                            *(s for slot in i.slots for s in slot.elicitation_samples))]  # fmt: skip
-    words = set(SPOKEN_NUMBERS)
+    counts: Counter[str] = Counter(dict.fromkeys(SPOKEN_NUMBERS, 1))
     for phrase in phrasings:
-        cleaned = re.sub(r"\{\w+\}|[()\[\]|]", " ", phrase.lower())
-        words.update(cleaned.split())
-    return frozenset(words)
+        counts.update(set(re.sub(r"\{\w+\}|[()\[\]|]", " ", phrase.lower()).split()))
+    return counts
 
 
 def _fit_classifier(examples: Sequence[Example], frame: frozenset[str]) -> Any:

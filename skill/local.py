@@ -36,7 +36,8 @@ from nlu.engine import NluEngine
 from nlu.errors import NluError
 from nlu.lm import Bias
 from nlu.parser import FALLBACK, IntentParser, Parse, normalize_utterance
-from nlu.trained import TrainedParser, TrainingReport
+from nlu.spelling import FrameSpeller
+from nlu.trained import TrainedParser, TrainingReport, frame_word_counts
 from nlu.training import general_english
 from skill.interaction_model import PRODUCT_TYPE, build_model
 from skill.local_session import open_session
@@ -368,10 +369,13 @@ def understanding(
     trained, report = TrainedParser.fit_or_load(
         model, values, nlu_dir, dictionary=general_english()
     )
+    speller = FrameSpeller(frame_word_counts(model), (w for n in values[PRODUCT_TYPE] for w in
+                                                normalize_utterance(n).split()))  # fmt: skip
     how = "loaded" if report.loaded else f"trained on {report.examples} sentences"
     log.info("understanding: templates + trained parser %s in %.2f s (%s)",
              how, report.seconds, nlu_dir / report.key)  # fmt: skip
-    return NluEngine(templates, trained, bare_intent=model.bare_answer_intent), report
+    engine = NluEngine(templates, trained, bare_intent=model.bare_answer_intent, speller=speller)
+    return engine, report
 
 
 def _acted_on(db: Session, product_id: int, matched: dict[str, Any] | None) -> dict[str, Any]:

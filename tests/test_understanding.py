@@ -16,7 +16,8 @@ from catalog.quantity import split_quantity
 from nlu.engine import NluEngine
 from nlu.grammar import expand
 from nlu.parser import FALLBACK, IntentParser, Parse, normalize_utterance
-from nlu.trained import TrainedParser, training_data
+from nlu.spelling import FrameSpeller
+from nlu.trained import TrainedParser, frame_word_counts, training_data
 from nlu.training import general_english
 from skill.interaction_model import build_model
 from skill.local import as_reorder, with_product_before, with_trailing_count
@@ -188,3 +189,24 @@ def test_an_add_that_says_again_is_a_reorder() -> None:
     assert as_reorder(same).intent == "ReorderIntent"
     plain = Parse("add gain detergent", "AddToCartIntent", {"item": "gain detergent"}, 0.7)
     assert as_reorder(plain) == plain
+
+
+def test_misspelt_frame_words_are_put_right_and_real_words_left_alone(
+    values: dict[str, list[str]],
+) -> None:
+    """Typed requests carry typos of our own words; product words are the matcher's job,
+    and an English word that happens to be one edit from ours is meant as typed."""
+    model = build_model([])
+    speller = FrameSpeller(frame_word_counts(model),
+                           (w for n in values["PRODUCT"] for w in _said(n).split()))  # fmt: skip
+    assert speller.correct("chekout") == "checkout"
+    assert speller.correct("cancle my ovder") == "cancel my order"  # "order", not "over"
+    assert speller.correct("reorder my ususal dog food") == "reorder my usual dog food"
+    assert speller.correct("whats in my baskit") == "whats in my basket"
+    for meant in ("what's the weather", "add the tv remotes", "three cans of beans",
+                  "remove the chedder", "add milc"):  # fmt: skip
+        assert speller.correct(meant) == meant
+    engine = NluEngine(IntentParser(model), speller=speller)
+    fixed = engine.parse("Cancle my ordr, please!")
+    assert (fixed.intent, fixed.text) == ("CancelOrderIntent", "Cancle my ordr, please!")
+    assert NluEngine(IntentParser(model)).parse("cancle my ordr").intent == FALLBACK
