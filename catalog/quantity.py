@@ -26,6 +26,9 @@ _CONTAINERS = ("bags", "bag", "boxes", "box", "bottles", "bottle", "cans", "can"
                "pieces", "piece", "pots", "pot", "tins", "tin", "sacks", "sack",
                "blocks", "block", "dozen", "packs", "pack", "tubes", "tube", "jugs", "jug",
                "pouches", "pouch", "trays", "tray", "cups", "cup", "loafs")  # fmt: skip
+_PACK_WORDS = ("pack", "pk", "count", "ct", "roll", "piece", "sheet")
+"""After a number above one, these in the singular say the pack's size, not how many:
+"an eight pack of sports drink", "the 24 count k cups", "six pack", "the twelve roll one"."""
 _SIZES = ("big", "large", "small", "little", "huge", "giant", "family size", "family", "value")
 _UNITS = {"pound": "lb", "pounds": "lb", "lb": "lb", "lbs": "lb", "ounce": "oz",
           "ounces": "oz", "oz": "oz", "gallon": "gal", "gallons": "gal", "gal": "gal",
@@ -60,7 +63,7 @@ _KIND = re.compile(r"^(?:(?:the|my usual|my|a)\s+)?[\w' ]+?\s+(?:one|ones|kind|t
 """A product, then which of them: "milk the oat one", "popcorn the microwave kind"."""
 _VAGUE_ADJECTIVES = frozenset({"big", "large", "small", "little", "nice", "regular", "usual",
                                "normal", "same", "good", "cheap", "other"})  # fmt: skip
-_LEADING = re.compile(r"^(?:(?:the|my|our|your|um|uh|like)\s+)+")
+_LEADING = re.compile(r"^(?:(?:the|my|our|your|um|uh|like|x)\s+)+")
 _TRAILING = re.compile(
     r"(?:\s+(?:(?:to|in|into|onto|on|from|out of|off|for)\s+(?:my|the|our|your)\s+"
     r"(?:shopping\s+|grocery\s+)?(?:cart|basket|list|order|trolley|bag)"
@@ -116,6 +119,14 @@ def without_purpose(words: str) -> str | None:
     return shorter if shorter and shorter != words else None
 
 
+def _sized(words: str) -> bool:
+    """A unit then a container or size word ("lb bag of rice"): the number before was a
+    size."""
+    measured = _UNIT.match(words)
+    return measured is not None and (words[measured.end() :].split() or [""])[0] in (
+        *_CONTAINERS, *_SIZES)  # fmt: skip
+
+
 _TIMES = re.compile(r"^(?:(\d{1,2}) ?x|x ?(\d{1,2})) (.+)$|^(.+?) x ?(\d{1,2})$")
 """Chat shorthand for a count: "strawberries x2", "2x the eggs"."""
 
@@ -139,7 +150,8 @@ def split_quantity(text: str) -> QuantityPhrase:
         rest = strip_carriers(said[: after.start()])
         if value is not None and rest:
             front = split_quantity(rest)
-            if after.group(3) == "pack" and not after.group(2):  # "root beer, a twelve pack"
+            if after.group(3) in _PACK_WORDS and not after.group(2) and value > 1:
+                # "root beer, a twelve pack"; "tonic water, six pack"
                 return QuantityPhrase(front.quantity, value, front.rest, front.unit)
             pack = _number([after.group(2)])[0] if after.group(2) else front.pack
             return QuantityPhrase(front.quantity or value, pack, front.rest, front.unit)
@@ -149,16 +161,19 @@ def split_quantity(text: str) -> QuantityPhrase:
             break
     if quantity is None:
         value, used = _number(rest.split())
-        if value is not None and not _PACK.match(rest) and " percent" not in f" {rest} "[:14]:
-            words = rest.split()
+        words = rest.split()
+        sized_pack = value is not None and value > 1 and words[used:used + 1] in (
+            [w] for w in _PACK_WORDS)  # fmt: skip
+        if (value is not None and not _PACK.match(rest) and not sized_pack
+                and " percent" not in f" {rest} "[:14]):  # fmt: skip
             rest = " ".join(words[used:])
-            measured = _UNIT.match(rest)
-            sized = measured is not None and (rest[measured.end() :].split() or [""])[0] in (
-                *_CONTAINERS, *_SIZES)  # fmt: skip
-            if not sized:  # "the 5 lb bag of rice" is a size; "2 pounds of beef", an amount
+            if not _sized(rest):  # "the 5 lb bag of rice" is a size; "2 pounds of beef", an amount
                 quantity = value
     if quantity is not None:
         rest = rest.removeprefix("more ")  # "two more bags of rice"
+        value, used = _number(rest.split())
+        if value is not None and _sized(" ".join(rest.split()[used:])):
+            rest = " ".join(rest.split()[used:])  # "a fifteen pound bag of dog food": a size
     pack = None
     if dozen := _DOZEN.match(rest):
         pack, rest = (6 if dozen.group(1) else 12), rest[dozen.end() :]
@@ -167,7 +182,7 @@ def split_quantity(text: str) -> QuantityPhrase:
     else:
         words = rest.split()
         value, used = _number(words)
-        if value is not None and len(words) > used and words[used] in ("pack", "packs"):
+        if value is not None and len(words) > used and words[used] in (*_PACK_WORDS, "packs"):
             pack, rest = value, " ".join(words[used + 1 :]).removeprefix("of ").strip()
     unit = None
     if measured := _UNIT.match(rest):
@@ -185,13 +200,26 @@ _LEADING_COUNT = re.compile(rf"^(?:(?:{_LEAD})\s+)?({_COUNT})\s+(?:{'|'.join(_CO
                             r"|of those|of them|of these)\b")  # fmt: skip
 
 
+def pack_size(words: str) -> int | None:
+    """The pack size words begin with ("eight pack", "24 count"), else ``None``."""
+    said = words.lower().split()
+    value, used = _number(said)
+    if value is not None and value > 1 and said[used : used + 1] in ([w] for w in _PACK_WORDS):
+        return value
+    return None
+
+
 def leading_count(words: str) -> int | None:
     """The count that words said after a product begin with ("three bags, actually")."""
     found = _LEADING_COUNT.match(" ".join(words.lower().replace(",", " ").split()))
     if found is None:
         return None
     count = found.group(1)
-    return _VAGUE.get(count) or _VAGUE.get(count + " of") or _number([count])[0]
+    value = _VAGUE.get(count) or _VAGUE.get(count + " of") or _number([count])[0]
+    said = found.group(0).split()
+    if value is not None and value > 1 and said[-1] in _PACK_WORDS:
+        return None  # "six pack": a size
+    return value
 
 
 def inner_count(words: str) -> int | None:

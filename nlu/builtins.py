@@ -37,12 +37,14 @@ BUILTIN_TEMPLATES: dict[str, tuple[str, ...]] = {
         "|i'm finished|we're done|shut up|end|go away|stop talking|be quiet|stop listening)",
         "(i'm all set|that's all|we're all set|that's it|i'm good) (bye|goodbye|bye bye)",
         "(end|close|finish) [the|this] (session|conversation|chat)",
+        "(that'll|that will) be (all|it|everything) [for (today|now)] [thanks|thank you|bye]",
     ),
     "AMAZON.CancelIntent": (
         "(oops|no wait|wait|oh|actually|hmm) (cancel|never mind|forget it|abort|cancel that)",
         "(abort|abort that|cancel|never mind|nevermind|forget it|cancel that|forget that"
         "|scratch that"
         "|don't worry about it|oh never mind|forget about it|drop it|don't bother"
+        "|forget what i said|ignore that|ignore what i said"
         "|skip it|skip that)",
     ),
     "AMAZON.NavigateHomeIntent": ("(go home|home|start over)",),

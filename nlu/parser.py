@@ -54,7 +54,8 @@ ORDINALS = {"first": "1", "second": "2", "third": "3", "fourth": "4", "fifth": "
              "last": "last"}  # fmt: skip
 _ORDINAL = r"(?:" + "|".join(ORDINALS) + r")"
 _FILLER_PREFIX = re.compile(
-    r"^(?:(?:alexa|hey|hi there|hi|hello|ok|okay|um|uh|please|can you|could you|would you"
+    r"^(?:(?:alexa|hey|hi there|hi|hello|ok|okay|um|uh|so|and|oh|also|please|can you|could you"
+    r"|would you"
     r"|ask voice cart to|ask voicecart to|tell voice cart to|tell voicecart to)\s+)+"
 )
 _FILLER_SUFFIX = re.compile(r"(?:\s+(?:please|thanks|thank you|now))+$")
@@ -77,23 +78,41 @@ _CONTRACTIONS = {"whats": "what's", "wheres": "where's", "whens": "when's", "how
                  "theyre": "they're", "thats": "that's", "whatve": "what've",
                  "weve": "we've", "youre": "you're", "its": "it's", "pls": "please",
                  "plz": "please", "thx": "thanks", "ty": "thank you", "nvm": "never mind",
-                 "rn": "right now"}  # fmt: skip
+                 "rn": "right now", "teh": "the"}  # fmt: skip
 """Contractions typed (or transcribed) without their apostrophe, and chat shorthand."""
 _TIMES_AFTER = re.compile(r"\bx(\d{1,2})\b")
 _TIMES_BEFORE = re.compile(r"\b(\d{1,2})x\b")
 _WERE = re.compile(r"\bwere (?=(?:all |almost |totally |completely )?(?:out|running|low|gonna"
                    r"|going|done|good|finished|ready|set)\b)")  # fmt: skip
 """"were out of eggs" is "we're out of eggs"."""
+_ENDEARMENT = r"(?:dear|love|luv|hon|hun|sweetie|darling|mate|bro|bruh|dude|buddy|pal|y'all)"
+_ASIDES = (
+    (re.compile(r"\bbe (?:a|an) (?:dear|love|doll|darling|sweetheart|star|angel) and "), ""),
+    (re.compile(r"^(?:yo|oi|bro|bruh|dude|mate)\s+"), ""),
+    (re.compile(r"(?:\s+(?:" + _ENDEARMENT + r"|cheers|ta|ta ra|ta ta))+$"), ""),
+)
+"""Addressing the speaker ("be a dear and ...", "..., love", "cheers", "yo"): no request."""
+_REPEATED = re.compile(r"\b([a-z']+)(?: \1\b)+")
+"""A stammer ("the, the yogurt", "when's, when's it coming"); numbers are left alone."""
+
+
+def _unstammer(match: re.Match[str]) -> str:
+    word = match.group(1)
+    return match.group(0) if word in _UNITS or word in _TENS or word in ("oh", "double") else word
 
 
 def normalize_utterance(text: str, *, keep_fillers: bool = False) -> str:
     """Lower case, no punctuation except apostrophes, contractions with their apostrophe,
-    and (unless ``keep_fillers``) no polite or wake-word padding."""
+    no stammers or endearments, and (unless ``keep_fillers``) no polite or wake-word
+    padding."""
     lowered = text.lower().replace("\u2019", "'").replace("-", " ")
     lowered = re.sub(r"[^a-z0-9' ]+", " ", lowered)
     lowered = " ".join(_CONTRACTIONS.get(w, w) for w in lowered.split() if w != "voicecart")
     lowered = _TIMES_AFTER.sub(r"x \1", _TIMES_BEFORE.sub(r"\1 x", lowered))  # "eggs x2", "2x eggs"
     lowered = _WERE.sub("we're ", lowered)
+    lowered = _REPEATED.sub(_unstammer, lowered)
+    for aside, instead in _ASIDES:
+        lowered = aside.sub(instead, lowered)
     return lowered if keep_fillers else _strip_fillers(lowered)
 
 
@@ -200,7 +219,10 @@ def _slot_body(kind: str) -> str:
 
 def _compile(intent: IntentDef, template: str, *, elicited: bool = False) -> _Pattern:
     types = {slot.name: slot.type for slot in intent.slots}
-    regex = to_regex(template.lower().replace("-", " "), lambda name: _slot_body(types[name]))
+    said = re.sub(r"(?<![{\w'])[a-z']+(?![}\w'])",  # its words as utterances are normalised
+                  lambda w: _CONTRACTIONS.get(w.group(0), w.group(0)),
+                  template.lower().replace("-", " "))  # fmt: skip
+    regex = to_regex(said, lambda name: _slot_body(types[name]))
     return _Pattern(intent.name, template, regex, types, elicited)
 
 
@@ -219,6 +241,11 @@ class IntentParser:
     def __init__(self, model: InteractionModel, resolver: ProductResolver | None = None) -> None:
         self.resolver = resolver
         self.answer_intents = frozenset(model.answer_intents)
+        self.item_intents = frozenset(
+            i.name for i in model.intents
+            if i.name not in self.answer_intents and any(s.name == "item" for s in i.slots)
+        )  # fmt: skip
+        """Requests about a product (its words in the ``item`` slot)."""
         self.patterns: list[_Pattern] = []
         self.answers: dict[str, list[_Pattern]] = {}
         for intent in model.intents:

@@ -19,6 +19,8 @@ from functools import lru_cache
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
+from nlu.parser import normalize_utterance
+
 MIN_LENGTH = 4
 """Shorter words are too often something else one edit away ("ad", "pls")."""
 LONG_WORD = 7
@@ -31,6 +33,7 @@ OWN_WORD = 2.0
 RIVAL = 3
 """Among words as near, the likeliest must be used this many times as often as the next."""
 _WORD = re.compile(r"[a-z]+")
+_TOKEN = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
 
 
 @lru_cache(maxsize=4096)
@@ -52,17 +55,17 @@ class FrameSpeller:
         self._cache: dict[str, str] = {}
 
     def correct(self, text: str) -> str:
-        """``text`` with each misspelt frame word replaced (lower case; anything else as
-        it was)."""
-        words = text.split()
-        fixed = [self.word(w) for w in words]
-        return text if fixed == words else " ".join(fixed)
+        """``text`` with each misspelt frame word replaced (in lower case; everything
+        else, punctuation too, as it was)."""
+        return _TOKEN.sub(lambda found: self.word(found.group(0)), text)
 
     def word(self, word: str) -> str:
         """The frame word ``word`` was meant to be, or ``word`` itself."""
         lowered = word.lower()
         if len(lowered) < MIN_LENGTH or lowered in self._known or not _WORD.fullmatch(lowered):
             return word
+        if normalize_utterance(lowered, keep_fillers=True) != lowered:
+            return word  # shorthand the parser reads as words already ("whats", "thx")
         if lowered not in self._cache:
             self._cache[lowered] = self._nearest(lowered) or word
         return self._cache[lowered]

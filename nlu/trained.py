@@ -51,6 +51,23 @@ THRESHOLD = 0.45
 UNEXPLAINED_POWER = 1.5
 """The confidence is scaled by the share of words a reading explains (in the model's
 vocabulary, or inside a product slot), to this power."""
+# fmt: off
+FUNCTION_WORDS = frozenset({
+    "a", "an", "the", "some", "any", "my", "our", "your", "his", "her", "their", "its", "me",
+    "us", "you", "him", "them", "it", "i", "we", "he", "she", "they", "this", "that",
+    "these", "those", "of", "to", "in", "on", "at", "for", "from", "with", "about", "by",
+    "into", "onto", "off", "out", "up", "down", "over", "and", "or", "but", "so", "if",
+    "then", "than", "as", "is", "are", "was", "were", "be", "been", "am", "do", "does",
+    "did", "have", "has", "had", "will", "would", "can", "could", "shall", "should", "may",
+    "might", "must", "just", "also", "too", "very", "really", "please"
+})
+# fmt: on
+"""Words every request and every stray sentence share."""
+STRAY_CONTENT = 0.5
+"""A reading with a product whose other words are mostly strangers (over this share of
+the words that carry meaning) ..."""
+STRAY_PENALTY = 0.5
+"""... keeps this share of its probability."""
 OFFER_EXPLAINED = 0.75
 """A fallback offers the closest intent only when this share of its words is the model's
 ("could you maybe put it in the basket", not "sing me a song about the sea")."""
@@ -256,9 +273,14 @@ class TrainedParser:
         intent, probability = ranked[0]
         slots, covered = self._slots(words, intent) if intent != FALLBACK else ({}, set())
         frame = self._classifier.named_steps["mask"].frame_words
-        unexplained = sum(1 for i, w in enumerate(words)
-                          if i not in covered and w not in frame and not w.isdigit())  # fmt: skip
-        explained = 1 - unexplained / len(words)
+        stray = [i for i, w in enumerate(words)
+                 if i not in covered and w not in frame and not w.isdigit()]  # fmt: skip
+        explained = 1 - len(stray) / len(words)
+        content = sum(1 for w in words if w not in FUNCTION_WORDS)
+        if covered and len(stray) > STRAY_CONTENT * content:
+            # Most of what was said is neither ours nor the product: "sing me a song about
+            # the sea" is no order for sea salt.
+            probability *= STRAY_PENALTY
         confidence = probability * explained**UNEXPLAINED_POWER
         if intent == FALLBACK or confidence < self.threshold:
             # The closest intents, worth offering only when the words were mostly ours.

@@ -82,24 +82,31 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         f"(let's|let us) (add|get|buy|grab) [{{quantity}}] {{item}} [{TO_CART}]",
         "(add|put|include) {item} on (my|the) (list|shopping list|order|cart)",
         "gimme [{quantity}] {item} [please]",
+        "how about [some|a|an] {item} [in there|too|as well]",
+        "(we|i) could (use|do with) [some|more|a|an] {item}",
         "(do you have|do you guys have|do you carry|do you sell|you got) [any] {item}",
         "(i want|i need|i would like|i'd like) to (add|buy|order|get) [{quantity}] {item}",
+        "(i|we) (want|need) (buy|order|get) [{quantity}] {item}",
+        "(don't let me forget|don't forget|remind me to get|make sure we get) [the] {item}",
         f"[{ASK}] add (something|an item|a product) [{TO_CART}]",
         "i (want|need|would like) to add something",
         slots=(_item(prompts.ASK_ITEM_TO_ADD, *_ADD_ANSWERS), QUANTITY),
     ),
     _intent(
         "RemoveFromCartIntent",
-        f"[please] (remove|delete|drop|take out|get rid of|cut|scrap) [the|my] {{item}} "
+        f"[please] (remove|delete|drop|take out|get rid of|cut|scrap|yank|take away|take off)"
+        f" [the|my]"
+        f" {{item}} "
         f"[{FROM_CART}|please]",
-        f"[please] take [the|my] {{item}} (out|off) [{FROM_CART}|please]",
+        f"[please] take [the|my] {{item}} (out|off) [(of|from) {CART}|please]",
         f"{ASK} (remove|take out|delete|drop|get rid of) [the|my] {{item}} [{FROM_CART}]",
         "[actually] (i|we) (don't|do not) (need|want) [the] {item} [anymore|any more|after all]",
         "(i|we) (don't|do not) (need|want) [the] {item} (remove|delete) (it|that|them)",
         "no {item} (remove|delete) (it|that|them)",
         "no {item} take (it|that|them|those) out",
-        f"(scratch|nix|ditch|lose) the {{item}} [{FROM_CART}]",
+        f"(scratch|nix|ditch|lose) [the] {{item}} [{FROM_CART}]",
         "(get|take) the {item} (off|out of) (my|the) (order|cart|basket|list)",
+        "(get|take) [the] {item} (outta|out of) (there|here)",
         "[oops] i (didn't|did not) mean to add [the] {item} [take (it|them) (off|out)]",
         "cancel the {item} (in|from|on) (my|the) (cart|basket|list)",
         "i changed my mind about the {item}",
@@ -121,6 +128,7 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         "(check|open|show me|review) (my|the) (cart|basket)",
         "(how much|what) is (my|the) (cart|basket) [total|worth|so far]",
         "(what's|what is) (my|the) (cart|basket) total",
+        "(what's|what is) (the|my) (subtotal|total|damage) [so far]",
         "(what am i|what are we) (buying|getting|ordering)",
         "[tell me] how many (things|items) (are|do i have) in my cart",
         "(recap|summarize|go through|run through) (my|the) (cart|basket)",
@@ -154,6 +162,10 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         "(let's get|get|grab|i'll take|i want) the usual {item}",
         "(order|get|buy|grab) {quantity} more {item}",
         "{quantity} more {item} [please]",
+        "[get|order|buy|reorder] [me] the {item} (i|we) (bought|got|had|ordered) (last time|before"
+        "|last week|previously) [again]",
+        "(get|order|buy) [me] again [the] {item} [from (my|our) (last|previous) order]",
+        "(get|order|buy|reorder) [the] {item} from (my|our) (last|previous) order [again]",
         slots=(_item(prompts.ASK_ITEM_TO_REORDER), QUANTITY),
     ),
     _intent(
@@ -167,7 +179,9 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         f"{ASK} (repeat|reorder) (my|the|our) (last|previous) order",
         "(order|get) (the usual|my usual order|our usual order)",
         "(order|get|buy) [me] (what|everything) (i|we) (got|ordered|bought|had) last time",
-        "(duplicate|repeat|redo) (last week's|last time's|my last|the last) order",
+        "(duplicate|repeat|redo|copy) (last week's|last time's|my last|the last) order",
+        "[just] [send me|get me|order|buy|reorder] (whatever|everything|all) (i|we) (got|bought"
+        "|ordered|had) last (time|week) [again]",
         "(i'd like|i want|i would like) to (repeat|reorder) my (last|previous) order",
         "(give me|get me|i want|i'd like) the same order (as|like) (last time|the last one|before)",
         "(reorder|get|order|buy) everything from (last time|last week|my last order|the last order"
@@ -200,14 +214,18 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         "(make|send) the payment [now]",
         "[yeah|yes|okay] go ahead and (order|buy|get) (it all|everything|all of it|the lot)",
         "(that's everything|that's it|that's all) go ahead and (order|place|buy) (it|them|that)",
+        "(that's everything|that's it|that's all) (buy|order) (it|it all|them)",
+        "[just] (put|send) (the|my) order (in|through)",
+        "just (order|buy) (it|it all|everything)",
         "place the order for (delivery|tomorrow|delivery tomorrow|today)",
         "(okay|ok|alright) (order|buy|place) (it|it all|everything|the order) now",
         f"{ASK} (check me out|place my order|place the order)",
     ),
     _intent(
         "CancelOrderIntent",
-        "[please] cancel (my|the|that|this|our) [last|latest|recent|most recent] "
+        "[please] cancel (my|the|that|this|our|an) [last|latest|recent|most recent] "
         "(order|delivery|purchase) [please]",
+        "(cancel|kill|scrap) (the|that|my|an) order (i|i've|we|we've) [just|already] placed",
         "(i want|i'd like|i need|we need) to cancel (my|the|our) [last] order",
         "(scrap|scratch|kill|call off|undo|drop) (my|the|that|our) [last] order",
         f"{ASK} cancel (my|the|that|our) [last] order",
@@ -230,7 +248,8 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         "(order|delivery) status",
         f"[{ASK}] (track|check on|check) (my|the|our) (order|delivery|package)",
         "when (will|does) (my|the|our) (order|delivery|groceries) (arrive|come|get here)",
-        "when is (my|the|our) (order|delivery|groceries) (coming|arriving|due)",
+        "(when is|when's) (my|the|our) (order|delivery|groceries|stuff) (coming|arriving|due"
+        "|getting here|going to get here|gonna get here)",
         "(has|did) (my|the|our) order (ship|shipped|arrive|arrived|go out|gone out)",
         "is my order (on its way|coming|here yet|late|out for delivery)",
         "(how's|how is) my order (doing|coming along)",
@@ -241,6 +260,8 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         "what time (is|will) (my|the|our) (order|delivery|groceries) (coming|arriving|come|arrive)"
         " [today]",
         "(any|an|is there an|is there any) update on (my|the|our) (order|delivery)",
+        "(eta|e t a|what's the eta) (on|for) (my|the|our) (order|delivery|groceries)",
+        "when (can|should|might) (i|we) expect (my|the|our) (order|delivery|groceries)",
     ),
     _intent(
         "ChooseProductIntent",

@@ -27,7 +27,13 @@ from account_link.orders import history_prior, purchase_history
 from account_link.tokens import check_access_token
 from catalog.db import utcnow
 from catalog.matching import CatalogMatcher, Decision, MatchResult
-from catalog.quantity import inner_count, leading_count, only_quantity, split_quantity
+from catalog.quantity import (
+    inner_count,
+    leading_count,
+    only_quantity,
+    pack_size,
+    split_quantity,
+)
 from catalog.revision import current_revision
 from catalog.service import active_products, get_product
 from nlu.asr import Recognizer, Transcript
@@ -279,10 +285,13 @@ class LocalDialogue:
         """What the words mean (the best reading of the n-best) and the product they name
         for this shopper: the understanding every local channel, and its evaluation, runs
         (``parser``: another engine to measure, as bench/bench_nlu.py does)."""
-        parse = (parser or self.parser).parse_best(
-            texts, expecting=expecting, resolver=lambda w: self._matcher.fit(db, w)
-        )
-        parse = as_reorder(with_trailing_count(with_product_before(parse)))
+
+        def fit(words: str) -> float:
+            return self._matcher.fit(db, words)
+
+        parse = (parser or self.parser).parse_best(texts, expecting=expecting, resolver=fit)
+        parse = as_reorder(with_trailing_count(with_product_before(with_pack_size(parse))))
+        parse = as_product_reorder(parse, fit)
         return parse, self._matched(db, parse, customer_id)
 
     def _match(self, db: Session, words: str, customer_id: int | None = None) -> MatchResult:
@@ -307,8 +316,12 @@ class LocalDialogue:
 
 
 COUNTED_INTENTS = ("AddToCartIntent", "ReorderIntent")
-_AGAIN = re.compile(r"^(?:the )?same \b|\b(?:again|as usual|the usual|as always|like always"
-                    r"|(?:as|like) last time|(?:as|like) before)\b")  # fmt: skip
+_AGAIN = re.compile(
+    r"^(?:the )?same \b|\b(?:again|as usual|the usual|my usual|as always"
+    r"|like always|(?:as|like) last time|(?:as|like) before|(?:i|we) always"
+    r" (?:get|buy|order)|(?:i|we) (?:bought|got|had|ordered) (?:last time|before"
+    r"|last week|previously)|from (?:my|our|the) (?:last|previous) order)\b"
+)
 """Words inside an add's product words that ask for the usual one again."""
 
 
@@ -320,6 +333,39 @@ def as_reorder(parse: Parse) -> Parse:
     if parse.intent != "AddToCartIntent" or not item or not _AGAIN.search(item):
         return parse
     return replace(parse, intent="ReorderIntent")
+
+
+_BOUGHT_BEFORE = re.compile(r"\b(?:the|that|those|these|my) ((?:[\w']+ ){0,4}?[\w']+) (?:that )?"
+                            r"(?:i|we) (?:bought|got|had|ordered)\b")  # fmt: skip
+"""A product named as one bought before: "the fish flakes i bought last time"."""
+NAMED_FIT = 80.0
+"""How well (0-100) those words must name a product."""
+
+
+def as_product_reorder(parse: Parse, fit: Callable[[str], float]) -> Parse:
+    """ "the fish flakes i bought last time, get them again": a reorder of the last order
+    that names one product it held is a reorder of that product."""
+    if parse.intent != "ReorderLastOrderIntent":
+        return parse
+    found = _BOUGHT_BEFORE.search(normalize_utterance(parse.text))
+    if found is None or fit(found.group(1)) < NAMED_FIT:
+        return parse
+    return replace(parse, intent="ReorderIntent", slots={"item": found.group(1)})
+
+
+def with_pack_size(parse: Parse) -> Parse:
+    """A count the parser heard that is the pack's size ("add eight pack of sports
+    drink"): no count, and the size back with the product words."""
+    said, item = parse.slots.get("quantity"), parse.slots.get("item")
+    if not said or not item or not said.isdigit():
+        return parse
+    words = normalize_utterance(parse.text).split()
+    for at in range(len(words) - 1):
+        if pack_size(" ".join(words[at : at + 2])) == int(said):
+            slots = {k: v for k, v in parse.slots.items() if k != "quantity"}
+            size = words[at : at + 2] if item.split()[0] != words[at + 1] else words[at : at + 1]
+            return replace(parse, slots={**slots, "item": " ".join([*size, item])})
+    return parse
 
 
 def with_product_before(parse: Parse) -> Parse:

@@ -209,8 +209,13 @@ def test_spoken_digits(words: str, digits: str | None) -> None:
      ("what were my orders", "what were my orders"), ("lets check out pls", "let's check out"),
      ("strawberries x2", "strawberries x 2"), ("2x the eggs", "2 x the eggs"),
      ("hi there, where's my voicecart order", "where's my order"), ("actually nvm",
-     "actually never mind")],
+     "actually never mind"), ("add uh, the, the yogurt tubes", "add uh the yogurt tubes"),
+     ("could you be a dear and put some apples on my list", "put some apples on my list"),
+     ("put the order in, love", "put the order in"), ("yo add chips", "add chips"),
+     ("four four one one", "four four one one"), ("remove teh quinoa", "remove the quinoa"),
+     ("ok so reorder sandwich bags", "reorder sandwich bags")],
 )  # fmt: skip
 def test_typing_shortcuts_are_read_as_words(typed: str, read: str) -> None:
-    """Contractions without their apostrophe, chat shorthand and counts like "x2"."""
+    """Contractions without their apostrophe, chat shorthand, counts like "x2",
+    stammers (not repeated digits: a voice code) and endearments."""
     assert normalize_utterance(typed) == read

@@ -8,6 +8,7 @@ from catalog.quantity import (
     inner_count,
     leading_count,
     only_quantity,
+    pack_size,
     split_quantity,
     without_purpose,
 )
@@ -55,6 +56,13 @@ from catalog.quantity import (
         ("2 x the 18 count eggs", 2, 18, "eggs"),
         ("garlic bread, two of those", 2, None, "garlic bread"),
         ("razors disposable kind", None, None, "disposable razors"),
+        ("eight pack of fruit punch sports drink", None, 8, "fruit punch sports drink"),
+        ("the 24 count k cups", None, 24, "k cups"),
+        ("tonic water, six pack", None, 6, "tonic water"),
+        ("three rolls of paper towels", 3, None, "paper towels"),
+        ("one pack of hot dog buns", 1, None, "hot dog buns"),
+        ("a fifteen pound bag of dog food", 1, None, "dog food"),
+        ("x the 18 count eggs", None, 18, "eggs"),
     ],
 )
 def test_split_quantity(spoken: str, quantity: int | None, pack: int | None, rest: str) -> None:
@@ -90,3 +98,11 @@ def test_counts_said_around_other_words() -> None:
 def test_only_quantity(words: str, nothing_else: bool) -> None:
     """Words that still need the product said before them."""
     assert only_quantity(words) is nothing_else
+
+
+def test_a_number_before_a_singular_pack_word_is_the_pack_size() -> None:
+    """ "six pack", "24 count": the size of one package; "six packs": how many."""
+    said = ("eight pack", "24 count", "twelve roll", "six packs", "one pack", "three bags")
+    assert [pack_size(w) for w in said] == [8, 24, 12, None, None, None]
+    assert leading_count("six pack") is None
+    assert leading_count("two packs") == 2

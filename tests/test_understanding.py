@@ -20,11 +20,17 @@ from nlu.spelling import FrameSpeller
 from nlu.trained import TrainedParser, frame_word_counts, training_data
 from nlu.training import general_english
 from skill.interaction_model import build_model
-from skill.local import as_reorder, with_product_before, with_trailing_count
+from skill.local import (
+    as_product_reorder,
+    as_reorder,
+    with_pack_size,
+    with_product_before,
+    with_trailing_count,
+)
 
-TYPED_FLOOR = 0.90
+TYPED_FLOOR = 0.92
 """Held-out typed requests fully right (intent, units, product) at the least: a floor
-under the 93.1% measured after tuning on five development sets (84.8% when the trained
+under the 95.0% measured after tuning on six development sets (84.8% when the trained
 parser landed), against regressions; retraining after any model change moves it by a
 point either way. The issue's target is 97%; the gap is open (see README,
 "Performance")."""
@@ -210,3 +216,50 @@ def test_misspelt_frame_words_are_put_right_and_real_words_left_alone(
     fixed = engine.parse("Cancle my ordr, please!")
     assert (fixed.intent, fixed.text) == ("CancelOrderIntent", "Cancle my ordr, please!")
     assert NluEngine(IntentParser(model)).parse("cancle my ordr").intent == FALLBACK
+
+
+def test_a_last_clause_that_points_back_or_only_counts_completes_the_request(
+    tmp_path: Path, values: dict[str, list[str]]
+) -> None:
+    """Typed requests put the product first and the verb or the count last: "kids won't
+    eat the edamame, get rid of it"; "reorder allergy pills, 2"."""
+    model = build_model([])
+    trained, _ = TrainedParser.fit_or_load(model, values, tmp_path, dictionary=general_english())
+    engine = NluEngine(IntentParser(model), trained, bare_intent=model.bare_answer_intent)
+    catalogue = {"edamame": 100.0, "cola": 100.0, "allergy pills": 100.0, "bananas": 100.0}
+
+    def resolver(words: str) -> float:
+        return catalogue.get(split_quantity(words).rest, 0.0)
+
+    pointed = engine.parse("kids won't eat the edamame, get rid of it", resolver=resolver)
+    assert pointed.intent == "RemoveFromCartIntent"
+    assert split_quantity(pointed.slots["item"]).rest == "edamame"
+    counted = engine.parse("too much cola, take away two of them", resolver=resolver)
+    assert counted.intent == "RemoveFromCartIntent"
+    assert split_quantity(counted.slots["item"]).quantity == 2
+    again = engine.parse("reorder allergy pills, 2", resolver=resolver)
+    assert (again.intent, again.slots) == ("ReorderIntent",
+                                           {"item": "allergy pills", "quantity": "2"})  # fmt: skip
+    assert engine.parse("bananas. two.", resolver=resolver).slots == {"item": "bananas",
+                                                                       "quantity": "2"}  # fmt: skip
+    unpunctuated = engine.parse("reorder allergy pills 2", resolver=resolver)
+    assert "quantity" not in unpunctuated.slots  # "vitamin b 12": without a comma, a name
+
+
+def test_a_pack_size_heard_as_a_count_and_a_product_bought_before() -> None:
+    sized = Parse("i wish to add eight pack of sports drink", "AddToCartIntent",
+                  {"quantity": "8", "item": "pack of sports drink"}, 0.9)  # fmt: skip
+    assert with_pack_size(sized).slots == {"item": "eight pack of sports drink"}
+    counted = Parse("add eight bananas", "AddToCartIntent", {"quantity": "8", "item": "bananas"}, 1)
+    assert with_pack_size(counted) == counted
+    known = {"fish flakes": 100.0}
+
+    def fit(words: str) -> float:
+        return known.get(words, 0.0)
+
+    named = Parse("the fish flakes i bought last time, get them again", "ReorderLastOrderIntent",
+                  {}, 0.6)  # fmt: skip
+    reordered = as_product_reorder(named, fit)
+    assert (reordered.intent, reordered.slots) == ("ReorderIntent", {"item": "fish flakes"})
+    whole = Parse("order everything i bought last time", "ReorderLastOrderIntent", {}, 1)
+    assert as_product_reorder(whole, fit) == whole
