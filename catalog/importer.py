@@ -8,7 +8,9 @@ written in the caller's transaction, so an import either lands completely or not
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterable, Iterator
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -21,6 +23,8 @@ from catalog.demo import COLUMNS, ProductRow, upsert_products
 from catalog.errors import CatalogError
 from catalog.models import Product
 
+log = logging.getLogger("voicecart.catalog")
+
 BATCH = 2_000
 MAX_NAME = 200
 MAX_PRICE_CENTS = 1_000_000
@@ -32,7 +36,8 @@ class ImportFormat(StrEnum):
     CSV = "csv"
     """voicecart's own columns (the demo catalogue's): sku,name,brand,size,price_cents,..."""
     INSTACART = "instacart"
-    """Instacart 2017 products.csv; departments.csv beside it names the categories."""
+    """Instacart 2017 products.csv; departments.csv beside it names the categories, and
+    the order history beside it (:data:`HISTORY_FILES`) sets each product's popularity."""
 
 
 class ImportFileError(CatalogError):
@@ -110,7 +115,7 @@ def _voicecart_row(record: dict[str, str]) -> ProductRow:
 
 
 def _instacart_parser(
-    departments: dict[str, str], price_cents: int, stock: int
+    departments: dict[str, str], price_cents: int, stock: int, bought: Mapping[int, int]
 ) -> Callable[[dict[str, str]], ProductRow]:
     def parse(record: dict[str, str]) -> ProductRow:
         product_id = _int(record["product_id"], "product_id", 1, 10**12)
@@ -123,10 +128,31 @@ def _instacart_parser(
             stock=stock,
             category=departments.get((record["department_id"] or "").strip(), ""),
             synonyms=(),
-            popularity=0,
+            popularity=bought.get(product_id, 0),
         )
 
     return parse
+
+
+HISTORY_FILES = ("user_prior_histories.csv", "order_products__prior.csv")
+"""Order lines beside an Instacart products.csv (the Kaggle release's name, or the
+shoppers' histories file): how often each product was bought is its popularity."""
+
+
+def _purchases(path: Path) -> dict[int, int]:
+    """Times each product id was bought, from the first history file beside ``path``."""
+    for name in HISTORY_FILES:
+        beside = path.with_name(name)
+        if beside.is_file():
+            counts: Counter[int] = Counter()
+            with beside.open(encoding="utf-8", newline="") as f:
+                for row in csv.DictReader(f):
+                    if (value := (row.get("product_id") or "").strip()).isdigit():
+                        counts[int(value)] += 1
+            log.info("popularity: %d purchases of %d products from %s",
+                     sum(counts.values()), len(counts), beside)  # fmt: skip
+            return dict(counts)
+    return {}
 
 
 def _departments(path: Path) -> dict[str, str]:
@@ -189,7 +215,9 @@ def import_catalog(
         raise ImportFileError(path, "no such file")
     parse = None
     if fmt is ImportFormat.INSTACART:
-        parse = _instacart_parser(_departments(path), default_price_cents, default_stock)
+        parse = _instacart_parser(
+            _departments(path), default_price_cents, default_stock, _purchases(path)
+        )
     report = ImportReport()
     seen: dict[str, int] = {}
     batch: list[ProductRow] = []

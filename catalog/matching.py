@@ -144,6 +144,31 @@ def match_text(
     return MatchResult(query, normalized, best, _decide(best))
 
 
+def match_words(
+    index: ProductIndex,
+    text: str,
+    *,
+    prior: Mapping[int, float] | None = None,
+    limit: int = 5,
+) -> MatchResult:
+    """What the skill runs on cleaned product words (``split_quantity(...).rest``):
+    :func:`match_text`; when that names nothing, the words without a trailing purpose
+    ("... for taco night"), then their longest beginning that names a product word for
+    word ("trash bags the kitchen one is full")."""
+    result = match_text(index, text, prior=prior, limit=limit)
+    if result.decision is Decision.NO_MATCH and (shorter := without_purpose(text)):
+        result = match_text(index, shorter, prior=prior, limit=limit)
+    if result.decision is not Decision.NO_MATCH:
+        return result
+    words = text.split()[:MAX_BEGINNING_WORDS]
+    for end in range(len(words) - 1, 0, -1):
+        beginning = match_text(index, " ".join(words[:end]), prior=prior, limit=limit)
+        best = beginning.best
+        if beginning.decision is not Decision.NO_MATCH and best and best.literal >= 0.99:
+            return beginning
+    return result
+
+
 def _candidate(entry: IndexEntry, hit: Hit, weight: float) -> Candidate:
     rank_score = hit.text_score + PRIOR_WEIGHT * weight
     return Candidate(
@@ -242,23 +267,8 @@ class CatalogMatcher:
         prior: Mapping[int, float] | None = None,
         limit: int = 5,
     ) -> MatchResult:
-        """Match ``text`` against the active catalogue (see :func:`match_text`); when it
-        names nothing, try it without a trailing purpose ("... for taco night"), then its
-        longest beginning that names a product word for word ("trash bags the kitchen one
-        is full")."""
-        index = self.index(session)
-        result = match_text(index, text, prior=prior, limit=limit)
-        if result.decision is Decision.NO_MATCH and (shorter := without_purpose(text)):
-            result = match_text(index, shorter, prior=prior, limit=limit)
-        if result.decision is not Decision.NO_MATCH:
-            return result
-        words = text.split()[:MAX_BEGINNING_WORDS]
-        for end in range(len(words) - 1, 0, -1):
-            beginning = match_text(index, " ".join(words[:end]), prior=prior, limit=limit)
-            best = beginning.best
-            if beginning.decision is not Decision.NO_MATCH and best and best.literal >= 0.99:
-                return beginning
-        return result
+        """Match ``text`` against the active catalogue (see :func:`match_words`)."""
+        return match_words(self.index(session), text, prior=prior, limit=limit)
 
     def fit(self, session: Session, words: str) -> float:
         """0-100: how well spoken product words (quantity words dropped) name a product;

@@ -127,3 +127,28 @@ def test_instacart_format(tmp_path: Path, sessions: sessionmaker[Session]) -> No
         pita = session.scalars(select(Product).where(Product.sku == "IC-2")).one()
         assert pita.name == '6" Mini Pitas'
         assert (pita.price_cents, pita.category) == (250, "beverages")
+        assert pita.popularity == 0  # no order history beside the file
+
+
+def test_instacart_order_history_beside_the_file_sets_popularity(
+    tmp_path: Path, sessions: sessionmaker[Session]
+) -> None:
+    """Twins and near-twins are told apart by how often shoppers bought them."""
+    path = _write(
+        tmp_path,
+        "products.csv",
+        "product_id,product_name,aisle_id,department_id\n"
+        "1,Sparkling Water Berry,115,7\n2,Berry Sparkling Water,115,7\n",
+    )
+    _write(
+        tmp_path,
+        "user_prior_histories.csv",
+        "user_id,order_id,product_id,product_name\n"
+        "1,10,2,Berry Sparkling Water\n1,11,2,Berry Sparkling Water\n2,12,1,x\n3,13,,x\n",
+    )
+    with sessions.begin() as session:
+        import_catalog(session, path, ImportFormat.INSTACART)
+    with sessions() as session:
+        bought = {p.sku: p.popularity for p in session.scalars(select(Product))
+                  if p.sku.startswith("IC-")}  # fmt: skip
+    assert bought == {"IC-1": 1, "IC-2": 2}
