@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -82,6 +82,12 @@ class Candidate:
     """Share (0-1) of the spoken words the product explains."""
     literal: float = 1.0
     """The share it explains word for word."""
+    exact: bool = False
+    """The words said are one of its names (after plurals, case and "&"/"and")."""
+    twins: int = 0
+    """How many other products carry the very same words (any order, same size): no one
+    can tell them apart by voice, so they were decided by history, popularity, stock and
+    price and are not offered."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,11 +105,14 @@ class MatchResult:
 
     @property
     def contenders(self) -> tuple[Candidate, ...]:
-        """The close alternatives a shopper would be asked to choose between (2-3)."""
+        """The close alternatives a shopper would be asked to choose between (2-3): when
+        the words said are some products' very name, only those."""
         if not self.candidates:
             return ()
-        top = self.candidates[0].rank_score
-        return tuple(c for c in self.candidates[:3] if top - c.rank_score < CONFIDENT_MARGIN)
+        top = self.candidates[0]
+        return tuple(c for c in self.candidates[:3]
+                     if top.rank_score - c.rank_score < CONFIDENT_MARGIN
+                     and (c.exact or not top.exact))  # fmt: skip
 
 
 def match_text(
@@ -127,21 +136,33 @@ def match_text(
     own_rows = [index.row_of[pid] for pid in prior if pid in index.row_of]
     hits = index.search(query_tokens, also=own_rows)
     weights = _prior_weights(index, hits, prior)
-    ranked: list[tuple[tuple[float, float, int, float, bool, str], Hit]] = []
+    ranked: list[tuple[tuple[float, float, int, bool, int, float, str], Hit]] = []
     for hit in hits:
         entry = index.entries[hit.row]
         weight = weights.get(hit.row, 0.0)
-        # Ties break on history, then general popularity, then word order, then stock,
-        # then SKU: never on list order.
+        # Ties break on history, then general popularity, then stock, then price, then
+        # word order, then SKU: never on list order.
         key = (-round(hit.text_score + PRIOR_WEIGHT * weight, 1), -weight, -entry.popularity,
-               -hit.order_score, not entry.in_stock, entry.sku)  # fmt: skip
+               not entry.in_stock, entry.price_cents, -hit.order_score, entry.sku)  # fmt: skip
         ranked.append((key, hit))
     ranked.sort(key=lambda kh: kh[0])
+    kept: dict[tuple[tuple[str, ...], str], list[Hit]] = {}
+    for _, hit in ranked:  # twins join the first (best-placed) of their words
+        twins = kept.setdefault(twin_key(index.entries[hit.row]), [])
+        if twins or len(kept) <= limit:
+            twins.append(hit)
     best = tuple(
-        _candidate(index.entries[hit.row], hit, weights.get(hit.row, 0.0))
-        for _, hit in ranked[:limit]
-    )
+        _candidate(index.entries[group[0].row], group[0], weights.get(group[0].row, 0.0),
+                   len(group) - 1)
+        for group in list(kept.values())[:limit]
+    )  # fmt: skip
     return MatchResult(query, normalized, best, _decide(best))
+
+
+def twin_key(entry: IndexEntry) -> tuple[tuple[str, ...], str]:
+    """The same for products no one can tell apart by voice: their brand and name words
+    in any order ("Sparkling Water Berry", "Berry Sparkling Water") and their size."""
+    return tuple(sorted(tokens(f"{entry.brand} {entry.name}"))), normalize(entry.size)
 
 
 def match_words(
@@ -169,7 +190,7 @@ def match_words(
     return result
 
 
-def _candidate(entry: IndexEntry, hit: Hit, weight: float) -> Candidate:
+def _candidate(entry: IndexEntry, hit: Hit, weight: float, twins: int = 0) -> Candidate:
     rank_score = hit.text_score + PRIOR_WEIGHT * weight
     return Candidate(
         product_id=entry.product_id,
@@ -184,6 +205,8 @@ def _candidate(entry: IndexEntry, hit: Hit, weight: float) -> Candidate:
         rank_score=rank_score,
         coverage=hit.coverage,
         literal=hit.literal,
+        exact=hit.exact,
+        twins=twins,
     )
 
 
@@ -211,7 +234,8 @@ def _decide(ranked: tuple[Candidate, ...]) -> Decision:
     if not ranked or ranked[0].rank_score < NO_MATCH_BELOW or ranked[0].coverage < MIN_COVERAGE:
         return Decision.NO_MATCH
     top = ranked[0]
-    runner_up = ranked[1].rank_score if len(ranked) > 1 else 0.0
+    rivals = [c for c in ranked[1:] if c.exact or not top.exact]  # a very name beats the rest
+    runner_up = rivals[0].rank_score if rivals else 0.0
     if top.rank_score >= CONFIDENT_AT and top.rank_score - runner_up >= CONFIDENT_MARGIN:
         return Decision.CONFIDENT
     return Decision.AMBIGUOUS
@@ -276,6 +300,27 @@ class CatalogMatcher:
         result = self.match(session, split_quantity(words).rest or words)
         best = result.best
         return 0.0 if best is None or result.decision is Decision.NO_MATCH else best.text_score
+
+
+def differences(candidates: Sequence[Candidate]) -> tuple[str, list[str]]:
+    """What the candidates share (their kind: "sunny acres apples") and what tells each
+    apart ("Granny Smith", "Honeycrisp"; the size only when the names are alike), so a
+    question can name only the difference. With no kind, the labels are full names."""
+    for sized in (False, True):
+        said = [f"{c.display_name} {c.size}".split() if sized else c.display_name.split()
+                for c in candidates]  # fmt: skip
+        keys = [[normalize(w) for w in words] for words in said]
+        shared = set.intersection(*(set(k) for k in keys)) - {""} if keys else set()
+        labels = [" ".join(w for w, k in zip(words, ks, strict=True) if k not in shared)
+                  for words, ks in zip(said, keys, strict=True)]  # fmt: skip
+        name = candidates[0].display_name.split() if candidates else []
+        kind = " ".join(w for w in name if normalize(w) in shared).lower()
+        if kind and all(labels) and len(set(labels)) == len(labels):
+            return kind, labels
+    names = [c.display_name for c in candidates]
+    if len(set(names)) < len(names):
+        names = [f"{c.display_name}, {c.size}" if c.size else c.display_name for c in candidates]
+    return "", names
 
 
 _ORDINALS = {"first": 0, "1st": 0, "one": 0, "1": 0, "second": 1, "2nd": 1, "two": 1, "2": 1,

@@ -24,7 +24,7 @@ from account_link.errors import (
 )
 from account_link.models import Customer
 from catalog.errors import ProductNotFound
-from catalog.matching import Candidate, Decision, MatchResult
+from catalog.matching import Candidate, Decision, MatchResult, differences
 from catalog.quantity import QuantityPhrase, split_quantity
 from catalog.service import get_product, get_products
 from skill import prompts
@@ -80,7 +80,7 @@ def ask_to_choose(
         ElicitSlotDirective(updated_intent=asked, slot_to_elicit="item")
     )
     return say(
-        handler_input, prompts.did_you_mean([n for _, n in options]), prompts.CHOICE_REPROMPT
+        handler_input, prompts.which_of(*differences(result.contenders)), prompts.CHOICE_REPROMPT
     )
 
 

@@ -264,6 +264,15 @@ def did_you_mean(names: Sequence[str]) -> str:
     return f"Did you mean {', '.join(names[:-1])}, or {names[-1]}?"
 
 
+def which_of(kind: str, labels: Sequence[str]) -> str:
+    """ "Which apples: the Granny Smith, or the Honeycrisp?" when they share a kind; else
+    the full names."""
+    if not kind:
+        return did_you_mean(labels)
+    named = [f"the {label}" for label in labels]
+    return f"Which {kind}: {', '.join(named[:-1])}, or {named[-1]}?"
+
+
 def which_one(names: Sequence[str]) -> str:
     return f"Sorry, which one: {', '.join(names[:-1])}, or {names[-1]}?"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-from catalog.matching import CatalogMatcher, Decision
+from catalog.matching import Candidate, CatalogMatcher, Decision, differences
 from catalog.models import Product
 from catalog.normalize import normalize, singular
 
@@ -125,3 +125,56 @@ def test_sound_alikes_and_joined_words(isolated: Session) -> None:
     joined = matcher.match(isolated, "glutenfree crackers").best
     assert joined is not None
     assert joined.product_id == free.id
+
+
+def test_a_products_very_name_is_confident_over_longer_names(isolated: Session) -> None:
+    """ "basmati rice" is the Basmati Rice, not a question with Organic Basmati Rice."""
+    plain = _product(isolated, "R-1", "Basmati Rice", "")
+    _product(isolated, "R-2", "Organic Basmati Rice", "", popularity=90)
+    said = CatalogMatcher().match(isolated, "basmati rices")  # plural, as spoken
+    assert said.decision is Decision.CONFIDENT
+    assert said.best is not None and said.best.product_id == plain.id
+
+
+def test_word_order_twins_are_decided_without_asking(isolated: Session) -> None:
+    """Twins (the same words, any order) cannot be told apart by voice: history first,
+    then popularity, then stock, then price; never "Did you mean A or B?"."""
+    berry = _product(isolated, "W-1", "Sparkling Water Berry", "", popularity=5)
+    twin = _product(isolated, "W-2", "Berry Sparkling Water", "", popularity=40)
+    matcher = CatalogMatcher()
+    said = matcher.match(isolated, "sparkling water berry")
+    assert said.decision is Decision.CONFIDENT
+    assert said.best is not None and (said.best.product_id, said.best.twins) == (twin.id, 1)
+    usual = matcher.match(isolated, "sparkling water berry", prior={berry.id: 1.0})
+    assert usual.best is not None and usual.best.product_id == berry.id
+    berry.popularity = twin.popularity = 7
+    twin.stock = 0
+    isolated.flush()
+    matcher.invalidate()  # popularity and stock are not catalogue-revision edits here
+    stocked = matcher.match(isolated, "berry sparkling water")
+    assert stocked.best is not None and stocked.best.product_id == berry.id
+    twin.stock, twin.price_cents = 10, 199
+    isolated.flush()
+    matcher.invalidate()
+    cheaper = matcher.match(isolated, "berry sparkling water")
+    assert cheaper.best is not None and cheaper.best.product_id == twin.id
+
+
+def test_a_question_names_only_what_differs(isolated: Session) -> None:
+    _product(isolated, "A-1", "Granny Smith Apples", "Orchard", size="3 lb bag")
+    _product(isolated, "A-2", "Honeycrisp Apples", "Orchard", size="3 lb bag")
+    _product(isolated, "M-1", "Whole Milk", "Dairyco", size="1 gal")
+    _product(isolated, "M-2", "Whole Milk", "Dairyco", size="half gallon")
+    matcher = CatalogMatcher()
+    apples = matcher.match(isolated, "apples")
+    assert apples.decision is Decision.AMBIGUOUS
+    kind, labels = differences(apples.contenders)
+    assert (kind, sorted(labels)) == ("orchard apples", ["Granny Smith", "Honeycrisp"])
+    milk = matcher.match(isolated, "whole milk")
+    kind, labels = differences(milk.contenders)
+    assert (kind, sorted(labels)) == ("dairyco whole milk", ["1 gal", "half gallon"])
+    rices = ((1, "Basmati Rice"), (2, "Organic Basmati Rice"))
+    plain, organic = (Candidate(n, f"R-{n}", name, "", 299, True, 90.0, 90.0, 0.0)
+                      for n, name in rices)  # fmt: skip
+    kind, labels = differences([plain, organic])  # one has no words of its own: full names
+    assert (kind, labels) == ("", ["Basmati Rice", "Organic Basmati Rice"])

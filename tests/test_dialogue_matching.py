@@ -11,7 +11,7 @@ from account_link import carts
 from account_link.identity import demo_shopper
 from catalog.models import Product
 
-WATER = "Did you mean Clearbrook Spring Water, 24 pack, or Voicecart Basics Spring Water, 24 pack?"
+WATER = "Which spring water: the Clearbrook, or the Voicecart Basics?"
 
 
 def _cart(session: Session) -> list[tuple[str, int]]:

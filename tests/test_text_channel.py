@@ -50,7 +50,7 @@ def test_reorder_then_yes_across_two_requests(
 
 def test_choice_answered_in_the_next_request(client: FlaskClient, token: str) -> None:
     asked = _say(client, token, "add water to my cart")
-    assert asked["speech"].startswith("Did you mean Clearbrook Spring Water")
+    assert asked["speech"].startswith("Which spring water: the Clearbrook")
     picked = _say(client, token, "the second one", asked["sessionId"])
     assert picked["intent"] == "ChooseProductIntent"
     assert picked["slots"] == {"ordinal": "2"}

@@ -72,7 +72,7 @@ def test_turns_alternate_between_two_server_processes(tmp_path: Path, pg_url: st
             reply = _post(f"{servers[number % 2]}/api/v1/text", body, fresh)
             session_id = reply["sessionId"]
             said.append(reply["speech"])
-        assert said[0].startswith("Did you mean")
+        assert said[0].startswith(("Did you mean", "Which "))
         assert said[1].startswith("Added 1")
         assert "Should I place the order?" in said[2]
         assert said[3].startswith("Done. Order number")
