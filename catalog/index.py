@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import jellyfish
 import numpy as np
@@ -20,7 +21,7 @@ import numpy.typing as npt
 from rapidfuzz import fuzz
 
 from catalog.confusions import alternatives
-from catalog.normalize import compounds, tokens
+from catalog.normalize import compounds, singular, tokens
 
 CANDIDATES = 100
 """Products re-ranked per query after candidate generation."""
@@ -35,6 +36,37 @@ PHONETIC_WEIGHT = 0.85
 CONFUSION_WEIGHT = 0.9
 MIN_PHONETIC_TOKEN = 3
 MIN_PHONETIC_SPELLING = 50.0
+HOMOPHONE_WEIGHT = 0.9
+"""A word pronounced exactly like a catalogue word ("catsup": ketchup, "flower": flour)."""
+
+
+def pronunciations() -> Iterator[tuple[str, str]]:
+    """(word, phones) from the CMU pronouncing dictionary the PocketSphinx wheel ships
+    (BSD-licensed; one line per pronunciation, alternatives marked "word(2)")."""
+    import pocketsphinx  # a data file in a library this project already needs
+
+    path = Path(pocketsphinx.get_model_path()) / "en-us" / "cmudict-en-us.dict"
+    with path.open(encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            word, _, phones = line.strip().partition(" ")
+            if phones:
+                yield word.split("(", 1)[0], phones
+
+
+def homophones(vocabulary: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """Heard word (as :func:`tokens` leaves it) -> the catalogue words pronounced alike."""
+    known = set(vocabulary)
+    said = [(singular(word), phones) for word, phones in pronunciations() if word.isalpha()]
+    sounds: dict[str, set[str]] = defaultdict(set)
+    for word, phones in said:
+        if word in known:
+            sounds[phones].add(word)
+    alike: dict[str, set[str]] = defaultdict(set)
+    for word, phones in said:
+        for other in sounds.get(phones, ()):
+            if other != word:
+                alike[word].add(other)
+    return {word: tuple(sorted(others)) for word, others in alike.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +163,10 @@ class ProductIndex:
         self.sounds: dict[str, tuple[int, ...]] = {
             code: tuple(ids) for code, ids in sounds.items() if len(code) >= 2
         }
+        self.homophones: dict[str, tuple[int, ...]] = {
+            heard: tuple(self.token_id[w] for w in words)
+            for heard, words in homophones(self.vocabulary).items()
+        }
         popularity = np.asarray([e.popularity for e in self.entries], dtype=np.float32)
         top = float(popularity.max()) if len(popularity) else 0.0
         shortest = np.asarray(
@@ -159,6 +195,8 @@ class ProductIndex:
         for alternative in alternatives(token):
             if alternative in self.token_id:
                 offer(self.token_id[alternative], CONFUSION_WEIGHT)
+        for token_id in self.homophones.get(token, ()):
+            offer(token_id, HOMOPHONE_WEIGHT)
         if len(token) >= MIN_PHONETIC_TOKEN and token.isalpha():
             for token_id in self.sounds.get(jellyfish.metaphone(token), ()):
                 # Same sound and some shared spelling: pear/pair yes, cake/cooky no.

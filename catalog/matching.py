@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from catalog.index import Hit, IndexEntry, ProductIndex
 from catalog.models import Product
-from catalog.normalize import normalize, tokens
+from catalog.normalize import normalize, singular, tokens
 from catalog.quantity import split_quantity, without_purpose
 from catalog.revision import current_revision
 
@@ -35,6 +35,8 @@ NO_MATCH_BELOW = 60.0
 MIN_COVERAGE = 0.6
 """A product that leaves most of what was said unexplained is no match ("dragonfruit
 kombucha" is not the ginger kombucha)."""
+MIN_PART = 3
+"""Split words are rejoined, and unknown words split, only into parts this long."""
 MAX_BEGINNING_WORDS = 8
 """How far into unmatched words a product name is looked for."""
 CONFIDENT_AT = 80.0
@@ -159,6 +161,33 @@ def match_text(
     return MatchResult(query, normalized, best, _decide(best))
 
 
+def respellings(index: ProductIndex, text: str) -> list[str]:
+    """The words as a recogniser may have split or joined them: two words joined when the
+    catalogue has the joined word ("tooth paste", "mozza rella"); a word the catalogue
+    lacks split into two it has ("peanutbutter")."""
+    words = tokens(text[:MAX_QUERY_CHARS])
+    known = index.token_id
+    variants = []
+    for at in range(len(words) - 1):
+        joined = singular(words[at] + words[at + 1])
+        if joined in known and not joined.isdigit():
+            variants.append([*words[:at], joined, *words[at + 2 :]])
+    for at, word in enumerate(words):
+        if word in known or len(word) < 2 * MIN_PART or not word.isalpha():
+            continue
+        for cut in range(MIN_PART, len(word) - MIN_PART + 1):
+            if word[:cut] in known and singular(word[cut:]) in known:
+                variants.append([*words[:at], word[:cut], singular(word[cut:]), *words[at + 1 :]])
+                break
+    return [" ".join(v) for v in variants]
+
+
+def _standing(result: MatchResult) -> tuple[int, float]:
+    """Which of two readings of the words is better: the decision, then the score."""
+    order = {Decision.NO_MATCH: 0, Decision.AMBIGUOUS: 1, Decision.CONFIDENT: 2}
+    return order[result.decision], result.best.rank_score if result.best else 0.0
+
+
 def twin_key(entry: IndexEntry) -> tuple[tuple[str, ...], str]:
     """The same for products no one can tell apart by voice: their brand and name words
     in any order ("Sparkling Water Berry", "Berry Sparkling Water") and their size."""
@@ -177,6 +206,11 @@ def match_words(
     ("... for taco night"), then their longest beginning that names a product word for
     word ("trash bags the kitchen one is full")."""
     result = match_text(index, text, prior=prior, limit=limit)
+    if result.decision is not Decision.CONFIDENT:
+        for variant in respellings(index, text):
+            other = match_text(index, variant, prior=prior, limit=limit)
+            if _standing(other) > _standing(result):
+                result = other
     if result.decision is Decision.NO_MATCH and (shorter := without_purpose(text)):
         result = match_text(index, shorter, prior=prior, limit=limit)
     if result.decision is not Decision.NO_MATCH:

@@ -178,3 +178,25 @@ def test_a_question_names_only_what_differs(isolated: Session) -> None:
                       for n, name in rices)  # fmt: skip
     kind, labels = differences([plain, organic])  # one has no words of its own: full names
     assert (kind, labels) == ("", ["Basmati Rice", "Organic Basmati Rice"])
+
+
+@pytest.mark.parametrize(
+    ("heard", "sku"),
+    [("tooth paste", "P-1"), ("blue berries", "B-1"), ("mozza rella", "M-1"),
+     ("apple sauce", "A-1"), ("peanutbutter", "N-1"), ("catsup", "K-1"), ("flower", "F-1"),
+     ("muscles", "S-1")],
+)  # fmt: skip
+def test_words_the_recogniser_split_joined_or_heard_alike(
+    isolated: Session, heard: str, sku: str
+) -> None:
+    """Split and joined words are read against the catalogue's own words; sound-alikes
+    come from the pronouncing dictionary (no synonym lists: none of these has one)."""
+    for code, name in (("P-1", "Toothpaste"), ("P-2", "Tomato Paste"), ("B-1", "Blueberries"),
+                       ("B-2", "Blue Corn Chips"), ("M-1", "Shredded Mozzarella"),
+                       ("A-1", "Applesauce"), ("A-2", "Apple Juice"), ("N-1", "Peanut Butter"),
+                       ("K-1", "Tomato Ketchup"), ("F-1", "All Purpose Flour"),
+                       ("F-2", "Sunflower Seeds"), ("S-1", "Fresh Mussels")):  # fmt: skip
+        _product(isolated, code, name, "Acme")
+    result = CatalogMatcher().match(isolated, heard)
+    assert result.best is not None and result.best.sku == sku, result
+    assert result.contenders == (result.best,)  # nothing to ask about
