@@ -120,12 +120,18 @@ class Settings:
     vosk_model: Path | None = None
     model_dir: Path | None = None
     nlu_dir: Path | None = None
+    index_dir: Path | None = None
     general_lm_weight: float = 0.0
     model_base_url: str = "https://alphacephei.com/vosk/models/"
 
     @property
     def models_folder(self) -> Path:
         return self.model_dir or self.instance_dir / "models"
+
+    @property
+    def index_folder(self) -> Path:
+        """Where the catalogue index of each revision is kept, memory-mapped by workers."""
+        return self.index_dir or self.instance_dir / "index"
 
     @property
     def nlu_folder(self) -> Path:
@@ -210,6 +216,9 @@ class Settings:
             else None,
             model_dir=Path(env["VOICECART_MODEL_DIR"]) if env.get("VOICECART_MODEL_DIR") else None,
             nlu_dir=Path(env["VOICECART_NLU_DIR"]) if env.get("VOICECART_NLU_DIR") else None,
+            index_dir=(
+                Path(env["VOICECART_INDEX_DIR"]) if env.get("VOICECART_INDEX_DIR") else None
+            ),
             general_lm_weight=_fraction(env, "VOICECART_GENERAL_LM_WEIGHT", 0.0, 0.5),
             model_base_url=(
                 env.get("VOICECART_MODEL_BASE_URL") or "https://alphacephei.com/vosk/models/"
@@ -399,7 +408,7 @@ def create_app(
         _install_order_pause(settings.test_pause_in_order)
     engine = make_engine(settings)
     sessions = make_sessions(engine)
-    matcher = CatalogMatcher()
+    matcher = CatalogMatcher(settings.index_folder)
     deps = SkillDeps(
         matcher=matcher,
         config=SkillConfig(
@@ -654,7 +663,34 @@ def catalog_import(
     if len(report.skipped) > 50:
         click.echo(f"  ... and {len(report.skipped) - 50} more", err=True)
     if report.created or report.updated:
+        _ready_index(sessions, settings)
         _ready_understanding(sessions, settings)
+
+
+@catalog_group.command("index")
+@click.pass_context
+def catalog_index(ctx: click.Context) -> None:
+    """Build the catalogue index of the current revision into VOICECART_INDEX_DIR.
+
+    `catalog import` runs this itself. Servers memory-map the newest index there (every
+    worker shares one copy) and build one in the background only when it is missing.
+    """
+    settings = _settings(ctx)
+    upgrade_database(settings)
+    _ready_index(make_sessions(make_engine(settings)), settings)
+
+
+def _ready_index(sessions: sessionmaker[Session], settings: Settings) -> None:
+    """Build the committed catalogue's index folder, so no server has to."""
+    import time
+
+    from catalog.matching import build_index_folder
+
+    started = time.perf_counter()
+    with sessions() as session:
+        folder, index = build_index_folder(session, settings.index_folder)
+    click.echo(f"catalogue index: {len(index)} products in {folder} "
+               f"({time.perf_counter() - started:.1f} s)")  # fmt: skip
 
 
 @cli.group("model")

@@ -8,12 +8,15 @@ vector, and only the best few hundred products are re-ranked with rapidfuzz.
 
 from __future__ import annotations
 
+import json
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
+from typing import Any, overload
 
 import jellyfish
 import numpy as np
@@ -103,82 +106,267 @@ class Hit:
     """The words said are one of its names, word for word."""
 
 
+def _ids(found: npt.NDArray[np.int32] | None) -> list[int]:
+    return [] if found is None else found.tolist()
+
+
 def _trigrams(word: str) -> set[str]:
     padded = f"#{word}#"
     return {padded[i : i + 3] for i in range(len(padded) - 2)}
 
 
+FORMAT = 1
+"""Version of the files :meth:`ProductIndex.save` writes; another version is rebuilt."""
+Arrays = dict[str, npt.NDArray[Any]]
+
+
+def _pack(strings: Iterable[str]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """Strings as one UTF-8 blob and offsets (a file can hold them; no Python objects)."""
+    encoded = [text.encode("utf-8") for text in strings]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in encoded], out=offsets[1:])
+    return np.frombuffer(b"".join(encoded), dtype=np.uint8).copy(), offsets
+
+
+def _csr(groups: Iterable[Iterable[int]]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]:
+    """Lists of ints as offsets and one flat array."""
+    flat: list[int] = []
+    offsets = [0]
+    for group in groups:
+        flat.extend(group)
+        offsets.append(len(flat))
+    return np.asarray(offsets, dtype=np.int64), np.asarray(flat, dtype=np.int32)
+
+
+class _Strings(Sequence[str]):
+    """The i-th string of a packed blob, decoded when asked for."""
+
+    def __init__(self, blob: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64]) -> None:
+        self._blob, self._offsets = blob, offsets
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        start, end = int(self._offsets[i]), int(self._offsets[i + 1])
+        return self._blob[start:end].tobytes().decode("utf-8")
+
+
+class _Keyed:
+    """Sorted string keys -> int arrays (trigram, sound code or heard word -> token ids)."""
+
+    def __init__(self, arrays: Arrays, prefix: str) -> None:
+        keys = _Strings(arrays[f"{prefix}_blob"], arrays[f"{prefix}_keys"])
+        self._at = {keys[i]: i for i in range(len(keys))}
+        self._offsets, self._ids = arrays[f"{prefix}_off"], arrays[f"{prefix}_ids"]
+
+    @staticmethod
+    def pack(prefix: str, table: Mapping[str, Iterable[int]]) -> Arrays:
+        keys = sorted(table)
+        blob, key_offsets = _pack(keys)
+        offsets, ids = _csr(table[k] for k in keys)
+        return {f"{prefix}_blob": blob, f"{prefix}_keys": key_offsets,
+                f"{prefix}_off": offsets, f"{prefix}_ids": ids}  # fmt: skip
+
+    def get(self, key: str) -> npt.NDArray[np.int32] | None:
+        at = self._at.get(key)
+        if at is None:
+            return None
+        return self._ids[int(self._offsets[at]) : int(self._offsets[at + 1])]
+
+
+class _Entries(Sequence[IndexEntry]):
+    """Index rows as :class:`IndexEntry`, built from the columns when asked for."""
+
+    def __init__(self, arrays: Arrays) -> None:
+        self._a = arrays
+        self._text = {f: _Strings(arrays[f"{f}_blob"], arrays[f"{f}_off"])
+                      for f in ("sku", "name", "brand", "size", "synonyms")}  # fmt: skip
+
+    def __len__(self) -> int:
+        return len(self._a["pid"])
+
+    @overload
+    def __getitem__(self, row: int) -> IndexEntry: ...
+    @overload
+    def __getitem__(self, row: slice) -> list[IndexEntry]: ...
+    def __getitem__(self, row: int | slice) -> IndexEntry | list[IndexEntry]:
+        if isinstance(row, slice):
+            return [self[r] for r in range(*row.indices(len(self)))]
+        text = self._text
+        synonyms = text["synonyms"][row]
+        return IndexEntry(
+            product_id=int(self._a["pid"][row]), sku=text["sku"][row], name=text["name"][row],
+            brand=text["brand"][row], size=text["size"][row],
+            synonyms=tuple(synonyms.split(_SEPARATOR)) if synonyms else (),
+            popularity=int(self._a["popularity"][row]), price_cents=int(self._a["price"][row]),
+            in_stock=bool(self._a["in_stock"][row]),
+        )  # fmt: skip
+
+
+class _RowOf(Mapping[int, int]):
+    """Product id -> index row, by binary search over the sorted ids."""
+
+    def __init__(self, ids: npt.NDArray[np.int64], rows: npt.NDArray[np.int32]) -> None:
+        self._ids, self._rows = ids, rows
+
+    def __getitem__(self, product_id: int) -> int:
+        at = int(np.searchsorted(self._ids, product_id))
+        if at >= len(self._ids) or int(self._ids[at]) != product_id:
+            raise KeyError(product_id)
+        return int(self._rows[at])
+
+    def __iter__(self) -> Iterator[int]:
+        return (int(i) for i in self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
+_SEPARATOR = "\x1f"
+
+
+def _build(entries: list[IndexEntry]) -> tuple[Arrays, dict[str, Any]]:
+    """Every array the index is made of, and the small rest (kept as JSON)."""
+    arrays: Arrays = {}
+    for field in ("sku", "name", "brand", "size"):
+        arrays[f"{field}_blob"], arrays[f"{field}_off"] = _pack(getattr(e, field) for e in entries)
+    arrays["synonyms_blob"], arrays["synonyms_off"] = _pack(
+        _SEPARATOR.join(e.synonyms) for e in entries
+    )
+    arrays["pid"] = np.asarray([e.product_id for e in entries], dtype=np.int64)
+    arrays["popularity"] = np.asarray([e.popularity for e in entries], dtype=np.int64)
+    arrays["price"] = np.asarray([e.price_cents for e in entries], dtype=np.int64)
+    arrays["in_stock"] = np.asarray([e.in_stock for e in entries], dtype=np.bool_)
+    order = np.argsort(arrays["pid"], kind="stable")
+    arrays["pid_sorted"], arrays["pid_rows"] = arrays["pid"][order], order.astype(np.int32)
+    # Phrases a shopper may say for a product: brand+name, name, each synonym.
+    joined: dict[str, tuple[str, ...]] = {}
+    phrases: list[tuple[str, ...]] = []
+    postings: dict[str, list[int]] = defaultdict(list)
+    for row, entry in enumerate(entries):
+        for text in (entry.display_name, *entry.synonyms):
+            joined.update(compounds(text))
+        full = " ".join(tokens(entry.display_name))
+        name = " ".join(tokens(entry.name))
+        spoken = [" ".join(tokens(s)) for s in entry.synonyms]
+        said = tuple(dict.fromkeys(p for p in (full, name, *spoken) if p))
+        phrases.append(said)
+        for token in {t for p in said for t in p.split()}:
+            postings[token].append(row)
+    vocabulary = sorted(postings)
+    token_id = {t: i for i, t in enumerate(vocabulary)}
+    arrays["vocab_blob"], arrays["vocab_off"] = _pack(vocabulary)
+    arrays["post_off"], arrays["post_rows"] = _csr(postings[t] for t in vocabulary)
+    arrays["row_phrases"], _ = _csr([0] * len(said) for said in phrases)
+    arrays["phrase_off"], arrays["phrase_tokens"] = _csr(
+        [token_id[t] for t in phrase.split()] for said in phrases for phrase in said
+    )
+    count = max(1, len(entries))
+    arrays["idf"] = np.asarray(
+        [math.log(1.0 + count / len(postings[t])) for t in vocabulary], dtype=np.float32
+    )
+    sounds: dict[str, list[int]] = defaultdict(list)
+    grams: dict[str, list[int]] = defaultdict(list)
+    for i, token in enumerate(vocabulary):
+        if len(token) >= MIN_PHONETIC_TOKEN and token.isalpha():
+            code = jellyfish.metaphone(token)
+            if len(code) >= 2:
+                sounds[code].append(i)
+        if len(token) >= MIN_FUZZY_TOKEN and not token.isdigit():
+            for gram in _trigrams(token):
+                grams[gram].append(i)
+    arrays |= _Keyed.pack("gram", grams) | _Keyed.pack("sound", sounds)
+    alike = homophones(vocabulary)
+    arrays |= _Keyed.pack("homo", {w: [token_id[o] for o in others] for w, others in alike.items()})
+    popularity = arrays["popularity"].astype(np.float32)
+    top = float(popularity.max()) if len(popularity) else 0.0
+    shortest = np.asarray([min((len(set(p.split())) for p in said), default=1) for said in phrases],
+                          dtype=np.float32)  # fmt: skip
+    # Among equally good word matches, shorter names (fewer unexplained words) come
+    # first, then popular ones: a whisper next to the IDF weights (about 1 to 10).
+    arrays["tiebreak"] = (-0.01 * shortest + (popularity / top * 1e-3 if top > 0 else 0.0)).astype(
+        np.float32
+    )
+    # A spoken word the catalogue has never seen is as telling as the rarest word:
+    # "dragonfruit kombucha" is not a half-right "ginger kombucha".
+    meta = {"format": FORMAT, "products": len(entries), "unknown_idf": math.log(1.0 + count),
+            "compounds": {k: list(v) for k, v in joined.items()}}  # fmt: skip
+    return arrays, meta
+
+
 class ProductIndex:
-    """Token + trigram inverted index with rapidfuzz re-ranking. Immutable once built."""
+    """Token + trigram inverted index with rapidfuzz re-ranking. Immutable once built.
+
+    Made of flat arrays only, so :meth:`save` can write them to a folder that every
+    worker process (on every host sharing the folder) memory-maps with :meth:`load`:
+    the operating system keeps one copy in its page cache, however many workers read it.
+    """
 
     def __init__(self, entries: Iterable[IndexEntry]) -> None:
-        self.entries: list[IndexEntry] = list(entries)
-        self.row_of: dict[int, int] = {e.product_id: row for row, e in enumerate(self.entries)}
-        # Phrases a shopper may say for a product: brand+name, name, each synonym.
-        self.phrases: list[tuple[str, ...]] = []
-        postings: dict[str, list[int]] = defaultdict(list)
-        self.compounds: dict[str, tuple[str, ...]] = {}
-        for row, entry in enumerate(self.entries):
-            for text in (entry.display_name, *entry.synonyms):
-                self.compounds.update(compounds(text))
-            full = " ".join(tokens(entry.display_name))
-            name = " ".join(tokens(entry.name))
-            spoken = [" ".join(tokens(s)) for s in entry.synonyms]
-            phrases = tuple(dict.fromkeys(p for p in (full, name, *spoken) if p))
-            self.phrases.append(phrases)
-            for token in {t for p in phrases for t in p.split()}:
-                postings[token].append(row)
-        self.vocabulary: list[str] = sorted(postings)
+        self._attach(*_build(list(entries)))
+
+    @classmethod
+    def load(cls, folder: Path) -> ProductIndex:
+        """The index :meth:`save` wrote to ``folder``, memory-mapped (read-only)."""
+        meta = json.loads((folder / "meta.json").read_text("utf-8"))
+        if meta.get("format") != FORMAT:
+            raise ValueError(f"{folder}: index format {meta.get('format')}, expected {FORMAT}")
+        arrays = {f.stem: np.load(f, mmap_mode="r") for f in folder.glob("*.npy")}
+        index = cls.__new__(cls)
+        index._attach(arrays, meta)
+        return index
+
+    def save(self, folder: Path) -> None:
+        """Write the index into ``folder`` (created; it must not exist yet)."""
+        folder.mkdir(parents=True)
+        for name, array in self._arrays.items():
+            np.save(folder / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
+        (folder / "meta.json").write_text(json.dumps(self._meta), "utf-8")
+
+    def _attach(self, arrays: Arrays, meta: dict[str, Any]) -> None:
+        self._arrays, self._meta = arrays, meta
+        self.entries: Sequence[IndexEntry] = _Entries(arrays)
+        self.row_of: Mapping[int, int] = _RowOf(arrays["pid_sorted"], arrays["pid_rows"])
+        self.vocabulary: list[str] = list(_Strings(arrays["vocab_blob"], arrays["vocab_off"]))
         self.token_id: dict[str, int] = {t: i for i, t in enumerate(self.vocabulary)}
-        self.phrase_ids: list[tuple[tuple[int, ...], ...]] = [
-            tuple(tuple(dict.fromkeys(self.token_id[t] for t in p.split())) for p in phrases)
-            for phrases in self.phrases
-        ]
-        self.postings: list[npt.NDArray[np.int32]] = [
-            np.asarray(postings[t], dtype=np.int32) for t in self.vocabulary
-        ]
-        count = max(1, len(self.entries))
-        self.idf = np.asarray(
-            [math.log(1.0 + count / len(p)) for p in self.postings], dtype=np.float32
-        )
+        self.compounds: dict[str, tuple[str, ...]] = {
+            k: tuple(v) for k, v in meta["compounds"].items()
+        }
+        self.idf: npt.NDArray[np.float32] = arrays["idf"]
         self.idf_list: list[float] = self.idf.tolist()
-        # A spoken word the catalogue has never seen is as telling as the rarest word:
-        # "dragonfruit kombucha" is not a half-right "ginger kombucha".
-        self.unknown_idf = math.log(1.0 + count)
-        self.phrase_idf: list[tuple[float, ...]] = [
-            tuple(sum(self.idf_list[v] for v in ids) or 1.0 for ids in phrases)
-            for phrases in self.phrase_ids
-        ]
-        sounds: dict[str, list[int]] = defaultdict(list)
-        grams: dict[str, list[int]] = defaultdict(list)
-        for token_id, token in enumerate(self.vocabulary):
-            if len(token) >= MIN_PHONETIC_TOKEN and token.isalpha():
-                sounds[jellyfish.metaphone(token)].append(token_id)
-            if len(token) >= MIN_FUZZY_TOKEN and not token.isdigit():
-                for gram in _trigrams(token):
-                    grams[gram].append(token_id)
-        self.grams: dict[str, npt.NDArray[np.int32]] = {
-            g: np.asarray(ids, dtype=np.int32) for g, ids in grams.items()
-        }
-        self.sounds: dict[str, tuple[int, ...]] = {
-            code: tuple(ids) for code, ids in sounds.items() if len(code) >= 2
-        }
-        self.homophones: dict[str, tuple[int, ...]] = {
-            heard: tuple(self.token_id[w] for w in words)
-            for heard, words in homophones(self.vocabulary).items()
-        }
-        popularity = np.asarray([e.popularity for e in self.entries], dtype=np.float32)
-        top = float(popularity.max()) if len(popularity) else 0.0
-        shortest = np.asarray(
-            [min((len(ids) for ids in phrases), default=1) for phrases in self.phrase_ids],
-            dtype=np.float32,
+        self.unknown_idf: float = meta["unknown_idf"]
+        self.tiebreak: npt.NDArray[np.float32] = arrays["tiebreak"]
+        self.grams, self.sounds, self.homophones = (
+            _Keyed(arrays, "gram"),
+            _Keyed(arrays, "sound"),
+            _Keyed(arrays, "homo"),
         )
-        # Among equally good word matches, shorter names (fewer unexplained words) come
-        # first, then popular ones: a whisper next to the IDF weights (about 1 to 10).
-        self.tiebreak = -0.01 * shortest + (
-            (popularity / top * 1e-3) if top > 0 else np.zeros(count, np.float32)
-        )
+        self._post_off, self._post_rows = arrays["post_off"], arrays["post_rows"]
+        self._row_phrases, self._phrase_off = arrays["row_phrases"], arrays["phrase_off"]
+        self._phrase_tokens = arrays["phrase_tokens"]
         self._expand = lru_cache(maxsize=50_000)(self._expand_uncached)
+
+    def posting(self, token_id: int) -> npt.NDArray[np.int32]:
+        """Rows of the products whose phrases hold the token."""
+        return self._post_rows[int(self._post_off[token_id]) : int(self._post_off[token_id + 1])]
+
+    def phrase_tokens(self, row: int) -> list[list[int]]:
+        """Each phrase of the product as token ids, in spoken order."""
+        first, last = int(self._row_phrases[row]), int(self._row_phrases[row + 1])
+        bounds = self._phrase_off[first : last + 1].tolist()
+        flat = self._phrase_tokens[bounds[0] : bounds[-1]].tolist() if bounds else []
+        return [flat[a - bounds[0] : b - bounds[0]] for a, b in pairwise(bounds)]
+
+    def phrases(self, row: int) -> tuple[str, ...]:
+        """What a shopper may say for the product (normalised): brand+name, name, synonyms."""
+        return tuple(" ".join(self.vocabulary[t] for t in ids) for ids in self.phrase_tokens(row))
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -195,10 +383,10 @@ class ProductIndex:
         for alternative in alternatives(token):
             if alternative in self.token_id:
                 offer(self.token_id[alternative], CONFUSION_WEIGHT)
-        for token_id in self.homophones.get(token, ()):
+        for token_id in _ids(self.homophones.get(token)):
             offer(token_id, HOMOPHONE_WEIGHT)
         if len(token) >= MIN_PHONETIC_TOKEN and token.isalpha():
-            for token_id in self.sounds.get(jellyfish.metaphone(token), ()):
+            for token_id in _ids(self.sounds.get(jellyfish.metaphone(token))):
                 # Same sound and some shared spelling: pear/pair yes, cake/cooky no.
                 if fuzz.ratio(token, self.vocabulary[token_id]) >= MIN_PHONETIC_SPELLING:
                     offer(token_id, PHONETIC_WEIGHT)
@@ -244,12 +432,12 @@ class ProductIndex:
                 scores = self.tiebreak.copy()
             if len(expansions) == 1:
                 token_id, weight = expansions[0]
-                scores[self.postings[token_id]] += self.idf[token_id] * weight
+                scores[self.posting(token_id)] += self.idf[token_id] * weight
                 continue
             # A product counts once per spoken word: its best reading of that word.
             best = np.zeros(len(scores), dtype=np.float32)
             for token_id, weight in expansions:
-                posting = self.postings[token_id]
+                posting = self.posting(token_id)
                 best[posting] = np.maximum(best[posting], self.idf[token_id] * weight)
             scores += best
         if scores is None:
@@ -296,7 +484,9 @@ class ProductIndex:
         hits = []
         for row in rows:
             best, best_coverage, best_literal = 0.0, 0.0, 0.0
-            for ids, phrase_total in zip(self.phrase_ids[row], self.phrase_idf[row], strict=True):
+            phrase_ids = [tuple(dict.fromkeys(p)) for p in self.phrase_tokens(row)]
+            for ids in phrase_ids:
+                phrase_total = sum(idf[v] for v in ids) or 1.0
                 explained = literal = 0.0
                 for weight, options in readings:
                     for token_id, similarity in options:
@@ -313,8 +503,9 @@ class ProductIndex:
                 if score > best:
                     best, best_coverage, best_literal = score, explained / total, literal / total
             # Word order and spelling only break ties between equal word matches.
-            order = fuzz.ratio(query, self.phrases[row][0])
-            exact = query in self.phrases[row]
+            phrases = self.phrases(row)
+            order = fuzz.ratio(query, phrases[0]) if phrases else 0.0
+            exact = query in phrases
             hits.append(Hit(row, round(best, 1), order, best_coverage, best_literal, exact))
         return hits
 

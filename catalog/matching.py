@@ -9,12 +9,17 @@ catalogue edits without a restart.
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
 from rapidfuzz import fuzz
 from sqlalchemy import select
@@ -289,33 +294,143 @@ def index_entry(product: Product) -> IndexEntry:
     )
 
 
-class CatalogMatcher:
-    """Fuzzy product matching over the active catalogue, cached per process."""
+KEEP_REVISIONS = 2
+"""Index folders kept on disk: the newest, and the one before for workers still on it."""
 
-    def __init__(self) -> None:
+
+def _revision_of(folder: Path) -> int | None:
+    name = folder.name
+    digits = name.removeprefix("revision-")
+    return int(digits) if name.startswith("revision-") and digits.isdigit() else None
+
+
+def build_index_folder(session: Session, root: Path) -> tuple[Path, ProductIndex]:
+    """Build the index of the committed catalogue into ``root/revision-N`` and return it
+    memory-mapped; the folder appears in one rename (readers never see half of it), and
+    older revisions beyond :data:`KEEP_REVISIONS` are removed. Another process that won
+    the race for the same revision is fine: its folder is used."""
+    revision = current_revision(session)
+    target = root / f"revision-{revision}"
+    if not target.exists():
+        started = time.perf_counter()
+        products = session.scalars(select(Product).where(Product.active))
+        built = ProductIndex(map(index_entry, products))
+        root.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=root, prefix=f".building-{revision}-"))
+        try:
+            built.save(staging / "index")
+            os.chmod(staging / "index", 0o755)  # workers may run as another user
+            os.rename(staging / "index", target)
+            log.info("catalogue index for revision %d: %d products in %.2f s -> %s",
+                     revision, len(built), time.perf_counter() - started, target)  # fmt: skip
+        except OSError:
+            if not target.exists():
+                raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    older = sorted((r, f) for f in root.iterdir()
+                   if (r := _revision_of(f)) is not None and r < revision)  # fmt: skip
+    for _, old in older[: max(0, len(older) - (KEEP_REVISIONS - 1))]:
+        shutil.rmtree(old, ignore_errors=True)  # mapped files stay readable until unmapped
+    return target, ProductIndex.load(target)
+
+
+class CatalogMatcher:
+    """Fuzzy product matching over the active catalogue.
+
+    With a ``folder`` (production), the index of each catalogue revision is built once,
+    by whichever process first needs it or by ``voicecart catalog import`` / ``catalog
+    index``, into a folder every worker memory-maps: workers load, they do not rebuild,
+    and memory does not multiply with them. A request never waits for a rebuild: after
+    a catalogue edit the previous index answers until the new one is on disk (built in a
+    background thread), then it is swapped in. Only when there is no index at all (a
+    fresh database) is it built on the spot. Without a folder (tests, tools) the index
+    lives in this process and follows even the calling session's own uncommitted edits.
+    """
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder
         self._lock = threading.Lock()
         self._index: ProductIndex | None = None
         self._revision: int | None = None
+        self._building: threading.Thread | None = None
 
     def invalidate(self) -> None:
-        """Forget the index; the next match rebuilds it."""
+        """Forget the index; the next match loads or rebuilds it."""
         with self._lock:
             self._index, self._revision = None, None
 
     def index(self, session: Session) -> ProductIndex:
-        """The index of the active catalogue, rebuilt when the catalogue revision moved."""
+        """The index of the active catalogue, for the catalogue revision ``session`` sees
+        (or, with a folder, the newest one ready)."""
         session.flush()  # this session's own edits count too
         revision = current_revision(session)
         with self._lock:
-            if self._index is None or revision != self._revision:
+            if self._index is not None and revision == self._revision:
+                return self._index
+            if self.folder is None:
                 started = time.perf_counter()
                 products = session.scalars(select(Product).where(Product.active))
                 self._index, self._revision = ProductIndex(map(index_entry, products)), revision
-                log.info(
-                    "catalogue index built: %d products, revision %d, %.2f s",
-                    len(self._index), revision, time.perf_counter() - started,
-                )  # fmt: skip
+                log.info("catalogue index built: %d products, revision %d, %.2f s",
+                         len(self._index), revision, time.perf_counter() - started)  # fmt: skip
+                return self._index
+            ready = self.folder / f"revision-{revision}"
+            if ready.is_dir() and self._swap_in(ready, revision) and self._index is not None:
+                return self._index
+            if self._index is None and (newest := self._newest_ready()) is not None:
+                self._swap_in(*newest)
+            self._build_in_background(session)
+            if self._index is None:  # nothing anywhere yet: this once, build on the spot
+                products = session.scalars(select(Product).where(Product.active))
+                self._index, self._revision = ProductIndex(map(index_entry, products)), -1
             return self._index
+
+    def _swap_in(self, folder: Path, revision: int) -> bool:
+        try:
+            self._index, self._revision = ProductIndex.load(folder), revision
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("catalogue index %s is unusable (%s): building it again", folder, exc)
+            shutil.rmtree(folder, ignore_errors=True)
+            return False
+        log.info("catalogue index loaded: %d products, revision %d (%s)",
+                 len(self._index), revision, folder)  # fmt: skip
+        return True
+
+    def _newest_ready(self) -> tuple[Path, int] | None:
+        assert self.folder is not None
+        if not self.folder.is_dir():
+            return None
+        found = [(f, r) for f in self.folder.iterdir() if (r := _revision_of(f)) is not None]
+        return max(found, key=lambda fr: fr[1]) if found else None
+
+    def _build_in_background(self, session: Session) -> None:
+        """One builder thread per process; across processes a lock file lets one build."""
+        if self._building is not None and self._building.is_alive():
+            return
+        assert self.folder is not None
+        folder, bind = self.folder, session.get_bind()
+
+        def build() -> None:
+            folder.mkdir(parents=True, exist_ok=True)
+            with (folder / ".lock").open("a") as lock:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    return  # another process is building; its folder will appear
+                try:
+                    with Session(bind) as fresh:  # the committed catalogue, read only
+                        build_index_folder(fresh, folder)
+                except Exception:
+                    log.exception("building the catalogue index failed")
+
+        self._building = threading.Thread(target=build, name="catalogue-index", daemon=True)
+        self._building.start()
+
+    def wait_for_build(self, timeout: float | None = None) -> None:
+        """Until the background build (if any) is done: for tools and tests."""
+        if self._building is not None:
+            self._building.join(timeout)
 
     def match(
         self,

@@ -35,6 +35,7 @@ def voicecart(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
         ["db", "upgrade"],
         ["catalog"],
         ["catalog", "import"],
+        ["catalog", "index"],
         ["model"],
         ["model", "list"],
         ["transcribe"],
