@@ -339,9 +339,8 @@ class SpokenGenerator:
         vocab: Counter[str] = Counter()
         for words in self.read:
             vocab.update(set(words))
-        self.vocab = vocab
-        # Words that end names in both numbers are nouns people say either way.
-        self.heads = frozenset(w for w, c in Counter(ws[-1] for ws in self.read if ws).items())
+        # Words that end a name (head nouns): a number change needs both forms among them.
+        self.heads = frozenset(words[-1] for words in self.read if words)
         first: Counter[str] = Counter(words[0] for words in self.read if len(words) >= 3)
         later: Counter[str] = Counter(w for words in self.read for w in words[1:])
         # A word that starts at least five names and hardly appears anywhere else reads
