@@ -3,11 +3,14 @@
 Baseline: ``rapidfuzz.process.extract(words, names, scorer=WRatio, limit=2)`` over
 every product name (both through ``default_process``, the names once), confident when
 the top score is at least 90 and 5 above the runner-up, asking about the two best when
-it is at least 75, else no match. voicecart: ``catalog.matching.match_words`` over
+it is at least 75, else no match. voicecart: ``catalog.matching.match_item`` over
 ``catalog.index.ProductIndex`` (built with Instacart purchase counts as popularity),
-exactly what the skill runs on product words. Both get the same words:
-``catalog.quantity.split_quantity(text).rest`` (or the text when that is empty), the
-cleaning every channel applies.
+exactly what the skill runs on a product slot's words: the cleaning every channel
+applies (``catalog.quantity.split_quantity``; a leading number that is part of a
+product's very name is kept), then ``match_words``. The baseline gets the same cleaned
+words (``split_quantity(text).rest``, or the text when that is empty). A voicecart
+match the skill would not ask about (ambiguous, but one product fits) counts as
+confident.
 
 Two seeded query generators, ``--queries`` each:
 
@@ -76,7 +79,7 @@ from rapidfuzz import fuzz, process, utils  # noqa: E402
 from wordfreq import zipf_frequency  # noqa: E402
 
 from catalog.index import IndexEntry, ProductIndex  # noqa: E402
-from catalog.matching import Decision, match_text, match_words  # noqa: E402
+from catalog.matching import Decision, match_item, match_text  # noqa: E402
 from catalog.normalize import tokens  # noqa: E402
 from catalog.quantity import split_quantity  # noqa: E402
 
@@ -621,9 +624,8 @@ def outcome(pick: Pick, right: frozenset[int]) -> str:
 def run(method: str, matcher: Callable[[str], Pick], queries: Sequence[Query], twins: Twins) -> Run:
     result = Run(method)
     for q in queries:
-        words = split_quantity(q.text).rest or q.text
         start = time.perf_counter()
-        pick = matcher(words)
+        pick = matcher(q.text)
         result.times.append((time.perf_counter() - start) * 1000)
         result.picks.append(pick)
         result.outcomes.append(outcome(pick, twins.of[q.source]))
@@ -841,7 +843,8 @@ def main() -> None:
 
     choices = [utils.default_process(n) for n in names]  # once, not per query
 
-    def baseline(words: str) -> Pick:
+    def baseline(said: str) -> Pick:
+        words = split_quantity(said).rest or said  # the same cleaning the skill applies
         # Scores under 75 never change the decision; the cutoff only saves time.
         found = process.extract(
             utils.default_process(words), choices, scorer=fuzz.WRatio, limit=2, score_cutoff=75
@@ -854,12 +857,13 @@ def main() -> None:
             return Decision.CONFIDENT, (int(found[0][2]),)
         return Decision.AMBIGUOUS, tuple(int(f[2]) for f in found)
 
-    def voicecart(words: str) -> Pick:
-        result = match_words(index, words)
-        if result.decision is Decision.AMBIGUOUS:
+    def voicecart(said: str) -> Pick:
+        result = match_item(index, said)[1]  # cleaning and matching, as the skill runs them
+        if result.asks:  # what the skill asks about; one fitting product it just takes
             return result.decision, tuple(c.product_id for c in result.contenders)
         best = result.best
-        return result.decision, (() if best is None else (best.product_id,))
+        decision = Decision.CONFIDENT if result.decision is Decision.AMBIGUOUS else result.decision
+        return decision, (() if best is None else (best.product_id,))
 
     base_p50 = 0.0
     for generator, queries in sets:

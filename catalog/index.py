@@ -467,6 +467,7 @@ class ProductIndex:
         so misheard words score partially instead of zero.
         """
         query = " ".join(query_tokens)
+        said = " ".join(sorted(query_tokens))  # a name said in another order is still it
         expansions = [dict(self._expand(t)) for t in dict.fromkeys(query_tokens)]
         idf = self.idf_list
         weights = [max((idf[v] for v in exp), default=self.unknown_idf) for exp in expansions]
@@ -505,7 +506,7 @@ class ProductIndex:
             # Word order and spelling only break ties between equal word matches.
             phrases = self.phrases(row)
             order = fuzz.ratio(query, phrases[0]) if phrases else 0.0
-            exact = query in phrases
+            exact = query in phrases or said in {" ".join(sorted(p.split())) for p in phrases}
             hits.append(Hit(row, round(best, 1), order, best_coverage, best_literal, exact))
         return hits
 

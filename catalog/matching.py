@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from catalog.index import Hit, IndexEntry, ProductIndex
 from catalog.models import Product
 from catalog.normalize import normalize, singular, tokens
-from catalog.quantity import split_quantity, without_purpose
+from catalog.quantity import QuantityPhrase, split_quantity, strip_carriers, without_purpose
 from catalog.revision import current_revision
 
 log = logging.getLogger("voicecart.catalog")
@@ -111,6 +111,12 @@ class MatchResult:
         return self.candidates[0] if self.candidates else None
 
     @property
+    def asks(self) -> bool:
+        """Whether the shopper must be asked which: two or three really different
+        products fit about as well (one fitting product alone is taken)."""
+        return self.decision is Decision.AMBIGUOUS and len(self.contenders) > 1
+
+    @property
     def contenders(self) -> tuple[Candidate, ...]:
         """The close alternatives a shopper would be asked to choose between (2-3): when
         the words said are some products' very name, only those."""
@@ -164,6 +170,29 @@ def match_text(
         for group in list(kept.values())[:limit]
     )  # fmt: skip
     return MatchResult(query, normalized, best, _decide(best))
+
+
+def match_item(
+    index: ProductIndex,
+    words: str,
+    *,
+    prior: Mapping[int, float] | None = None,
+    limit: int = 5,
+) -> tuple[QuantityPhrase, MatchResult]:
+    """Product words as a slot holds them ("two bags of limes to my cart"): how many and
+    in what (:func:`split_quantity`), and the products the rest names
+    (:func:`match_words`). A leading number that is part of a product's very name is no
+    count: "four cheese tortellini" is one Four Cheese Tortellini (even where Cheese
+    Tortellini is sold too: the reading that explains every word wins)."""
+    phrase = split_quantity(words)
+    result = match_words(index, phrase.rest or words, prior=prior, limit=limit)
+    if phrase.quantity is None or not phrase.rest:
+        return phrase, result
+    whole = strip_carriers(words)
+    named = match_text(index, whole, prior=prior, limit=limit)
+    if named.best is not None and named.best.exact and named.decision is not Decision.NO_MATCH:
+        return QuantityPhrase(None, phrase.pack, whole, phrase.unit), named
+    return phrase, result
 
 
 def respellings(index: ProductIndex, text: str) -> list[str]:
@@ -443,12 +472,24 @@ class CatalogMatcher:
         """Match ``text`` against the active catalogue (see :func:`match_words`)."""
         return match_words(self.index(session), text, prior=prior, limit=limit)
 
+    def match_item(
+        self, session: Session, words: str, *, prior: Mapping[int, float] | None = None
+    ) -> tuple[QuantityPhrase, MatchResult]:
+        """Count, pack and products of a product slot's words (see :func:`match_item`)."""
+        return match_item(self.index(session), words, prior=prior)
+
     def fit(self, session: Session, words: str) -> float:
         """0-100: how well spoken product words (quantity words dropped) name a product;
         0 when nothing fits. The local parser's product-slot check."""
-        result = self.match(session, split_quantity(words).rest or words)
+        result = self.match_item(session, words)[1]
         best = result.best
         return 0.0 if best is None or result.decision is Decision.NO_MATCH else best.text_score
+
+
+def _word_key(word: str) -> str:
+    """A word as the question compares them: "Apples" and "apple" alike, "gal" and
+    "gallon" not (they are said differently)."""
+    return singular("".join(c for c in word.lower() if c.isalnum()))
 
 
 def differences(candidates: Sequence[Candidate]) -> tuple[str, list[str]]:
@@ -458,12 +499,12 @@ def differences(candidates: Sequence[Candidate]) -> tuple[str, list[str]]:
     for sized in (False, True):
         said = [f"{c.display_name} {c.size}".split() if sized else c.display_name.split()
                 for c in candidates]  # fmt: skip
-        keys = [[normalize(w) for w in words] for words in said]
+        keys = [[_word_key(w) for w in words] for words in said]
         shared = set.intersection(*(set(k) for k in keys)) - {""} if keys else set()
         labels = [" ".join(w for w, k in zip(words, ks, strict=True) if k not in shared)
                   for words, ks in zip(said, keys, strict=True)]  # fmt: skip
         name = candidates[0].display_name.split() if candidates else []
-        kind = " ".join(w for w in name if normalize(w) in shared).lower()
+        kind = " ".join(w for w in name if _word_key(w) in shared).lower()
         if kind and all(labels) and len(set(labels)) == len(labels):
             return kind, labels
     names = [c.display_name for c in candidates]

@@ -35,6 +35,18 @@ NUMBER_WORDS = {
     "seventeen": "17", "eighteen": "18", "nineteen": "19", "twenty": "20",
 }  # fmt: skip
 
+_TENS = {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+         "ninety": 90}  # fmt: skip
+_SCALES = {"hundred": 100, "thousand": 1000}
+UNIT_WORDS = {
+    "ounce": "oz", "ounces": "oz", "pound": "lb", "pounds": "lb", "lbs": "lb",
+    "milligram": "mg", "milligrams": "mg", "gram": "g", "grams": "g", "kilogram": "kg",
+    "kilograms": "kg", "liter": "l", "liters": "l", "litre": "l", "litres": "l",
+    "milliliter": "ml", "milliliters": "ml", "millilitre": "ml", "millilitres": "ml",
+    "gallon": "gal", "gallons": "gal", "quart": "qt", "quarts": "qt", "pint": "pt",
+    "pints": "pt", "fluid": "fl", "count": "ct",
+}  # fmt: skip
+"""Units as catalogues abbreviate them: "8 ounces" meets "8 oz"."""
 _SYMBOLS = (("&", " and "), ("%", " percent "), ("+", " plus "))
 _NON_WORD = re.compile(r"[^0-9a-z' ]+")
 _INVARIANT_ENDINGS = ("ss", "us", "is", "ous")
@@ -62,11 +74,48 @@ def tokens(text: str) -> list[str]:
         lowered = lowered.replace(symbol, word)
     lowered = _NON_WORD.sub(" ", lowered).replace("'", "")
     out: list[str] = []
+    number: int | None = None  # a number said in words, being added up
     for raw in lowered.split():
+        value = _number_word(raw)
+        if value is not None and (number is None or _continues(number, raw)):
+            number = _add(number, raw, value)
+            continue
+        if number is not None:
+            out.append(str(number))
+            number = None
+        if value is not None:
+            number = value
+            continue
         if raw in FILLER_WORDS:
             continue
-        out.append(singular(NUMBER_WORDS.get(raw, raw)))
+        out.append(singular(UNIT_WORDS.get(raw, raw)))
+    if number is not None:
+        out.append(str(number))
     return out
+
+
+def _number_word(word: str) -> int | None:
+    if word in NUMBER_WORDS:
+        return int(NUMBER_WORDS[word])
+    return _TENS.get(word, _SCALES.get(word))
+
+
+def _continues(number: int, word: str) -> bool:
+    """Whether ``word`` goes on a number said so far: "twenty" "two", "one" "hundred"."""
+    if word in _SCALES:
+        return (0 < number < 1000 and number % _SCALES[word] != 0) or 0 < number < 10
+    last = number % 100
+    return (last % 10 == 0 and last >= 20 and int(NUMBER_WORDS.get(word, "10")) < 10) or (
+        number % 100 == 0 and number >= 100 and (word in _TENS or word in NUMBER_WORDS)
+    )
+
+
+def _add(number: int | None, word: str, value: int) -> int:
+    if number is None:
+        return value
+    if word in _SCALES:
+        return number * value
+    return number + value
 
 
 _COMPOUND = re.compile(r"[a-z0-9']+(?:[-/+.][a-z0-9']+)+")

@@ -25,7 +25,7 @@ from account_link.errors import (
 from account_link.models import Customer
 from catalog.errors import ProductNotFound
 from catalog.matching import Candidate, Decision, MatchResult, differences
-from catalog.quantity import QuantityPhrase, split_quantity
+from catalog.quantity import QuantityPhrase
 from catalog.service import get_product, get_products
 from skill import prompts
 from skill.errors import spoken_error
@@ -294,11 +294,10 @@ def resolve_and_proceed(
     handler_input: HandlerInput, turn: Turn, intent: str, words: str, quantity: int | None
 ) -> Response:
     """From spoken words to an action: ask when ambiguous, act when clear."""
-    phrase = split_quantity(words)
+    phrase, result = turn.match_item(words)
     units = quantity if quantity is not None else (phrase.quantity or 1)
-    result = turn.match_or_raise(phrase.rest or words)
     hinted = phrase.pack is not None or phrase.unit is not None
-    if result.decision is Decision.AMBIGUOUS and len(result.contenders) > 1 and not hinted:
+    if result.asks and not hinted:
         return ask_to_choose(handler_input, turn, result, intent, units)
     chosen = pick_size(result, phrase)
     return proceed(handler_input, turn, intent, chosen.product_id, units, usual=chosen.prior > 0)
@@ -307,7 +306,7 @@ def resolve_and_proceed(
 def product_in_cart(turn: Turn, customer_id: int, words: str) -> Candidate:
     """The cart line the words mean: the best-fitting product that is in the cart."""
     in_cart = {line.product_id for line in carts.view_cart(turn.session, customer_id).lines}
-    result = turn.match(split_quantity(words).rest or words)
+    result = turn.match_item(words)[1] if words.strip() else turn.match(words)
     target = next((c for c in result.candidates if c.product_id in in_cart), None)
     if target is not None:
         return target

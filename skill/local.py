@@ -299,7 +299,7 @@ class LocalDialogue:
         prior when one is given (as the skill matches)."""
         prior = (history_prior(purchase_history(db, customer_id))
                  if customer_id is not None else None)  # fmt: skip
-        return self._matcher.match(db, split_quantity(words).rest or words, prior=prior)
+        return self._matcher.match_item(db, words, prior=prior)[1]
 
     def _matched(self, db: Session, parse: Parse, customer_id: int | None) -> dict[str, Any] | None:
         """The product the words name, as the skill will match them."""

@@ -21,6 +21,7 @@ from account_link.models import Channel, Customer
 from account_link.voice_codes import DEFAULT_POLICY, VoiceCodePolicy
 from catalog.errors import ProductNotFound
 from catalog.matching import CatalogMatcher, Decision, MatchResult
+from catalog.quantity import QuantityPhrase
 from skill.scope import TurnScope
 
 PENDING_KEY = "pending"
@@ -201,15 +202,24 @@ class Turn:
             raise NotLinked()
         return customer
 
+    def _prior(self) -> dict[int, float] | None:
+        """This shopper's purchase history as a matching prior, when there is a shopper."""
+        customer = self.customer
+        if customer is None:
+            return None
+        return orders.history_prior(orders.purchase_history(self.session, customer.id))
+
     def match(self, words: str) -> MatchResult:
         """Match with this shopper's purchase history as the prior, when there is one."""
-        customer = self.customer
-        prior = (
-            orders.history_prior(orders.purchase_history(self.session, customer.id))
-            if customer is not None
-            else None
-        )
-        return self.deps.matcher.match(self.session, words, prior=prior)
+        return self.deps.matcher.match(self.session, words, prior=self._prior())
+
+    def match_item(self, words: str) -> tuple[QuantityPhrase, MatchResult]:
+        """A product slot's count, pack and products (this shopper's history the prior);
+        a no-match raises :class:`ProductNotFound` (spoken as such)."""
+        phrase, result = self.deps.matcher.match_item(self.session, words, prior=self._prior())
+        if result.decision is Decision.NO_MATCH or result.best is None:
+            raise ProductNotFound(words)
+        return phrase, result
 
     def match_or_raise(self, words: str) -> MatchResult:
         """Match ``words``; a no-match raises :class:`ProductNotFound` (spoken as such)."""

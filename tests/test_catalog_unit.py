@@ -200,3 +200,27 @@ def test_words_the_recogniser_split_joined_or_heard_alike(
     result = CatalogMatcher().match(isolated, heard)
     assert result.best is not None and result.best.sku == sku, result
     assert result.contenders == (result.best,)  # nothing to ask about
+
+
+def test_a_number_in_a_products_name_is_no_count(isolated: Session) -> None:
+    """ "four cheese tortellini" is one Four Cheese Tortellini; "two bananas" is two."""
+    tortellini = _product(isolated, "T-4", "Four Cheese Tortellini", "Pastaco")
+    _product(isolated, "T-1", "Cheese Tortellini", "Pastaco")
+    _product(isolated, "B-1", "Bananas", "Fruitco")
+    matcher = CatalogMatcher()
+    phrase, result = matcher.match_item(isolated, "four cheese tortellini please")
+    assert phrase.quantity is None
+    assert result.best is not None and result.best.product_id == tortellini.id
+    phrase, result = matcher.match_item(isolated, "two bananas")
+    assert (phrase.quantity, result.best.sku if result.best else None) == (2, "B-1")
+
+
+@pytest.mark.parametrize(
+    ("said", "written"),
+    [("twenty two ounces", "22 oz"), ("five hundred milligrams", "500 mg"),
+     ("one thousand count", "1000 ct"), ("two pounds", "2 lb"), ("ninety nine", "99")],
+)  # fmt: skip
+def test_units_and_numbers_said_in_words_meet_how_catalogues_write_them(
+    said: str, written: str
+) -> None:
+    assert normalize(said) == normalize(written)
