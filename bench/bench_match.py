@@ -60,16 +60,19 @@ from __future__ import annotations
 import argparse
 import csv
 import gc
+import multiprocessing
 import random
 import re
 import statistics
 import sys
+import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -800,6 +803,10 @@ def main() -> None:
         help="synthetic catalogue size (default 1,000,000; 0 skips it)",
     )
     parser.add_argument(
+        "--workers", type=int, default=4,
+        help="worker processes that memory-map the large catalogue's index file (default 4)",
+    )  # fmt: skip
+    parser.add_argument(
         "--seed", type=int, default=2017, help="seed for every generator (default 2017)"
     )
     parser.add_argument(
@@ -905,6 +912,50 @@ def main() -> None:
               f"p50 {pct(big_times, 50):.2f} ms, p95 {pct(big_times, 95):.2f} ms, "
               f"p50 vs baseline on 49,688: {base_p50 / pct(big_times, 50):.1f}x faster, "
               f"top-1 (exact product incl. brand/size) {share(big_ok):.1f}%")  # fmt: skip
+        if args.workers:
+            shared_workers(big, [q.text for q in big_queries], args.workers, big_mem)
+
+
+def _worker(folder: str, texts: list[str], out: Any) -> None:
+    """One worker process: map the index file, answer the queries, report its memory."""
+    start = time.perf_counter()
+    index = ProductIndex.load(Path(folder))
+    loaded = time.perf_counter() - start
+    times = []
+    for text in texts:
+        begun = time.perf_counter()
+        match_text(index, text)
+        times.append((time.perf_counter() - begun) * 1000)
+    rollup = Path("/proc/self/smaps_rollup").read_text()
+    pss = next(int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:"))
+    out.put((loaded, times, rss_mb(), pss / 1024))
+
+
+def shared_workers(index: ProductIndex, texts: list[str], workers: int, in_memory: float) -> None:
+    """The index file every worker maps (what servers do) against each worker holding its
+    own in-memory copy (the baseline, measured above: ``in_memory`` MB per worker)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        index.save(Path(tmp) / "index")
+        saved = time.perf_counter() - start
+        size = sum(f.stat().st_size for f in (Path(tmp) / "index").iterdir()) / 2**20
+        context = multiprocessing.get_context("spawn")  # fresh interpreters, as servers
+        out = context.Queue()
+        procs = [context.Process(target=_worker, args=(str(Path(tmp) / "index"), texts, out))
+                 for _ in range(workers)]  # fmt: skip
+        for proc in procs:
+            proc.start()
+        reports = [out.get(timeout=600) for _ in procs]
+        for proc in procs:
+            proc.join()
+    loads = [r[0] for r in reports]
+    times = [t for r in reports for t in r[1]]
+    rss, pss = sum(r[2] for r in reports), sum(r[3] for r in reports)
+    print(f"  {workers} workers memory-mapping one index file ({size:,.0f} MB, written in "
+          f"{saved:.1f} s): load {max(loads):.2f} s at most, p50 {pct(times, 50):.2f} ms, "
+          f"p95 {pct(times, 95):.2f} ms; workers' total RSS {rss:,.0f} MB (PSS {pss:,.0f} MB) "
+          f"vs {workers} in-memory copies {workers * in_memory:,.0f} MB (baseline, index "
+          f"alone): {rss / (workers * in_memory):.2f}x")  # fmt: skip
 
 
 if __name__ == "__main__":

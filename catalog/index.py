@@ -106,6 +106,12 @@ class Hit:
     """The words said are one of its names, word for word."""
 
 
+def twin_key(entry: IndexEntry) -> tuple[tuple[str, ...], str]:
+    """The same for products no one can tell apart by voice: their brand and name words
+    in any order ("Sparkling Water Berry", "Berry Sparkling Water") and their size."""
+    return tuple(sorted(tokens(f"{entry.brand} {entry.name}"))), " ".join(tokens(entry.size))
+
+
 def _ids(found: npt.NDArray[np.int32] | None) -> list[int]:
     return [] if found is None else found.tolist()
 
@@ -246,6 +252,12 @@ def _build(entries: list[IndexEntry]) -> tuple[Arrays, dict[str, Any]]:
     arrays["in_stock"] = np.asarray([e.in_stock for e in entries], dtype=np.bool_)
     order = np.argsort(arrays["pid"], kind="stable")
     arrays["pid_sorted"], arrays["pid_rows"] = arrays["pid"][order], order.astype(np.int32)
+    by_sku = sorted(range(len(entries)), key=lambda row: entries[row].sku)
+    arrays["sku_rank"] = np.empty(len(entries), dtype=np.int32)
+    arrays["sku_rank"][by_sku] = np.arange(len(entries), dtype=np.int32)
+    groups: dict[tuple[tuple[str, ...], str], int] = {}
+    arrays["twin"] = np.asarray([groups.setdefault(twin_key(e), len(groups)) for e in entries],
+                                dtype=np.int32)  # fmt: skip
     # Phrases a shopper may say for a product: brand+name, name, each synonym.
     joined: dict[str, tuple[str, ...]] = {}
     phrases: list[tuple[str, ...]] = []
@@ -343,6 +355,14 @@ class ProductIndex:
         self.idf_list: list[float] = self.idf.tolist()
         self.unknown_idf: float = meta["unknown_idf"]
         self.tiebreak: npt.NDArray[np.float32] = arrays["tiebreak"]
+        # Per row, for ranking without building entries: ids, popularity, stock, price,
+        # SKU order, and the twin group (rows no one can tell apart by voice share one).
+        self.product_ids: list[int] = arrays["pid"].tolist()
+        self.popularity: npt.NDArray[np.int64] = arrays["popularity"]
+        self.in_stock: npt.NDArray[np.bool_] = arrays["in_stock"]
+        self.price: npt.NDArray[np.int64] = arrays["price"]
+        self.sku_rank: npt.NDArray[np.int32] = arrays["sku_rank"]
+        self.twin: npt.NDArray[np.int32] = arrays["twin"]
         self.grams, self.sounds, self.homophones = (
             _Keyed(arrays, "gram"),
             _Keyed(arrays, "sound"),
@@ -421,33 +441,33 @@ class ProductIndex:
         Rows in ``also`` (the shopper's own products) join whenever they share a word,
         however many strangers outscore them.
         """
-        if not self.entries:
+        if not len(self.entries):
             return []
-        scores: npt.NDArray[np.float32] | None = None
-        for token in dict.fromkeys(query_tokens):
-            expansions = self._expand(token)
-            if not expansions:
-                continue
-            if scores is None:
-                scores = self.tiebreak.copy()
+        readings = [(self._expand(t)) for t in dict.fromkeys(query_tokens)]
+        readings = [r for r in readings if r]
+        if not readings:
+            return []
+        # Only the rows sharing a word are scored (not the whole catalogue).
+        touched = np.unique(np.concatenate([self.posting(t) for r in readings for t, _ in r]))
+        scores = self.tiebreak[touched].astype(np.float32)
+        for expansions in readings:
             if len(expansions) == 1:
                 token_id, weight = expansions[0]
-                scores[self.posting(token_id)] += self.idf[token_id] * weight
+                at = np.searchsorted(touched, self.posting(token_id))
+                scores[at] += self.idf[token_id] * weight
                 continue
             # A product counts once per spoken word: its best reading of that word.
             best = np.zeros(len(scores), dtype=np.float32)
             for token_id, weight in expansions:
-                posting = self.posting(token_id)
-                best[posting] = np.maximum(best[posting], self.idf[token_id] * weight)
+                at = np.searchsorted(touched, self.posting(token_id))
+                best[at] = np.maximum(best[at], self.idf[token_id] * weight)
             scores += best
-        if scores is None:
-            return []
         limit = min(limit, len(scores))
         top = np.argpartition(-scores, limit - 1)[:limit]
-        floor = float(self.tiebreak.max()) if len(self.tiebreak) else 0.0
-        found = [int(r) for r in top[np.argsort(-scores[top], kind="stable")] if scores[r] > floor]
+        found: list[int] = [int(r) for r in touched[top[np.argsort(-scores[top], kind="stable")]]]
         chosen = set(found)
-        found.extend(r for r in also if r not in chosen and scores[r] > floor)
+        shared = set(touched.tolist()) if also else set()
+        found.extend(r for r in also if r not in chosen and r in shared)
         return found
 
     def split_compounds(self, query_tokens: list[str]) -> list[str]:
@@ -467,7 +487,6 @@ class ProductIndex:
         so misheard words score partially instead of zero.
         """
         query = " ".join(query_tokens)
-        said = " ".join(sorted(query_tokens))  # a name said in another order is still it
         expansions = [dict(self._expand(t)) for t in dict.fromkeys(query_tokens)]
         idf = self.idf_list
         weights = [max((idf[v] for v in exp), default=self.unknown_idf) for exp in expansions]
@@ -482,11 +501,12 @@ class ProductIndex:
             (weight, sorted(exp.items(), key=lambda item: -item[1]))
             for exp, weight in zip(expansions, weights, strict=True)
         ]
+        said_ids = sorted(self.token_id.get(t, -1) for t in query_tokens)
         hits = []
         for row in rows:
             best, best_coverage, best_literal = 0.0, 0.0, 0.0
-            phrase_ids = [tuple(dict.fromkeys(p)) for p in self.phrase_tokens(row)]
-            for ids in phrase_ids:
+            spoken = self.phrase_tokens(row)
+            for ids in (set(p) for p in spoken):
                 phrase_total = sum(idf[v] for v in ids) or 1.0
                 explained = literal = 0.0
                 for weight, options in readings:
@@ -504,9 +524,10 @@ class ProductIndex:
                 if score > best:
                     best, best_coverage, best_literal = score, explained / total, literal / total
             # Word order and spelling only break ties between equal word matches.
-            phrases = self.phrases(row)
-            order = fuzz.ratio(query, phrases[0]) if phrases else 0.0
-            exact = query in phrases or said in {" ".join(sorted(p.split())) for p in phrases}
+            first = " ".join(self.vocabulary[t] for t in spoken[0]) if spoken else ""
+            order = fuzz.ratio(query, first)
+            exact = any(len(p) == len(said_ids) and sorted(p) == said_ids  # in any order:
+                        for p in spoken)  # still its very name  # fmt: skip
             hits.append(Hit(row, round(best, 1), order, best_coverage, best_literal, exact))
         return hits
 

@@ -149,19 +149,20 @@ def match_text(
     own_rows = [index.row_of[pid] for pid in prior if pid in index.row_of]
     hits = index.search(query_tokens, also=own_rows)
     weights = _prior_weights(index, hits, prior)
-    ranked: list[tuple[tuple[float, float, int, bool, int, float, str], Hit]] = []
+    ranked: list[tuple[tuple[float, float, int, bool, int, float, int], Hit]] = []
     for hit in hits:
-        entry = index.entries[hit.row]
-        weight = weights.get(hit.row, 0.0)
+        row = hit.row
+        weight = weights.get(row, 0.0)
         # Ties break on history, then general popularity, then stock, then price, then
         # word order, then SKU: never on list order.
-        key = (-round(hit.text_score + PRIOR_WEIGHT * weight, 1), -weight, -entry.popularity,
-               not entry.in_stock, entry.price_cents, -hit.order_score, entry.sku)  # fmt: skip
+        key = (-round(hit.text_score + PRIOR_WEIGHT * weight, 1), -weight,
+               -int(index.popularity[row]), not index.in_stock[row], int(index.price[row]),
+               -hit.order_score, int(index.sku_rank[row]))  # fmt: skip
         ranked.append((key, hit))
     ranked.sort(key=lambda kh: kh[0])
-    kept: dict[tuple[tuple[str, ...], str], list[Hit]] = {}
+    kept: dict[int, list[Hit]] = {}
     for _, hit in ranked:  # twins join the first (best-placed) of their words
-        twins = kept.setdefault(twin_key(index.entries[hit.row]), [])
+        twins = kept.setdefault(int(index.twin[hit.row]), [])
         if twins or len(kept) <= limit:
             twins.append(hit)
     best = tuple(
@@ -222,12 +223,6 @@ def _standing(result: MatchResult) -> tuple[int, float]:
     return order[result.decision], result.best.rank_score if result.best else 0.0
 
 
-def twin_key(entry: IndexEntry) -> tuple[tuple[str, ...], str]:
-    """The same for products no one can tell apart by voice: their brand and name words
-    in any order ("Sparkling Water Berry", "Berry Sparkling Water") and their size."""
-    return tuple(sorted(tokens(f"{entry.brand} {entry.name}"))), normalize(entry.size)
-
-
 def match_words(
     index: ProductIndex,
     text: str,
@@ -285,12 +280,12 @@ def _prior_weights(
     literal = max((hit.literal for hit in hits), default=0.0) - PRIOR_LITERAL_SLACK
     named = any(hit.exact for hit in hits)
     liked = {
-        hit.row: prior[index.entries[hit.row].product_id]
+        hit.row: prior[index.product_ids[hit.row]]
         for hit in hits
         if hit.coverage >= PRIOR_NEEDS
         and hit.literal >= literal
         and (hit.exact or not named)
-        and prior.get(index.entries[hit.row].product_id, 0.0) > 0
+        and prior.get(index.product_ids[hit.row], 0.0) > 0
     }
     if not liked:
         return {}
