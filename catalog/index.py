@@ -103,7 +103,11 @@ class Hit:
     literal: float = 0.0
     """The share it explains with the very words said (no sound-alike or misspelling)."""
     exact: bool = False
-    """The words said are one of its names, word for word."""
+    """The words said are one of its names, word for word (in any order)."""
+    headed: bool = False
+    """Two or more words were said and one of its names ends with the last (the head of
+    the phrase: "beef jerky" heads Original Beef Jerky; "orange juice" does not head
+    Orange Juice No Pulp, and one word, "butter", heads nothing)."""
 
 
 def twin_key(entry: IndexEntry) -> tuple[tuple[str, ...], str]:
@@ -502,6 +506,8 @@ class ProductIndex:
             for exp, weight in zip(expansions, weights, strict=True)
         ]
         said_ids = sorted(self.token_id.get(t, -1) for t in query_tokens)
+        # One word is too general to head a longer name ("butter" is no peanut butter).
+        head = self.token_id.get(query_tokens[-1], -1) if len(query_tokens) > 1 else -1
         hits = []
         for row in rows:
             best, best_coverage, best_literal = 0.0, 0.0, 0.0
@@ -528,7 +534,9 @@ class ProductIndex:
             order = fuzz.ratio(query, first)
             exact = any(len(p) == len(said_ids) and sorted(p) == said_ids  # in any order:
                         for p in spoken)  # still its very name  # fmt: skip
-            hits.append(Hit(row, round(best, 1), order, best_coverage, best_literal, exact))
+            headed = any(p and p[-1] == head for p in spoken)
+            hits.append(Hit(row, round(best, 1), order, best_coverage, best_literal, exact,
+                            headed))  # fmt: skip
         return hits
 
     def search(

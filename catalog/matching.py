@@ -58,8 +58,10 @@ PRIOR_NEEDS = 0.8
 PRIOR_LITERAL_SLACK = 0.05
 """...and that explain (nearly) as many of them word for word as the most literal fit:
 the usual Whole Wheat Bread hears "white" as "wheat", but "white bread" is the white.
-When a product is called exactly what was said, history only chooses among such products:
-"oranges" are the Navel Oranges, not the usual orange juice."""
+When a product is called exactly what was said, history only lifts such products and
+those whose name ends with the last of two or more words said (the head of the phrase):
+"beef jerky" is the usual Original Beef Jerky, but "oranges" are the Navel Oranges, not
+the usual Orange Juice No Pulp, and "butter" is butter, not the usual peanut butter."""
 
 
 class Decision(StrEnum):
@@ -284,7 +286,7 @@ def _prior_weights(
         for hit in hits
         if hit.coverage >= PRIOR_NEEDS
         and hit.literal >= literal
-        and (hit.exact or not named)
+        and (hit.exact or hit.headed or not named)
         and prior.get(index.product_ids[hit.row], 0.0) > 0
     }
     if not liked:

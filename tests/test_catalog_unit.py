@@ -224,3 +224,20 @@ def test_units_and_numbers_said_in_words_meet_how_catalogues_write_them(
     said: str, written: str
 ) -> None:
     assert normalize(said) == normalize(written)
+
+
+def test_the_usual_product_the_words_head_beats_a_strangers_very_name(isolated: Session) -> None:
+    """ "beef jerky" from a shopper who always buys Original Beef Jerky is theirs, though
+    a product is called just Beef Jerky; one word ("butter") is taken as said."""
+    usual = _product(isolated, "J-1", "Original Beef Jerky", "Snackco")
+    _product(isolated, "J-2", "Beef Jerky", "Snackco", popularity=90)
+    peanut = _product(isolated, "P-1", "Creamy Peanut Butter", "Nutco")
+    butter = _product(isolated, "B-1", "Salted Butter", "Dairyco", synonyms=["butter"])
+    matcher = CatalogMatcher()
+    jerky = matcher.match(isolated, "beef jerky", prior={usual.id: 1.0})
+    assert jerky.decision is Decision.CONFIDENT
+    assert jerky.best is not None and jerky.best.product_id == usual.id
+    stranger = matcher.match(isolated, "beef jerky")
+    assert stranger.best is not None and stranger.best.sku == "J-2"
+    said = matcher.match(isolated, "butter", prior={peanut.id: 1.0})
+    assert said.best is not None and said.best.product_id == butter.id
