@@ -26,6 +26,8 @@ from rapidfuzz import fuzz
 from catalog.confusions import alternatives
 from catalog.normalize import compounds, singular, tokens
 
+DENSE_SHARE = 8
+"""Words whose postings reach an eighth of the catalogue are scored over every row."""
 CANDIDATES = 100
 """Products re-ranked per query after candidate generation."""
 MIN_FUZZY_TOKEN = 4
@@ -359,9 +361,10 @@ class ProductIndex:
         self.idf_list: list[float] = self.idf.tolist()
         self.unknown_idf: float = meta["unknown_idf"]
         self.tiebreak: npt.NDArray[np.float32] = arrays["tiebreak"]
+        self._floor = float(self.tiebreak.max()) if len(self.tiebreak) else 0.0
         # Per row, for ranking without building entries: ids, popularity, stock, price,
         # SKU order, and the twin group (rows no one can tell apart by voice share one).
-        self.product_ids: list[int] = arrays["pid"].tolist()
+        self.product_ids: npt.NDArray[np.int64] = arrays["pid"]
         self.popularity: npt.NDArray[np.int64] = arrays["popularity"]
         self.in_stock: npt.NDArray[np.bool_] = arrays["in_stock"]
         self.price: npt.NDArray[np.int64] = arrays["price"]
@@ -451,21 +454,33 @@ class ProductIndex:
         readings = [r for r in readings if r]
         if not readings:
             return []
-        # Only the rows sharing a word are scored (not the whole catalogue).
-        touched = np.unique(np.concatenate([self.posting(t) for r in readings for t, _ in r]))
+        postings = [self.posting(t) for r in readings for t, _ in r]
+        if sum(len(p) for p in postings) * DENSE_SHARE < len(self.entries):
+            # Only the rows sharing a word are scored (not the whole catalogue).
+            touched = np.unique(np.concatenate(postings))
+        else:  # common words: scoring every row is cheaper than finding the few
+            touched = np.arange(len(self.entries), dtype=np.int32)
+        dense = len(touched) == len(self.entries)
         scores = self.tiebreak[touched].astype(np.float32)
         for expansions in readings:
             if len(expansions) == 1:
                 token_id, weight = expansions[0]
-                at = np.searchsorted(touched, self.posting(token_id))
+                posting = self.posting(token_id)
+                at = posting if dense else np.searchsorted(touched, posting)
                 scores[at] += self.idf[token_id] * weight
                 continue
             # A product counts once per spoken word: its best reading of that word.
             best = np.zeros(len(scores), dtype=np.float32)
             for token_id, weight in expansions:
-                at = np.searchsorted(touched, self.posting(token_id))
+                posting = self.posting(token_id)
+                at = posting if dense else np.searchsorted(touched, posting)
                 best[at] = np.maximum(best[at], self.idf[token_id] * weight)
             scores += best
+        if dense:
+            touched = touched[scores > self._floor]
+            scores = scores[scores > self._floor]
+            if not len(touched):
+                return []
         limit = min(limit, len(scores))
         top = np.argpartition(-scores, limit - 1)[:limit]
         found: list[int] = [int(r) for r in touched[top[np.argsort(-scores[top], kind="stable")]]]

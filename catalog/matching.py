@@ -282,12 +282,12 @@ def _prior_weights(
     literal = max((hit.literal for hit in hits), default=0.0) - PRIOR_LITERAL_SLACK
     named = any(hit.exact for hit in hits)
     liked = {
-        hit.row: prior[index.product_ids[hit.row]]
+        hit.row: prior[int(index.product_ids[hit.row])]
         for hit in hits
         if hit.coverage >= PRIOR_NEEDS
         and hit.literal >= literal
         and (hit.exact or hit.headed or not named)
-        and prior.get(index.product_ids[hit.row], 0.0) > 0
+        and prior.get(int(index.product_ids[hit.row]), 0.0) > 0
     }
     if not liked:
         return {}
