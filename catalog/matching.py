@@ -125,9 +125,9 @@ class MatchResult:
         if not self.candidates:
             return ()
         top = self.candidates[0]
-        return tuple(c for c in self.candidates[:3]
-                     if top.rank_score - c.rank_score < CONFIDENT_MARGIN
-                     and (c.exact or not top.exact))  # fmt: skip
+        margin = top.rank_score - CONFIDENT_MARGIN
+        close = (c for c in self.candidates[1:3] if c.rank_score > margin)
+        return (top, *(c for c in close if _rivals(c, top)))
 
 
 def match_text(
@@ -295,11 +295,24 @@ def _prior_weights(
     return {row: PRIOR_BASE + (1.0 - PRIOR_BASE) * value / top for row, value in liked.items()}
 
 
+def _rivals(other: Candidate, top: Candidate) -> bool:
+    """Whether ``other`` competes with the best fit. A product's very name beats names
+    that are not; and a product that is the best fit plus more words ("Signature Shredded
+    Steak & Three-Cheese Chimichangas" after "... & Cheese Chimichanga"; "Organic Whole
+    Milk Plain Kefir" after "Whole Milk Plain Kefir") is a variant of it, not a rival: the
+    plainer one is what was asked for. Both fit what was said; history can still lift the
+    variant to the top."""
+    if top.exact and not other.exact:
+        return False
+    mine, theirs = set(tokens(top.display_name)), set(tokens(other.display_name))
+    return not (top.literal >= other.literal and mine < theirs)
+
+
 def _decide(ranked: tuple[Candidate, ...]) -> Decision:
     if not ranked or ranked[0].rank_score < NO_MATCH_BELOW or ranked[0].coverage < MIN_COVERAGE:
         return Decision.NO_MATCH
     top = ranked[0]
-    rivals = [c for c in ranked[1:] if c.exact or not top.exact]  # a very name beats the rest
+    rivals = [c for c in ranked[1:] if _rivals(c, top)]
     runner_up = rivals[0].rank_score if rivals else 0.0
     if top.rank_score >= CONFIDENT_AT and top.rank_score - runner_up >= CONFIDENT_MARGIN:
         return Decision.CONFIDENT

@@ -241,3 +241,18 @@ def test_the_usual_product_the_words_head_beats_a_strangers_very_name(isolated: 
     assert stranger.best is not None and stranger.best.sku == "J-2"
     said = matcher.match(isolated, "butter", prior={peanut.id: 1.0})
     assert said.best is not None and said.best.product_id == butter.id
+
+
+def test_a_variant_of_the_best_fit_is_no_rival(isolated: Session) -> None:
+    """The plain product that holds every word said is what was asked for; the same
+    words plus more ("Organic ...", "Three-Cheese") name a variant, not a question."""
+    plain = _product(isolated, "K-1", "Whole Milk Plain Kefir", "")
+    _product(isolated, "K-2", "Organic Whole Milk Plain Kefir", "", popularity=80)
+    granny = _product(isolated, "A-1", "Granny Smith Apples", "")
+    crisp = _product(isolated, "A-2", "Honeycrisp Apples", "")
+    matcher = CatalogMatcher()
+    kefir = matcher.match(isolated, "whole milk kefir")
+    assert kefir.decision is Decision.CONFIDENT
+    assert kefir.best is not None and kefir.best.product_id == plain.id
+    apples = matcher.match(isolated, "apples")  # different words each: a real question
+    assert apples.asks and {c.product_id for c in apples.contenders} == {granny.id, crisp.id}
