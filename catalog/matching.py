@@ -333,6 +333,8 @@ def index_entry(product: Product) -> IndexEntry:
     )
 
 
+STALE_STAGING_SECONDS = 3600
+"""A half-built index folder this old belongs to a builder that is gone."""
 KEEP_REVISIONS = 2
 """Index folders kept on disk: the newest, and the one before for workers still on it."""
 
@@ -350,6 +352,11 @@ def build_index_folder(session: Session, root: Path) -> tuple[Path, ProductIndex
     the race for the same revision is fine: its folder is used."""
     revision = current_revision(session)
     target = root / f"revision-{revision}"
+    if root.is_dir():  # staging left by a builder that died half way
+        stale = time.time() - STALE_STAGING_SECONDS
+        for left in root.glob(".building-*"):
+            if left.stat().st_mtime < stale:
+                shutil.rmtree(left, ignore_errors=True)
     if not target.exists():
         started = time.perf_counter()
         products = session.scalars(select(Product).where(Product.active))

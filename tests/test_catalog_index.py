@@ -94,12 +94,16 @@ def test_old_revisions_are_removed_and_a_broken_folder_is_rebuilt(
     tmp_path: Path, sessions: sessionmaker[Session]
 ) -> None:
     folder = tmp_path / "index"
+    dead = folder / ".building-1-x"  # a builder that died an hour ago
+    dead.mkdir(parents=True)
+    os.utime(dead, (0, 0))
     for n in range(3):
         _add(sessions, f"Y-{n}", f"Yuzu Soda {n}")
         with sessions() as db:
             built, _ = build_index_folder(db, folder)
     kept = sorted(f.name for f in folder.iterdir() if f.name.startswith("revision-"))
     assert len(kept) == 2 and built.name in kept  # the newest and the one before
+    assert not dead.exists()
     (built / "meta.json").write_text("{not json")
     matcher = CatalogMatcher(folder)
     with sessions() as db:  # unusable: set aside, answered from what else there is
