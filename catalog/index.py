@@ -115,7 +115,9 @@ class Hit:
 def twin_key(entry: IndexEntry) -> tuple[tuple[str, ...], str]:
     """The same for products no one can tell apart by voice: their brand and name words
     in any order ("Sparkling Water Berry", "Berry Sparkling Water") and their size."""
-    return tuple(sorted(tokens(f"{entry.brand} {entry.name}"))), " ".join(tokens(entry.size))
+    # Brand and name apart: each is one of few strings, and tokens() remembers them.
+    said = [*tokens(entry.brand), *tokens(entry.name)]
+    return tuple(sorted(said)), " ".join(tokens(entry.size))
 
 
 def _ids(found: npt.NDArray[np.int32] | None) -> list[int]:
@@ -271,8 +273,8 @@ def _build(entries: list[IndexEntry]) -> tuple[Arrays, dict[str, Any]]:
     for row, entry in enumerate(entries):
         for text in (entry.display_name, *entry.synonyms):
             joined.update(compounds(text))
-        full = " ".join(tokens(entry.display_name))
         name = " ".join(tokens(entry.name))
+        full = " ".join([*tokens(entry.brand), *tokens(entry.name)])  # the display name
         spoken = [" ".join(tokens(s)) for s in entry.synonyms]
         said = tuple(dict.fromkeys(p for p in (full, name, *spoken) if p))
         phrases.append(said)

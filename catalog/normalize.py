@@ -8,6 +8,7 @@ function so that they meet in the middle.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 FILLER_WORDS = frozenset(
     [
@@ -52,6 +53,7 @@ _NON_WORD = re.compile(r"[^0-9a-z' ]+")
 _INVARIANT_ENDINGS = ("ss", "us", "is", "ous")
 
 
+@lru_cache(maxsize=200_000)
 def singular(token: str) -> str:
     """A cheap English singular: good enough to make 'towels' meet 'towel'."""
     if len(token) <= 3 or token.isdigit() or token.endswith(_INVARIANT_ENDINGS):
@@ -69,6 +71,11 @@ def singular(token: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """Canonical tokens of ``text``: lower case, numbers as digits, singular, no fillers."""
+    return list(_tokens(text))
+
+
+@lru_cache(maxsize=100_000)  # catalogues repeat brands, sizes and names; queries repeat too
+def _tokens(text: str) -> tuple[str, ...]:
     lowered = text.lower()
     for symbol, word in _SYMBOLS:
         lowered = lowered.replace(symbol, word)
@@ -91,7 +98,7 @@ def tokens(text: str) -> list[str]:
         out.append(singular(UNIT_WORDS.get(raw, raw)))
     if number is not None:
         out.append(str(number))
-    return out
+    return tuple(out)
 
 
 def _number_word(word: str) -> int | None:
