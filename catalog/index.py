@@ -393,10 +393,6 @@ class ProductIndex:
         flat = self._phrase_tokens[bounds[0] : bounds[-1]].tolist() if bounds else []
         return [flat[a - bounds[0] : b - bounds[0]] for a, b in pairwise(bounds)]
 
-    def phrases(self, row: int) -> tuple[str, ...]:
-        """What a shopper may say for the product (normalised): brand+name, name, synonyms."""
-        return tuple(" ".join(self.vocabulary[t] for t in ids) for ids in self.phrase_tokens(row))
-
     def __len__(self) -> int:
         return len(self.entries)
 
@@ -562,12 +558,3 @@ class ProductIndex:
         """Candidates for the query (plus fitting rows of ``also``), re-ranked."""
         query_tokens = self.split_compounds(query_tokens)
         return self.rerank(query_tokens, self.candidates(query_tokens, limit, also))
-
-
-def build_index(entries: Iterable[IndexEntry]) -> ProductIndex:
-    return ProductIndex(entries)
-
-
-def prior_vector(index: ProductIndex, prior: Mapping[int, float]) -> dict[int, float]:
-    """Map product-id priors onto index rows (unknown ids are ignored)."""
-    return {index.row_of[pid]: w for pid, w in prior.items() if pid in index.row_of}
