@@ -335,6 +335,9 @@ def index_entry(product: Product) -> IndexEntry:
 
 STALE_STAGING_SECONDS = 3600
 """A half-built index folder this old belongs to a builder that is gone."""
+RETRY_BUILD_SECONDS = 10.0
+"""How soon a worker tries to build a missing index again (a failed build, or another
+process building it)."""
 KEEP_REVISIONS = 2
 """Index folders kept on disk: the newest, and the one before for workers still on it."""
 
@@ -400,6 +403,7 @@ class CatalogMatcher:
         self._index: ProductIndex | None = None
         self._revision: int | None = None
         self._building: threading.Thread | None = None
+        self._next_build = 0.0
 
     def invalidate(self) -> None:
         """Forget the index; the next match loads or rebuilds it."""
@@ -454,6 +458,9 @@ class CatalogMatcher:
         """One builder thread per process; across processes a lock file lets one build."""
         if self._building is not None and self._building.is_alive():
             return
+        if time.monotonic() < self._next_build:
+            return  # a build just failed, or another process holds the lock: not per request
+        self._next_build = time.monotonic() + RETRY_BUILD_SECONDS
         assert self.folder is not None
         folder, bind = self.folder, session.get_bind()
 

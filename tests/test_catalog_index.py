@@ -126,3 +126,21 @@ def test_catalog_index_command_builds_the_current_revision(tmp_path: Path) -> No
     assert "catalogue index: 318 products in" in built.stdout
     (made,) = [f for f in (tmp_path / "index").iterdir() if f.name.startswith("revision-")]
     assert len(ProductIndex.load(made)) == 318
+
+
+def test_a_failing_build_is_not_retried_on_every_request(
+    tmp_path: Path, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tries = []
+
+    def broken(session: Session, root: Path) -> None:
+        tries.append(root)
+        raise OSError("disk full")
+
+    monkeypatch.setattr("catalog.matching.build_index_folder", broken)
+    matcher = CatalogMatcher(tmp_path / "index")
+    for _ in range(5):  # answered every time (built on the spot once), built in the back once
+        with sessions() as db:
+            assert matcher.match(db, "bananas").best is not None
+        matcher.wait_for_build(30)
+    assert len(tries) == 1
