@@ -309,6 +309,15 @@ class Wiring:
     sessions: sessionmaker[Session]
     dialogue: Any = None
     """The local channels' :class:`skill.local.LocalDialogue` (simulator, dialogue tests)."""
+    matcher: Any = None
+    """The app's :class:`catalog.matching.CatalogMatcher`."""
+
+    def close(self) -> None:
+        """Let a background index build finish (it holds a database connection), then
+        close the database pool: for tests and tools that build many apps."""
+        if self.matcher is not None:
+            self.matcher.wait_for_build()
+        self.engine.dispose()
 
 
 def _install_order_pause(seconds: float) -> None:
@@ -420,7 +429,7 @@ def create_app(
         ),
     )
     skill = build_skill(deps)
-    app.extensions["voicecart"] = Wiring(settings, engine, sessions)
+    app.extensions["voicecart"] = Wiring(settings, engine, sessions, matcher=matcher)
 
     if settings.verify_alexa_requests:
         verifiers = alexa_verifiers(settings.skill_id, signature_verifier)

@@ -157,7 +157,7 @@ def settings(tmp_path: Path, database_url: str, nlu_dir: Path) -> Settings:
 def app(settings: Settings) -> Iterator[Flask]:
     application = create_app(settings)
     yield application
-    wiring(application).engine.dispose()
+    wiring(application).close()
 
 
 @pytest.fixture
@@ -171,7 +171,7 @@ def make_app(settings: Settings) -> Iterator[Callable[..., Flask]]:
 
     yield make
     for application in built:
-        wiring(application).engine.dispose()
+        wiring(application).close()
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ def verified_client(settings: Settings, chain: SigningChain) -> Iterator[FlaskCl
         signature_verifier=verifier,
     )
     yield app.test_client()
-    wiring(app).engine.dispose()
+    wiring(app).close()
 
 
 def _post(
@@ -92,7 +92,7 @@ def _refusal(
     )
     body = json.dumps(alexa.launch()).encode()
     status, payload = _post(app.test_client(), body, signer.sign(body))
-    wiring(app).engine.dispose()
+    wiring(app).close()
     assert status == 400
     return str(payload["message"])
 
@@ -136,5 +136,5 @@ def test_default_verifier_is_on_and_refuses_unsigned(settings: Settings) -> None
     """No injected trust: the production verifier (real oscrypto/certvalidator import) is used."""
     app = create_app(replace(settings, verify_alexa_requests=True))
     reply = app.test_client().post("/alexa", json=alexa.launch())
-    wiring(app).engine.dispose()
+    wiring(app).close()
     assert reply.status_code == 400

@@ -128,7 +128,7 @@ def test_token_prints_a_working_access_token(tmp_path: Path) -> None:
     app = create_app(Settings(database_url=env["VOICECART_DATABASE_URL"], instance_dir=tmp_path))
     bearer = {"Authorization": f"Bearer {made.stdout.strip()}"}
     reply = app.test_client().get("/api/v1/cart", headers=bearer)
-    wiring(app).engine.dispose()
+    wiring(app).close()
     assert reply.status_code == 200
     nobody = voicecart("token", "--email", "nobody@example.com", env=env)
     assert nobody.returncode != 0

@@ -65,7 +65,7 @@ def test_unlinked_user_is_asked_to_link_and_nothing_changes(
     reply = app.test_client().post(
         "/alexa", json=alexa.intent("AddToCartIntent", {"item": "bananas", "quantity": "2"})
     )
-    wiring(app).engine.dispose()
+    wiring(app).close()
     payload = reply.get_json()
     assert reply.status_code == 200
     assert "link your Voice Cart account" in alexa.speech(payload)
@@ -79,7 +79,7 @@ def test_unlinked_user_is_asked_to_link_and_nothing_changes(
 def test_help_works_unlinked(settings: Settings) -> None:
     app = create_app(replace(settings, demo_shopper_for_unlinked=False))
     reply = app.test_client().post("/alexa", json=alexa.intent("AMAZON.HelpIntent"))
-    wiring(app).engine.dispose()
+    wiring(app).close()
     assert "reorder coffee" in alexa.speech(reply.get_json())
 
 

@@ -251,7 +251,7 @@ def test_code_bound_to_its_redirect_uri(settings: Settings) -> None:
     linked = sign_up_and_allow(client)
     reply = exchange(client, {"grant_type": "authorization_code", "code": linked.code,
                               "redirect_uri": layla})  # fmt: skip
-    wiring(app).engine.dispose()
+    wiring(app).close()
     assert reply.status_code == 400
     assert reply.get_json()["error"] == "invalid_grant"
 
@@ -268,6 +268,6 @@ def test_revoked_token_on_the_api_is_401(client: FlaskClient) -> None:
 def test_linking_switched_off_without_a_client_secret(settings: Settings) -> None:
     app = create_app(replace(settings, oauth_client_secret=None))
     page = app.test_client().get(authorize_path())
-    wiring(app).engine.dispose()
+    wiring(app).close()
     assert page.status_code == 503
     assert "VOICECART_OAUTH_CLIENT_SECRET" in page.get_data(as_text=True)

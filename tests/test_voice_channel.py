@@ -116,7 +116,7 @@ def test_configured_but_missing_vosk_model_is_a_clear_503(
     wav = tmp_path / "said.wav"
     subprocess.run([espeak, "-w", str(wav), "check out"], check=True)
     reply = _post(client, token, wav.read_bytes())
-    wiring(app).engine.dispose()
+    wiring(app).close()
     assert reply.status_code == 503
     assert reply.get_json()["error"] == "speech_model_missing"
     assert "VOICECART_VOSK_MODEL" in reply.get_json()["message"]
