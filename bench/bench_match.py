@@ -571,14 +571,28 @@ class SpokenGenerator:
 
 # --- scoring ----------------------------------------------------------------------------
 class Twins:
-    """Products with the same words (``tokens``, as a multiset) as each product."""
+    """Products no one can tell apart by voice from each product: the same words
+    (``tokens``, as a multiset) or the same letters in the same order ("Yellow Pop
+    Corn", "Yellow Popcorn"), and twins of those."""
 
     def __init__(self, names: Sequence[str]) -> None:
-        groups: dict[tuple[str, ...], list[int]] = defaultdict(list)
-        keys = [tuple(sorted(tokens(n))) for n in names]
-        for row, key in enumerate(keys):
-            groups[key].append(row)
-        self.of = [frozenset(groups[key]) for key in keys]
+        by_key: dict[object, list[int]] = defaultdict(list)
+        for row, name in enumerate(names):
+            said = tokens(name)
+            by_key[tuple(sorted(said))].append(row)
+            by_key["".join(said)].append(row)
+        linked: dict[int, set[int]] = defaultdict(set)
+        for rows in by_key.values():
+            for row in rows:
+                linked[row].update(rows)
+        self.of: list[frozenset[int]] = []
+        for row in range(len(names)):
+            group, todo = {row}, [row]
+            while todo:  # twins of twins
+                for other in linked[todo.pop()] - group:
+                    group.add(other)
+                    todo.append(other)
+            self.of.append(frozenset(group))
 
 
 class Answerability:

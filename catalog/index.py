@@ -26,9 +26,7 @@ from rapidfuzz import fuzz
 from catalog.confusions import alternatives
 from catalog.normalize import compounds, singular, tokens
 
-DENSE_SHARE = 8
-"""Words whose postings reach an eighth of the catalogue are scored over every row."""
-CANDIDATES = 100
+CANDIDATES = 50
 """Products re-ranked per query after candidate generation."""
 MIN_FUZZY_TOKEN = 4
 """Shorter words must match exactly: 'oz' must not become 'of'."""
@@ -110,6 +108,10 @@ class Hit:
     """Two or more words were said and one of its names ends with the last (the head of
     the phrase: "beef jerky" heads Original Beef Jerky; "orange juice" does not head
     Orange Juice No Pulp, and one word, "butter", heads nothing)."""
+    ends: bool = False
+    """One word was said and one of its names ends with it: "apples" ends Granny Smith
+    Apples, not Apple Juice. (Of longer requests the last word may be a descriptor:
+    "panko breadcrumbs" for Panko Breadcrumbs Original.)"""
 
 
 def twin_key(entry: IndexEntry) -> tuple[tuple[str, ...], str]:
@@ -118,6 +120,36 @@ def twin_key(entry: IndexEntry) -> tuple[tuple[str, ...], str]:
     # Brand and name apart: each is one of few strings, and tokens() remembers them.
     said = [*tokens(entry.brand), *tokens(entry.name)]
     return tuple(sorted(said)), " ".join(tokens(entry.size))
+
+
+@lru_cache(maxsize=100_000)  # catalogues repeat brands and names
+def _compounds(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple(compounds(text).items())
+
+
+def twin_groups(entries: Sequence[IndexEntry]) -> npt.NDArray[np.int32]:
+    """Per product, a group id shared with its twins: the same words in any order
+    (:func:`twin_key`), or the same letters in the same order ("Yellow Pop Corn",
+    "Yellow Popcorn"), and the same size. Twins of twins are twins."""
+    parent = list(range(len(entries)))
+
+    def root(row: int) -> int:
+        while parent[row] != row:
+            parent[row] = parent[parent[row]]
+            row = parent[row]
+        return row
+
+    first: dict[object, int] = {}
+    for row, entry in enumerate(entries):
+        by_words = twin_key(entry)
+        letters = "".join([*tokens(entry.brand), *tokens(entry.name)])
+        for key in (by_words, (letters, by_words[1])):
+            other = first.setdefault(key, row)
+            if other != row:
+                parent[root(row)] = root(other)
+    dense: dict[int, int] = {}
+    return np.asarray([dense.setdefault(root(row), len(dense)) for row in range(len(entries))],
+                      dtype=np.int32)  # fmt: skip
 
 
 def _ids(found: npt.NDArray[np.int32] | None) -> list[int]:
@@ -263,16 +295,14 @@ def _build(entries: list[IndexEntry]) -> tuple[Arrays, dict[str, Any]]:
     by_sku = sorted(range(len(entries)), key=lambda row: entries[row].sku)
     arrays["sku_rank"] = np.empty(len(entries), dtype=np.int32)
     arrays["sku_rank"][by_sku] = np.arange(len(entries), dtype=np.int32)
-    groups: dict[tuple[tuple[str, ...], str], int] = {}
-    arrays["twin"] = np.asarray([groups.setdefault(twin_key(e), len(groups)) for e in entries],
-                                dtype=np.int32)  # fmt: skip
+    arrays["twin"] = twin_groups(entries)
     # Phrases a shopper may say for a product: brand+name, name, each synonym.
     joined: dict[str, tuple[str, ...]] = {}
     phrases: list[tuple[str, ...]] = []
     postings: dict[str, list[int]] = defaultdict(list)
     for row, entry in enumerate(entries):
-        for text in (entry.display_name, *entry.synonyms):
-            joined.update(compounds(text))
+        for text in (entry.brand, entry.name, *entry.synonyms):  # none spans the space
+            joined.update(_compounds(text))
         name = " ".join(tokens(entry.name))
         full = " ".join([*tokens(entry.brand), *tokens(entry.name)])  # the display name
         spoken = [" ".join(tokens(s)) for s in entry.synonyms]
@@ -448,43 +478,54 @@ class ProductIndex:
         """
         if not len(self.entries):
             return []
-        readings = [(self._expand(t)) for t in dict.fromkeys(query_tokens)]
-        readings = [r for r in readings if r]
+        readings = [r for r in (self._expand(t) for t in dict.fromkeys(query_tokens)) if r]
         if not readings:
             return []
-        postings = [self.posting(t) for r in readings for t, _ in r]
-        if sum(len(p) for p in postings) * DENSE_SHARE < len(self.entries):
-            # Only the rows sharing a word are scored (not the whole catalogue).
-            touched = np.unique(np.concatenate(postings))
-        else:  # common words: scoring every row is cheaper than finding the few
-            touched = np.arange(len(self.entries), dtype=np.int32)
-        dense = len(touched) == len(self.entries)
-        scores = self.tiebreak[touched].astype(np.float32)
+        size = len(self.entries)
+        # Scored over the whole catalogue in one array: scattering postings into it
+        # costs their length, where merging them (np.unique) cost ten times more.
+        scores = np.zeros(size, dtype=np.float32)
+        best: npt.NDArray[np.float32] | None = None
+        reference: npt.NDArray[np.int32] | None = None
+        reference_gain = -1.0
         for expansions in readings:
-            if len(expansions) == 1:
-                token_id, weight = expansions[0]
-                posting = self.posting(token_id)
-                at = posting if dense else np.searchsorted(touched, posting)
-                scores[at] += self.idf[token_id] * weight
-                continue
-            # A product counts once per spoken word: its best reading of that word.
-            best = np.zeros(len(scores), dtype=np.float32)
+            if len(expansions) > 1 and best is None:
+                best = np.zeros(size, dtype=np.float32)
+            postings = []
+            # A sound-alike or misspelling of a word we know says no more than the word:
+            # "lime" is not better read as the rarer "limu" or "loam".
+            said = max((float(self.idf[t]) for t, w in expansions if w >= 1.0), default=math.inf)
             for token_id, weight in expansions:
                 posting = self.posting(token_id)
-                at = posting if dense else np.searchsorted(touched, posting)
-                best[at] = np.maximum(best[at], self.idf[token_id] * weight)
-            scores += best
-        if dense:
-            touched = touched[scores > self._floor]
-            scores = scores[scores > self._floor]
-            if not len(touched):
-                return []
-        limit = min(limit, len(scores))
-        top = np.argpartition(-scores, limit - 1)[:limit]
-        found: list[int] = [int(r) for r in touched[top[np.argsort(-scores[top], kind="stable")]]]
-        chosen = set(found)
-        shared = set(touched.tolist()) if also else set()
-        found.extend(r for r in also if r not in chosen and r in shared)
+                gain = min(float(self.idf[token_id]), said) * weight
+                if len(posting) >= limit and gain > reference_gain:
+                    reference, reference_gain = posting, gain
+                if best is None or len(expansions) == 1:
+                    scores[posting] += gain  # a posting holds each row once
+                else:  # a product counts once per spoken word: its best reading of it
+                    best[posting] = np.maximum(best[posting], gain)
+                    postings.append(posting)
+            if postings and best is not None:
+                rows = np.concatenate(postings)
+                scores[rows] += best[rows]
+                best[rows] = 0.0
+        cut = np.float32(1e-6)
+        if reference is not None:
+            # Any one posting's k-th best score is a floor under the k best overall, so
+            # only rows reaching it are ranked (not every row sharing a common word).
+            sample = scores[reference] + self.tiebreak[reference]
+            floor = np.partition(sample, len(sample) - limit)[len(sample) - limit]
+            cut = max(cut, np.float32(floor - self._floor - 1e-3))
+        touched = np.flatnonzero(scores >= cut)
+        if not len(touched):
+            return []
+        ranked = scores[touched] + self.tiebreak[touched]
+        limit = min(limit, len(ranked))
+        top = np.argpartition(-ranked, limit - 1)[:limit]
+        found: list[int] = [int(r) for r in touched[top[np.argsort(-ranked[top], kind="stable")]]]
+        if also:
+            chosen = set(found)
+            found.extend(r for r in also if r not in chosen and scores[r] > 0)
         return found
 
     def split_compounds(self, query_tokens: list[str]) -> list[str]:
@@ -520,7 +561,9 @@ class ProductIndex:
         ]
         said_ids = sorted(self.token_id.get(t, -1) for t in query_tokens)
         # One word is too general to head a longer name ("butter" is no peanut butter).
-        head = self.token_id.get(query_tokens[-1], -1) if len(query_tokens) > 1 else -1
+        last = self.token_id.get(query_tokens[-1], -1) if query_tokens else -1
+        single = len(query_tokens) == 1
+        head = -1 if single else last
         hits = []
         for row in rows:
             best, best_coverage, best_literal = 0.0, 0.0, 0.0
@@ -548,8 +591,9 @@ class ProductIndex:
             exact = any(len(p) == len(said_ids) and sorted(p) == said_ids  # in any order:
                         for p in spoken)  # still its very name  # fmt: skip
             headed = any(p and p[-1] == head for p in spoken)
+            ends = single and any(p and p[-1] == last for p in spoken)
             hits.append(Hit(row, round(best, 1), order, best_coverage, best_literal, exact,
-                            headed))  # fmt: skip
+                            headed, ends))  # fmt: skip
         return hits
 
     def search(

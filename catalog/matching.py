@@ -40,10 +40,17 @@ NO_MATCH_BELOW = 60.0
 MIN_COVERAGE = 0.6
 """A product that leaves most of what was said unexplained is no match ("dragonfruit
 kombucha" is not the ginger kombucha)."""
+FULLY_EXPLAINED = 0.999
+"""Coverage of a product that accounts for every said word."""
 MIN_PART = 3
 """Split words are rejoined, and unknown words split, only into parts this long."""
 MAX_BEGINNING_WORDS = 8
 """How far into unmatched words a product name is looked for."""
+ENDS_BONUS = 5.0
+"""Ranking (not scoring) lift for a product one word said names (its name ends with
+the word, or is the word): what is named comes before what the word only describes
+(Granny Smith Apples before Apple Juice for "apples"; Whole Milk before Milk Chocolate
+for "milk")."""
 CONFIDENT_AT = 80.0
 CONFIDENT_MARGIN = 5.0
 PRIOR_WEIGHT = 45.0
@@ -93,6 +100,8 @@ class Candidate:
     """The share it explains word for word."""
     exact: bool = False
     """The words said are one of its names (after plurals, case and "&"/"and")."""
+    ends: bool = False
+    """One word was said and one of its names ends with it (see :attr:`Hit.ends`)."""
     twins: int = 0
     """How many other products carry the very same words (any order, same size): no one
     can tell them apart by voice, so they were decided by history, popularity, stock and
@@ -126,8 +135,8 @@ class MatchResult:
             return ()
         top = self.candidates[0]
         margin = top.rank_score - CONFIDENT_MARGIN
-        close = (c for c in self.candidates[1:3] if c.rank_score > margin)
-        return (top, *(c for c in close if _rivals(c, top)))
+        close = [c for c in self.candidates[1:] if c.rank_score > margin and _rivals(c, top)]
+        return (top, *close[:2])
 
 
 def match_text(
@@ -157,7 +166,8 @@ def match_text(
         weight = weights.get(row, 0.0)
         # Ties break on history, then general popularity, then stock, then price, then
         # word order, then SKU: never on list order.
-        key = (-round(hit.text_score + PRIOR_WEIGHT * weight, 1), -weight,
+        bonus = ENDS_BONUS if hit.ends or hit.exact else 0.0
+        key = (-round(hit.text_score + PRIOR_WEIGHT * weight + bonus, 1), -weight,
                -int(index.popularity[row]), not index.in_stock[row], int(index.price[row]),
                -hit.order_score, int(index.sku_rank[row]))  # fmt: skip
         ranked.append((key, hit))
@@ -198,10 +208,11 @@ def match_item(
     return phrase, result
 
 
-def respellings(index: ProductIndex, text: str) -> list[str]:
+def respellings(index: ProductIndex, text: str, *, split_known: bool = False) -> list[str]:
     """The words as a recogniser may have split or joined them: two words joined when the
     catalogue has the joined word ("tooth paste", "mozza rella"); a word the catalogue
-    lacks split into two it has ("peanutbutter")."""
+    lacks (or, with ``split_known``, any word) split into two it has ("peanutbutter",
+    "breadcrumbs" for Panko Bread Crumbs: said alike)."""
     words = tokens(text[:MAX_QUERY_CHARS])
     known = index.token_id
     variants = []
@@ -210,7 +221,7 @@ def respellings(index: ProductIndex, text: str) -> list[str]:
         if joined in known and not joined.isdigit():
             variants.append([*words[:at], joined, *words[at + 2 :]])
     for at, word in enumerate(words):
-        if word in known or len(word) < 2 * MIN_PART or not word.isalpha():
+        if (word in known and not split_known) or len(word) < 2 * MIN_PART or not word.isalpha():
             continue
         for cut in range(MIN_PART, len(word) - MIN_PART + 1):
             if word[:cut] in known and singular(word[cut:]) in known:
@@ -237,8 +248,12 @@ def match_words(
     ("... for taco night"), then their longest beginning that names a product word for
     word ("trash bags the kitchen one is full")."""
     result = match_text(index, text, prior=prior, limit=limit)
-    if result.decision is not Decision.CONFIDENT:
-        for variant in respellings(index, text):
+    best = result.best
+    if result.decision is not Decision.CONFIDENT or (best and best.coverage < FULLY_EXPLAINED):
+        # Also when a said word is left over: "black pepper corn grinder" is the
+        # Black Peppercorn Grinder, not the Black Pepper Grinder.
+        split_known = result.decision is Decision.AMBIGUOUS
+        for variant in respellings(index, text, split_known=split_known):
             other = match_text(index, variant, prior=prior, limit=limit)
             if _standing(other) > _standing(result):
                 result = other
@@ -271,6 +286,7 @@ def _candidate(entry: IndexEntry, hit: Hit, weight: float, twins: int = 0) -> Ca
         coverage=hit.coverage,
         literal=hit.literal,
         exact=hit.exact,
+        ends=hit.ends,
         twins=twins,
     )
 
@@ -301,9 +317,12 @@ def _rivals(other: Candidate, top: Candidate) -> bool:
     Steak & Three-Cheese Chimichangas" after "... & Cheese Chimichanga"; "Organic Whole
     Milk Plain Kefir" after "Whole Milk Plain Kefir") is a variant of it, not a rival: the
     plainer one is what was asked for. Both fit what was said; history can still lift the
-    variant to the top."""
+    variant to the top. Nor is a product the last word said only describes ("Apple
+    Juice" after "apples") a rival of one it names ("Granny Smith Apples")."""
     if top.exact and not other.exact:
         return False
+    if top.ends and not other.ends and not other.exact:
+        return False  # "apples": Granny Smith Apples, and no Apple Juice in the question
     mine, theirs = set(tokens(top.display_name)), set(tokens(other.display_name))
     return not (top.literal >= other.literal and mine < theirs)
 

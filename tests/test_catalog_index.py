@@ -144,3 +144,15 @@ def test_a_failing_build_is_not_retried_on_every_request(
             assert matcher.match(db, "bananas").best is not None
         matcher.wait_for_build(30)
     assert len(tries) == 1
+
+
+def test_twins_by_words_or_by_letters_share_a_group() -> None:
+    from catalog.index import IndexEntry, twin_groups
+
+    groups = twin_groups([
+        IndexEntry(1, "a", "Yellow Pop Corn"), IndexEntry(2, "b", "Yellow Popcorn"),
+        IndexEntry(3, "c", "Popcorn Yellow"), IndexEntry(4, "d", "Yellow Popcorn", size="2 lb"),
+        IndexEntry(5, "e", "White Popcorn"),
+    ])  # fmt: skip
+    assert groups[0] == groups[1] == groups[2]  # letters, then words: twins of twins
+    assert len({groups[0], groups[3], groups[4]}) == 3

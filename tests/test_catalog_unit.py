@@ -256,3 +256,48 @@ def test_a_variant_of_the_best_fit_is_no_rival(isolated: Session) -> None:
     assert kefir.best is not None and kefir.best.product_id == plain.id
     apples = matcher.match(isolated, "apples")  # different words each: a real question
     assert apples.asks and {c.product_id for c in apples.contenders} == {granny.id, crisp.id}
+
+
+def test_a_question_about_apples_is_about_apples(isolated: Session) -> None:
+    """Products the last word said only describes (Apple Juice, Applesauce after "apples")
+    are not offered beside the ones it names, even when they score in between."""
+    granny = _product(isolated, "A-1", "Granny Smith Apples", "Orchard", popularity=9)
+    _product(isolated, "A-3", "Applesauce Cups", "Orchard", popularity=8)
+    _product(isolated, "A-4", "Apple Juice", "Orchard", popularity=8)
+    crisp = _product(isolated, "A-2", "Honeycrisp Apples", "Orchard", popularity=1)
+    apples = CatalogMatcher().match(isolated, "apples")
+    assert apples.asks, apples
+    assert {c.product_id for c in apples.contenders} == {granny.id, crisp.id}, apples
+
+
+def test_a_common_word_is_not_read_as_rarer_sound_alikes(isolated: Session) -> None:
+    """"lime" said, Lime sold: more than a candidate list of products with rarer words
+    spelled like it (limea, limeb, ...) must not crowd the lime itself out."""
+    lime = _product(isolated, "L-0", "Lime", "")
+    for n in range(80):
+        _product(isolated, f"L-{n + 1}", f"Lime Soda Flavour {n}", "Fizz")
+    for letter in "abcdef":
+        for n in range(12):
+            _product(isolated, f"X-{letter}{n}", f"Lime{letter} Tonic {n}", "Other")
+    result = CatalogMatcher().match(isolated, "lime")
+    assert result.decision is Decision.CONFIDENT
+    assert result.best is not None and result.best.product_id == lime.id
+
+
+@pytest.mark.parametrize(
+    ("said", "sku"),
+    [("black pepper corn grinder", "G-1"), ("panko breadcrumbs", "C-1"),
+     ("yellow popcorn", "Y-2"), ("yellow pop corn", "Y-1")],
+)  # fmt: skip
+def test_spellings_said_alike(isolated: Session, said: str, sku: str) -> None:
+    """A said word left over may be half of a catalogue word (pepper corn: peppercorn),
+    a known word may be two of them (breadcrumbs: Bread Crumbs), and products spelled
+    apart but said alike (Pop Corn, Popcorn) are twins: picked, never asked about."""
+    for code, name in (("G-1", "Black Peppercorn Grinder"), ("G-2", "Black Pepper Grinder"),
+                       ("C-1", "Panko Bread Crumbs"), ("C-2", "Panko Breadcrumbs Original"),
+                       ("C-3", "Gluten Free Panko Breadcrumbs"), ("Y-1", "Yellow Pop Corn"),
+                       ("Y-2", "Yellow Popcorn")):  # fmt: skip
+        _product(isolated, code, name, "")
+    result = CatalogMatcher().match(isolated, said)
+    assert result.decision is Decision.CONFIDENT, result
+    assert result.best is not None and result.best.sku == sku
