@@ -524,8 +524,9 @@ class DialogStages:
         self._count += 1
         db = self._dir / f"conversation-{self._count}.db"
         shutil.copy(self._template, db)
+        index = self._dir / f"index-{self._count}"  # its catalogue is its own
         settings = replace(
-            self._base, database_url=f"sqlite:///{db}", instance_dir=self._dir,
+            self._base, database_url=f"sqlite:///{db}", instance_dir=self._dir, index_dir=index,
             verify_alexa_requests=False, demo_shopper_for_unlinked=False,
             secret_key=self._base.secret_key or "voicecart-dialog-tests",
         )  # fmt: skip
@@ -540,8 +541,9 @@ class DialogStages:
         try:
             yield _DialogStage(built.dialogue, built.sessions, settings.max_quantity)
         finally:
-            built.engine.dispose()
+            built.close()
             db.unlink(missing_ok=True)
+            shutil.rmtree(index, ignore_errors=True)
 
     def close(self) -> None:
         import shutil

@@ -197,3 +197,11 @@ def clear_cart(session: Session, customer_id: int, *, channel: Channel) -> None:
         cart.lines.clear()
         touch(cart, channel)
         session.flush()
+
+
+def line_name(session: Session, customer_id: int, product_id: int) -> str:
+    """The spoken name of a cart line's product (``NotInCart`` when it is not there)."""
+    line = _line_of(cart_for(session, customer_id), product_id)
+    if line is None:
+        raise NotInCart(product_id, get_product(session, product_id).display_name)
+    return str(get_product(session, product_id).display_name)

@@ -314,3 +314,67 @@ def product_in_cart(turn: Turn, customer_id: int, words: str) -> Candidate:
     if best is None or result.decision is Decision.NO_MATCH:
         raise ProductNotFound(words)
     raise NotInCart(best.product_id, best.display_name)
+
+
+def offer_empty(
+    handler_input: HandlerInput, turn: Turn, customer: Customer, lead: str = ""
+) -> Response:
+    """Say what the cart holds and wait for the yes that empties it."""
+    cart = carts.view_cart(turn.session, customer.id)
+    if not cart.lines:
+        return say(handler_input, f"{lead}{prompts.CART_ALREADY_EMPTY}", prompts.HELP_REPROMPT)
+    turn.set_pending(Pending("empty", (), cart.total_cents, cart_version=cart.version))
+    speech = prompts.confirm_empty(cart.item_count, cart.total_cents)
+    return say(handler_input, f"{lead}{speech}", prompts.EMPTY_REPROMPT)
+
+
+def empty_cart(
+    handler_input: HandlerInput, turn: Turn, customer: Customer, pending: Pending
+) -> Response:
+    """Yes to emptying: only the cart that was read out (an edit since asks again)."""
+    cart = carts.view_cart(turn.session, customer.id)
+    if pending.cart_version is not None and cart.version != pending.cart_version:
+        return offer_empty(handler_input, turn, customer, lead=prompts.CART_CHANGED_SINCE)
+    carts.clear_cart(turn.session, customer.id, channel=turn.channel)
+    log.info("cart of customer %s emptied by voice", customer.id)
+    return say(handler_input, prompts.CART_EMPTIED, prompts.HELP_REPROMPT)
+
+
+def change_quantity(
+    handler_input: HandlerInput, turn: Turn, customer: Customer, product_id: int,
+    quantity: int, *, fewer: bool,
+) -> Response:  # fmt: skip
+    """Set a cart line to ``quantity`` (or take ``quantity`` off it, ``fewer``); none
+    left takes the line out."""
+    cart = carts.view_cart(turn.session, customer.id)
+    line = next((ln for ln in cart.lines if ln.product_id == product_id), None)
+    if line is None:
+        raise NotInCart(product_id, get_product(turn.session, product_id).display_name)
+    turn.scope.product_id = product_id
+    wanted = line.quantity - quantity if fewer else quantity
+    if wanted <= 0:
+        carts.remove_item(turn.session, customer.id, product_id, channel=turn.channel)
+        return say(handler_input, prompts.quantity_to_zero(line.name), prompts.HELP_REPROMPT)
+    carts.set_quantity(turn.session, customer.id, product_id, wanted, channel=turn.channel,
+                       max_quantity=turn.max_quantity)  # fmt: skip
+    return say(handler_input, prompts.quantity_set(wanted, line.name, line.size),
+               prompts.HELP_REPROMPT)  # fmt: skip
+
+
+def tell_price(handler_input: HandlerInput, turn: Turn, words: str) -> Response:
+    """The price of the product the shopper would get for these words (their usual one
+    first); in stock, offer to add one. Close contenders: each one's price."""
+    phrase, result = turn.match_item(words)
+    if result.asks and phrase.pack is None and phrase.unit is None:
+        kind, labels = differences(result.contenders)
+        named = [(label, c.price_cents) for label, c in zip(labels, result.contenders, strict=True)]
+        return say(handler_input, prompts.prices_of(kind, named), prompts.HELP_REPROMPT)
+    chosen = pick_size(result, phrase)
+    turn.scope.product_id = chosen.product_id
+    product = get_product(turn.session, chosen.product_id)
+    speech = prompts.price_of_item(product.display_name, product.size, product.price_cents,
+                                   product.stock > 0, usual=chosen.prior > 0)  # fmt: skip
+    if product.stock <= 0:
+        return say(handler_input, speech, prompts.HELP_REPROMPT)
+    turn.set_pending(Pending("add", ((product.id, 1),), product.price_cents))
+    return say(handler_input, speech, prompts.ADD_IT_REPROMPT)

@@ -21,7 +21,7 @@ from catalog.db import utcnow
 from catalog.matching import pick_option
 from skill import flows, prompts
 from skill.speech import QuantityNotUnderstood, say
-from skill.turn import CHOICE_KEY, CLOSEST_KEY, PENDING_KEY, Pending, turn_of
+from skill.turn import CHOICE_KEY, CLOSEST_KEY, LAST_PRODUCT_KEY, PENDING_KEY, Pending, turn_of
 
 log = logging.getLogger("voicecart.skill")
 
@@ -33,9 +33,9 @@ def slot_text(handler_input: HandlerInput, name: str) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-def slot_quantity(handler_input: HandlerInput, maximum: int) -> int | None:
+def slot_quantity(handler_input: HandlerInput, maximum: int, name: str = "quantity") -> int | None:
     """``AMAZON.NUMBER`` as an int; ``None`` when not said, gibberish is refused."""
-    raw = slot_text(handler_input, "quantity")
+    raw = slot_text(handler_input, name)
     if raw is None:
         return None
     try:
@@ -44,15 +44,20 @@ def slot_quantity(handler_input: HandlerInput, maximum: int) -> int | None:
         raise QuantityNotUnderstood(raw, maximum) from None
 
 
-def elicit_item(handler_input: HandlerInput, prompt: str) -> Response:
-    """Ask for the missing ``item`` slot and keep the session (and the intent) open."""
+def elicit_slot(handler_input: HandlerInput, slot: str, prompt: str, reprompt: str) -> Response:
+    """Ask for a missing slot and keep the session (and the intent) open."""
     request = handler_input.request_envelope.request
     assert isinstance(request, IntentRequest)
     intent: Intent | None = request.intent
     handler_input.response_builder.add_directive(
-        ElicitSlotDirective(updated_intent=intent, slot_to_elicit="item")
+        ElicitSlotDirective(updated_intent=intent, slot_to_elicit=slot)
     )
-    return say(handler_input, prompt, prompts.ASK_ITEM_REPROMPT)
+    return say(handler_input, prompt, reprompt)
+
+
+def elicit_item(handler_input: HandlerInput, prompt: str) -> Response:
+    """Ask for the missing ``item`` slot and keep the session (and the intent) open."""
+    return elicit_slot(handler_input, "item", prompt, prompts.ASK_ITEM_REPROMPT)
 
 
 class LaunchRequestHandler(AbstractRequestHandler):
@@ -196,6 +201,80 @@ class CancelOrderIntentHandler(AbstractRequestHandler):
         return say(handler_input, speech, prompts.CANCEL_REPROMPT)
 
 
+class EmptyCartIntentHandler(AbstractRequestHandler):
+    """ "Clear out my cart": read what it holds, empty it after a yes."""
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return bool(is_intent_name("EmptyCartIntent")(handler_input))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        turn = turn_of(handler_input)
+        return flows.offer_empty(handler_input, turn, turn.require_customer())
+
+
+class ChangeQuantityIntentHandler(AbstractRequestHandler):
+    """ "Set the limes to four", "make it two" (the product last talked about), "one less
+    milk"."""
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return bool(is_intent_name("ChangeQuantityIntent")(handler_input))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        turn = turn_of(handler_input)
+        customer = turn.require_customer()
+        words = slot_text(handler_input, "item")
+        last = turn.attributes.get(LAST_PRODUCT_KEY)
+        if words is not None:
+            product_id = flows.product_in_cart(turn, customer.id, words).product_id
+        elif isinstance(last, int) and not isinstance(last, bool):
+            product_id = last
+        else:
+            return elicit_item(handler_input, prompts.ASK_ITEM_TO_CHANGE)
+        quantity = slot_quantity(handler_input, turn.max_quantity)
+        taken_off = slot_quantity(handler_input, turn.max_quantity, "fewer")  # "one less"
+        if quantity is None and taken_off is not None:
+            return flows.change_quantity(handler_input, turn, customer, product_id, taken_off,
+                                         fewer=True)  # fmt: skip
+        if quantity is None:
+            turn.scope.product_id = product_id
+            name = carts.line_name(turn.session, customer.id, product_id)
+            return elicit_slot(handler_input, "quantity", prompts.ask_how_many(name),
+                               prompts.ASK_HOW_MANY_REPROMPT)  # fmt: skip
+        return flows.change_quantity(handler_input, turn, customer, product_id, quantity,
+                                     fewer=False)  # fmt: skip
+
+
+class PriceIntentHandler(AbstractRequestHandler):
+    """ "What does the oat milk cost": the price of what the shopper would get."""
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return bool(is_intent_name("PriceIntent")(handler_input))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        turn = turn_of(handler_input)
+        words = slot_text(handler_input, "item")
+        if words is None:
+            return elicit_item(handler_input, prompts.ASK_ITEM_TO_PRICE)
+        return flows.tell_price(handler_input, turn, words)
+
+
+class LastOrderIntentHandler(AbstractRequestHandler):
+    """ "What did I order last time": the last order's lines."""
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return bool(is_intent_name("LastOrderIntent")(handler_input))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        turn = turn_of(handler_input)
+        last = orders.latest_order(turn.session, turn.require_customer().id)
+        if last is None:
+            raise NoOrders()
+        phrases = [prompts.item_phrase(ln.quantity, ln.product_name) for ln in last.lines]
+        when = prompts.spoken_date(last.placed_at, utcnow())
+        speech = prompts.last_order_lines(last.id, when, phrases, last.total_cents)
+        return say(handler_input, speech, prompts.HELP_REPROMPT)
+
+
 class YesIntentHandler(AbstractRequestHandler):
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return bool(is_intent_name("AMAZON.YesIntent")(handler_input))
@@ -220,6 +299,9 @@ class YesIntentHandler(AbstractRequestHandler):
         if pending.kind == "fix":
             turn.clear_pending()
             return flows.fix_cart(handler_input, turn, customer, pending)
+        if pending.kind == "empty":
+            turn.clear_pending()
+            return flows.empty_cart(handler_input, turn, customer, pending)
         if pending.kind == "add":
             turn.clear_pending()
             (product_id, quantity), *_ = pending.items
@@ -302,6 +384,9 @@ class NoIntentHandler(AbstractRequestHandler):
             return say(handler_input, prompts.order_kept(pending.order_id), prompts.HELP_REPROMPT)
         if pending.kind == "fix":
             return say(handler_input, prompts.CART_LEFT_AS_IS, prompts.HELP_REPROMPT)
+        if pending.kind in ("empty", "add"):
+            speech = f"Okay. {prompts.left_standing(pending.kind)} {prompts.ANYTHING_ELSE}"
+            return say(handler_input, speech, prompts.HELP_REPROMPT)
         return say(handler_input, prompts.NOT_ORDERED, prompts.HELP_REPROMPT)
 
 
@@ -341,7 +426,8 @@ class HelpIntentHandler(AbstractRequestHandler):
 
 
 class StopOrCancelIntentHandler(AbstractRequestHandler):
-    """Stop, Cancel and NavigateHome all end the session; a pending order is dropped."""
+    """Stop, Cancel and NavigateHome all end the session; a waiting offer is dropped, and
+    the goodbye says what stands ("cancel" to "Should I cancel it?" cancels nothing)."""
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return any(
@@ -351,10 +437,16 @@ class StopOrCancelIntentHandler(AbstractRequestHandler):
 
     def handle(self, handler_input: HandlerInput) -> Response:
         turn = turn_of(handler_input)
-        had_pending = turn.pending is not None
+        pending, choice = turn.pending, turn.choice
         turn.clear_pending()
         turn.clear_choice()
-        return say(handler_input, prompts.CANCELLED if had_pending else prompts.GOODBYE, end=True)
+        if pending is not None:
+            speech = prompts.walked_away(pending.kind, pending.order_id)
+        elif choice is not None:
+            speech = prompts.walked_away("choice")
+        else:
+            speech = prompts.GOODBYE
+        return say(handler_input, speech, end=True)
 
 
 class FallbackIntentHandler(AbstractRequestHandler):
@@ -413,6 +505,10 @@ REQUEST_HANDLERS: tuple[type[AbstractRequestHandler], ...] = (
     CheckoutIntentHandler,
     OrderStatusIntentHandler,
     CancelOrderIntentHandler,
+    EmptyCartIntentHandler,
+    ChangeQuantityIntentHandler,
+    PriceIntentHandler,
+    LastOrderIntentHandler,
     AwaitingVoiceCodeHandler,
     VoiceCodeIntentHandler,
     ChooseProductIntentHandler,

@@ -264,6 +264,80 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         "when (can|should|might) (i|we) expect (my|the|our) (order|delivery|groceries)",
     ),
     _intent(
+        "EmptyCartIntent",
+        f"[please] (empty|clear|clear out|wipe|reset|dump|empty out) {CART} [please]",
+        f"{ASK} (empty|clear|clear out|wipe) {CART}",
+        f"(remove|delete|take out|get rid of|throw out|clear) (everything|all the items|all the"
+        f" stuff|all items|it all|all of it) [{FROM_CART}|in {CART}] [please]",
+        f"[please] (take|throw|get) everything out of {CART}",
+        "(start|start over|start again) (with|from) an empty (cart|basket)",
+        "(i want|i'd like|i need) to (empty|clear|clear out|start over with) (my|the)"
+        " (cart|basket)",
+        "(i want|i'd like) (a|an) (empty|clean|fresh) (cart|basket)",
+        f"(scrap|ditch|cancel|forget|trash) (everything|it all) in {CART}",
+        f"(scrap|ditch|trash) {CART}",
+        "(start|let's start) (over|fresh) with (my|the) (cart|basket)",
+        "(empty|clear) it all out",
+    ),
+    _intent(
+        "ChangeQuantityIntent",
+        "[please] (set|change|update|make) [the|my] {item} (to|at) {quantity} [please|instead]",
+        "(change|update|set) the (quantity|number|amount|count) (of|for) [the|my] {item} to"
+        " {quantity} [please]",
+        "(change|update|set) (the|my) {item} (quantity|amount|count) to {quantity} [please]",
+        "[actually] (make|change) (it|that|them|those) {quantity} [please|instead]",
+        "[actually] (make it|make that|change it to|change that to) {quantity} {item} [instead]",
+        "[actually] (change|switch) (it|that|them) to {quantity} [please|instead]",
+        "[can you] (make|change) (it|that|them) {quantity} instead",
+        "(lower|reduce|drop|bring down|cut) [the|my] {item} to {quantity}",
+        "(raise|increase|bump up|up|bring up) [the|my] {item} to {quantity}",
+        "i (only|just) (want|need) {quantity} {item} [not more|please]",
+        "(only|just) {quantity} {item} (please|instead|not more)",
+        "{fewer} (less|fewer) {item} [please]",
+        "(take|remove) {fewer} (of the|of my) {item} [off|out]",
+        "(i need|we need|i want) {fewer} (less|fewer) {item}",
+        "(make it|make that) {fewer} (less|fewer) [{item}]",
+        slots=(
+            _item(prompts.ASK_ITEM_TO_CHANGE),
+            SlotDef(
+                "quantity",
+                "AMAZON.NUMBER",
+                elicitation_prompt=prompts.ASK_HOW_MANY,
+                elicitation_samples=("{quantity}", "{quantity} please", "make it {quantity}"),
+            ),
+            SlotDef("fewer", "AMAZON.NUMBER"),
+        ),
+    ),
+    _intent(
+        "PriceIntent",
+        "(what does|what do|how much does|how much do) [the|a|an|my|our] {item} cost [these days"
+        "|now|today]",
+        "how much (is|are) [the|a|an|one|my] {item} [these days|now|today|going for|right now]",
+        "(what's|what is|tell me) the price (of|for|on) [the|a|an|my] {item}",
+        "(what's|what is) [the|a] {item} (cost|price|going for)",
+        "(price|cost) (of|for|on) [the|a|an] {item}",
+        "how much (for|would) [the|a|an|one] {item} [cost|be|run me]",
+        "(what are|what's|what is) [the] {item} (going for|selling for|priced at)",
+        "(do you know|can you tell me|could you tell me) (what|how much) [the|a|an] {item} (costs"
+        "|cost|is|are)",
+        "(check|look up|find) the price (of|for|on) [the|a|an] {item}",
+        "(is|are) [the|a] {item} (expensive|cheap|on sale)",
+        slots=(_item(prompts.ASK_ITEM_TO_PRICE),),
+    ),
+    _intent(
+        "LastOrderIntent",
+        "what did (i|we) (order|buy|get|have delivered) (last time|last week|before|most recently"
+        "|the last time)",
+        "(what's|what is|what was) (in|on) (my|our|the) (last|previous|latest|most recent)"
+        " (order|delivery|shop)",
+        "(read|tell me|list|go over|remind me of) (my|our|the) (last|previous) order",
+        "what (were|was) (the items|the things|everything) (in|on|from) (my|our|the) (last"
+        "|previous) order",
+        "remind me what (i|we) (ordered|bought|got) (last time|last week|before)",
+        "what (did|was) (my|our) last order (have|contain|include|consist of|in it)",
+        "(what did|what was it) (i|we) (usually|last) (order|get|buy)",
+    ),
+    _intent(
         "ChooseProductIntent",
         "i (meant|mean) [the] {item} [one] [please]",
         "(give me|i'll take|let's go with|go with|i'll go with|i choose|pick|i pick) "

@@ -9,7 +9,7 @@ from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import IntentRequest, Response
 
 from skill.scope import current_scope
-from skill.turn import CHOICE_KEY, PENDING_KEY, TURN_KEY, SkillDeps, Turn
+from skill.turn import CHOICE_KEY, LAST_PRODUCT_KEY, PENDING_KEY, TURN_KEY, SkillDeps, Turn
 
 log = logging.getLogger("voicecart.skill")
 SECRET_SLOTS = frozenset({"code"})
@@ -67,8 +67,10 @@ class DialogueStateInterceptor(AbstractResponseInterceptor):
         turn = handler_input.attributes_manager.request_attributes.get(TURN_KEY)
         if not isinstance(turn, Turn):
             return
-        attributes = handler_input.attributes_manager.session_attributes or {}
+        attributes = turn.attributes  # the session's own dict, even while it is empty
         if not turn.pending_fresh:
             attributes.pop(PENDING_KEY, None)
         if not turn.choice_fresh:
             attributes.pop(CHOICE_KEY, None)
+        if turn.scope.product_id is not None and not response.should_end_session:
+            attributes[LAST_PRODUCT_KEY] = turn.scope.product_id

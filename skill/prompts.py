@@ -60,13 +60,38 @@ ASK_ITEM_TO_REMOVE = "Which item should I remove from your cart?"
 ASK_ITEM_TO_REORDER = "What would you like to reorder?"
 ASK_ITEM_REPROMPT = "Tell me the item, for example: paper towels."
 
-CONFIRM_REPROMPT = "Should I place the order? Please say yes or no."
+CONFIRM_REPROMPT = (
+    "Should I place the order? Please say yes or no. If you don't answer, nothing is ordered."
+)
 NOTHING_TO_CONFIRM = (
     "There's nothing waiting for a yes right now. You can say: reorder paper towels, "
     "or: check out. What would you like?"
 )
 NOT_ORDERED = "Okay, I haven't ordered anything. What else can I do for you?"
-CANCELLED = "Okay, cancelled. Nothing was ordered. Goodbye."
+
+
+def left_standing(kind: str, order_id: int | None = None) -> str:
+    """What an offer the shopper walked away from leaves as it was: said on "no", "stop"
+    and "cancel", and in every offer's reprompt for silence. Never "cancelled" about an
+    order that stays placed."""
+    if kind == "cancel":
+        which = f"order number {order_id}" if order_id is not None else "your order"
+        return f"I didn't cancel anything: {which} is still placed."
+    if kind == "fix":
+        return "I left your cart as it is, and nothing was ordered."
+    if kind == "empty":
+        return "I didn't empty your cart: everything is still in it."
+    if kind == "add":
+        return "I didn't add it, and your cart is as it was."
+    if kind == "choice":
+        return "I didn't change anything."
+    return "Nothing was ordered, and your cart is as it was."
+
+
+def walked_away(kind: str, order_id: int | None = None) -> str:
+    """ "Stop" or "cancel" while an offer waits: the truth, then goodbye."""
+    return f"Okay. {left_standing(kind, order_id)} Goodbye."
+
 
 CART_EMPTY = "Your cart is empty. You can say: add milk to my cart. What would you like?"
 CART_EMPTY_CHECKOUT = (
@@ -302,7 +327,9 @@ def touched_elsewhere(names_by_channel: dict[str, list[str]]) -> str:
     return f"You added {listing(parts)} today." if parts else ""
 
 
-CANCEL_REPROMPT = "Should I cancel that order? Please say yes or no."
+CANCEL_REPROMPT = (
+    "Should I cancel that order? Please say yes or no. If you don't answer, it stays placed."
+)
 
 
 def confirm_cancel(order_id: int, when: str, phrases: Sequence[str], total_cents: int) -> str:
@@ -320,7 +347,7 @@ def order_cancelled(order_id: int, total_cents: int) -> str:
 
 
 def order_kept(order_id: int) -> str:
-    return f"Okay, order number {order_id} stays as it is. Anything else?"
+    return f"Okay, order number {order_id} stays as it is: I didn't cancel it. Anything else?"
 
 
 def cannot_cancel(order_id: int, reason: str) -> str:
@@ -373,7 +400,10 @@ def voice_code_needed(above_cents: int) -> str:
     )
 
 
-FIX_REPROMPT = "Should I change your cart like that? Please say yes or no."
+FIX_REPROMPT = (
+    "Should I change your cart like that? Please say yes or no. If you don't answer, your "
+    "cart stays as it is."
+)
 CART_LEFT_AS_IS = "Okay, I left your cart as it is, and nothing was ordered. What else can I do?"
 
 
@@ -402,3 +432,70 @@ def swapped(missing: str, substitute: str) -> str:
 
 def took_out(missing: str) -> str:
     return f"Okay, I took {missing} out of your cart."
+
+
+# --------------------------------------------------------------- cart edits and prices
+
+EMPTY_REPROMPT = (
+    "Should I empty your cart? Please say yes or no. If you don't answer, everything stays in it."
+)
+CART_ALREADY_EMPTY = "Your cart is already empty. What would you like to add?"
+CART_EMPTIED = "Done: your cart is empty. What would you like to add?"
+CART_CHANGED_SINCE = "Your cart changed since I asked, so I left it as it is. "
+
+
+def confirm_empty(item_count: int, total_cents: int) -> str:
+    noun = "item" if item_count == 1 else "items"
+    return (
+        f"Your cart has {item_count} {noun}, for {money(total_cents)}. Should I take "
+        "everything out?"
+    )
+
+
+ASK_ITEM_TO_CHANGE = "Which item should I change?"
+ASK_HOW_MANY = "How many would you like?"
+ASK_HOW_MANY_REPROMPT = "Say a number, for example: three."
+
+
+def ask_how_many(name: str) -> str:
+    return f"How many {name} would you like?"
+
+
+def quantity_set(quantity: int, name: str, size: str) -> str:
+    return f"Okay, you now have {item_phrase(quantity, name, size)} in your cart. {ANYTHING_ELSE}"
+
+
+def quantity_to_zero(name: str) -> str:
+    return f"That leaves none, so I took {name} out of your cart. {ANYTHING_ELSE}"
+
+
+ASK_ITEM_TO_PRICE = "Which item would you like the price of?"
+ADD_IT_REPROMPT = (
+    "Should I add it to your cart? Please say yes or no. If you don't answer, I won't add it."
+)
+
+
+def price_of_item(name: str, size: str, price_cents: int, in_stock: bool, usual: bool) -> str:
+    yours = "Your usual " if usual else ""
+    sized = f"{name}, {size}," if size else name
+    if not in_stock:
+        return (
+            f"{yours}{sized} costs {money(price_cents)}, but it's out of stock right now. "
+            f"{ANYTHING_ELSE}"
+        )
+    return f"{yours}{sized} costs {money(price_cents)}. Should I add one to your cart?"
+
+
+def prices_of(kind: str, named: Sequence[tuple[str, int]]) -> str:
+    """'Sunny acres apples: the Granny Smith are $3.99, and the Honeycrisp $4.49.' for
+    close contenders (labelled by what tells them apart)."""
+    said = [f"the {name} {money(cents)}" for name, cents in named]
+    head = f"{kind[:1].upper()}{kind[1:]}: " if kind else ""
+    return f"{head}{listing(said)}. Which would you like? Say, for example: add {kind or 'it'}."
+
+
+def last_order_lines(order_id: int, when: str, phrases: Sequence[str], total: int) -> str:
+    return (
+        f"Your last order, number {order_id}, placed {when}, had {listing(phrases)}, for "
+        f"{money(total)}. To order the same again, say: reorder my last order. {ANYTHING_ELSE}"
+    )

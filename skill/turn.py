@@ -32,7 +32,9 @@ CLOSEST_KEY = "closestIntent"
 reply can offer it (Alexa's own fallback carries none)."""
 PURCHASES = frozenset({"reorder", "reorder_last", "checkout"})
 """Pending kinds that spend money (and so may need the voice code)."""
-PENDING_KINDS = PURCHASES | {"add", "cancel", "fix"}
+PENDING_KINDS = PURCHASES | {"add", "cancel", "fix", "empty"}
+LAST_PRODUCT_KEY = "lastProduct"
+"""The product the last turn acted on or offered: what "make it two" means."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +58,7 @@ class SkillDeps:
 class Pending:
     """An order waiting for the shopper's yes, kept in the session attributes."""
 
-    kind: str  # "add", "reorder", "reorder_last", "checkout", "cancel" or "fix"
+    kind: str  # "add", "reorder", "reorder_last", "checkout", "cancel", "fix" or "empty"
     items: tuple[tuple[int, int], ...]
     total_cents: int
     cart_version: int | None = None

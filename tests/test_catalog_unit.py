@@ -271,7 +271,7 @@ def test_a_question_about_apples_is_about_apples(isolated: Session) -> None:
 
 
 def test_a_common_word_is_not_read_as_rarer_sound_alikes(isolated: Session) -> None:
-    """"lime" said, Lime sold: more than a candidate list of products with rarer words
+    """ "lime" said, Lime sold: more than a candidate list of products with rarer words
     spelled like it (limea, limeb, ...) must not crowd the lime itself out."""
     lime = _product(isolated, "L-0", "Lime", "")
     for n in range(80):
