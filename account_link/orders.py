@@ -16,7 +16,7 @@ from typing import NamedTuple
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from account_link.carts import cart_for_update, check_quantity, touch
+from account_link.carts import add_item, cart_for_update, check_quantity, touch
 from account_link.claims import claim
 from account_link.errors import (
     CannotAdvance,
@@ -27,6 +27,7 @@ from account_link.errors import (
     OrderNotFound,
     OutOfStock,
     PriceChanged,
+    QuantityOutOfRange,
 )
 from account_link.models import (
     Channel,
@@ -479,3 +480,71 @@ def cancel_order(
     session.flush()
     _expire_products(session)
     return order
+
+
+def customer_orders(session: Session, customer_id: int) -> list[Order]:
+    """Every order of the shopper, newest first, whatever channel placed it."""
+    return list(
+        session.scalars(
+            select(Order)
+            .where(Order.customer_id == customer_id)
+            .order_by(Order.placed_at.desc(), Order.id.desc())
+            .options(selectinload(Order.lines))
+        )
+    )
+
+
+def customer_order(session: Session, customer_id: int, order_id: int) -> Order:
+    """One of the shopper's orders (:class:`OrderNotFound` for anyone else's)."""
+    order = session.get(Order, order_id)
+    if order is None or order.customer_id != customer_id:
+        raise OrderNotFound(order_id)
+    return order
+
+
+def is_cancellable(order: Order, *, window: timedelta = DEFAULT_CANCEL_WINDOW) -> bool:
+    try:
+        check_cancellable(order, window=window)
+    except CannotCancel:
+        return False
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class CopiedOrder:
+    """What "reorder this order" put in the cart, and what it could not."""
+
+    added: tuple[str, ...]
+    skipped: tuple[str, ...]
+
+
+def copy_order_to_cart(
+    session: Session, customer_id: int, order_id: int, *, channel: Channel, max_quantity: int
+) -> CopiedOrder:
+    """Put an order's lines in the cart (to check out later): lines no longer sold, out of
+    stock, or already at the line limit are skipped and named."""
+    order = customer_order(session, customer_id, order_id)
+    added, skipped = [], []
+    for line in order.lines:
+        product = session.get(Product, line.product_id)
+        if product is None or not product.active or product.stock <= 0:
+            skipped.append(line.product_name)
+            continue
+        try:
+            add_item(session, customer_id, product.id, line.quantity, channel=channel,
+                     max_quantity=max_quantity)  # fmt: skip
+        except QuantityOutOfRange:
+            skipped.append(line.product_name)
+            continue
+        added.append(line.product_name)
+    return CopiedOrder(tuple(added), tuple(skipped))
+
+
+def buy_again(session: Session, customer_id: int, limit: int = 8) -> list[Product]:
+    """The shopper's usual products, ranked as voice reorder ranks them (how often, then
+    how recently bought); only what is sold and in stock now."""
+    prior = history_prior(purchase_history(session, customer_id))
+    ranked = sorted(prior, key=lambda pid: (-prior[pid], pid))
+    products = get_products(session, ranked) if ranked else {}
+    found = [products[pid] for pid in ranked if pid in products]
+    return [p for p in found if p.active and p.stock > 0][:limit]

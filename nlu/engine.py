@@ -31,7 +31,7 @@ TEMPLATE_TRUST = 0.4
 SOUND = {"template": 0.6, "trained": 0.8}
 """Confidence at which a reading is sound (a template fits and its product fits the
 catalogue well; the classifier is sure): taken from the highest-ranked alternative."""
-UNKNOWN_ITEM_SURE = 0.7
+UNKNOWN_ITEM_SURE = 0.75
 """A trained reading whose product words name nothing in the catalogue needs this much
 confidence: "sing me a song about the sea" is no order for "a song about the sea", but
 "add dragon fruit to my cart" is an order we cannot fill (and say so)."""
@@ -142,6 +142,9 @@ class NluEngine:
         split = _LAST_CLAUSE.match(text)
         if split is None or resolver is None:
             return None
+        bare = normalize_utterance(split.group(2), keep_fillers=True)
+        if spoken_number(bare) is not None:
+            return None  # only a count ("reorder allergy pills, 2"): :meth:`_counted`'s
         tail = self._parse(split.group(2), expecting, resolver)
         item = normalize_utterance(tail.slots.get("item", ""), keep_fillers=True) or "it"
         if tail.intent not in self.templates.item_intents or not _REFERENCE.match(item):

@@ -202,10 +202,12 @@ def training_examples(
     for intent in model.intents:
         templates = intent.templates or intent.samples or BUILTIN_TEMPLATES.get(intent.name, ())
         # Bare answers train the intent they mean when nothing was asked: a product for
-        # the model's bare-answer intent, a number or code for the intent asking it.
+        # the model's bare-answer intent, a code for the intent asking it. A bare count
+        # means nothing unasked ("2" after "reorder allergy pills," is no new request).
         templates = (*templates, *(a for slot in intent.slots for a in slot.elicitation_samples
                                    if intent.name == model.bare_answer_intent
-                                   or slot.type.startswith("AMAZON.")))  # fmt: skip
+                                   or (slot.type.startswith("AMAZON.")
+                                       and slot.type != "AMAZON.NUMBER")))  # fmt: skip
         expansions = [expand(t) for t in dict.fromkeys(templates)]
         expansions = [e for e in expansions if e]
         if not expansions:

@@ -36,6 +36,8 @@ _ITEM_ANSWERS = ("{item}", "the {item}", "some {item}", "the {item} please", "{i
 CART = "(my|the) (cart|basket|shopping cart|shopping list|list|order)"
 TO_CART = f"(to|in|into) {CART}"
 FROM_CART = f"(from|out of|off) {CART}"
+ONLY_CART = "(my|the|our) (cart|basket|shopping cart|trolley)"
+"""The cart itself, not an order or a list (emptying it is not cancelling an order)."""
 POLITE = "(please|for me|thanks|thank you|now)"
 ASK = (
     "(can you|could you|would you|will you|can you please|could you please|please"
@@ -90,6 +92,7 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         "(don't let me forget|don't forget|remind me to get|make sure we get) [the] {item}",
         f"[{ASK}] add (something|an item|a product) [{TO_CART}]",
         "i (want|need|would like) to add something",
+        f"[please] add [something] {TO_CART}",
         slots=(_item(prompts.ASK_ITEM_TO_ADD, *_ADD_ANSWERS), QUANTITY),
     ),
     _intent(
@@ -107,6 +110,9 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         f"(scratch|nix|ditch|lose) [the] {{item}} [{FROM_CART}]",
         "(get|take) the {item} (off|out of) (my|the) (order|cart|basket|list)",
         "(get|take) [the] {item} (outta|out of) (there|here)",
+        "(get|take) (it|them|that|those) (out of|off) (my|the) (cart|basket|list|order)",
+        "[nah|no|actually] (remove|delete|drop|ditch|get rid of|scrap|lose) (it|that|them|those"
+        "|these) [please|too|as well|after all]",
         "[oops] i (didn't|did not) mean to add [the] {item} [take (it|them) (off|out)]",
         "cancel the {item} (in|from|on) (my|the) (cart|basket|list)",
         "i changed my mind about the {item}",
@@ -132,7 +138,11 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         "(what am i|what are we) (buying|getting|ordering)",
         "[tell me] how many (things|items) (are|do i have) in my cart",
         "(recap|summarize|go through|run through) (my|the) (cart|basket)",
+        "[my|the] (cart|basket) [please]",
         "how much (does|will) (everything|it all|my cart|my order|all that) come to",
+        "how much is (everything|it all|all the stuff) in (my|the) (cart|basket)",
+        "how much (does|do|will) (everything|it all|all the stuff|the things) in (my|the)"
+        " (cart|basket) cost",
         "(what's|what is) (the|my) (running|current) total [so far]",
         "remind me what (i added|i've added|i have|is in my cart|i put in)",
         "what (did i add|have i added|have i got|have i put in) (already|so far|in there)",
@@ -265,19 +275,22 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
     ),
     _intent(
         "EmptyCartIntent",
-        f"[please] (empty|clear|clear out|wipe|reset|dump|empty out) {CART} [please]",
-        f"{ASK} (empty|clear|clear out|wipe) {CART}",
+        f"[please] (empty|clear|clear out|wipe|reset|dump|empty out) {ONLY_CART} [please]",
+        f"{ASK} (empty|clear|clear out|wipe) {ONLY_CART}",
         f"(remove|delete|take out|get rid of|throw out|clear) (everything|all the items|all the"
-        f" stuff|all items|it all|all of it) [{FROM_CART}|in {CART}] [please]",
-        f"[please] (take|throw|get) everything out of {CART}",
+        f" stuff|all items|it all|all of it) [{FROM_CART}|in {ONLY_CART}] [please]",
+        f"[please] (take|throw|get) everything out of {ONLY_CART}",
         "(start|start over|start again) (with|from) an empty (cart|basket)",
         "(i want|i'd like|i need) to (empty|clear|clear out|start over with) (my|the)"
         " (cart|basket)",
         "(i want|i'd like) (a|an) (empty|clean|fresh) (cart|basket)",
-        f"(scrap|ditch|cancel|forget|trash) (everything|it all) in {CART}",
-        f"(scrap|ditch|trash) {CART}",
+        f"(scrap|ditch|cancel|forget|trash) (everything|it all) in {ONLY_CART}",
+        f"(scrap|ditch|trash) {ONLY_CART}",
         "(start|let's start) (over|fresh) with (my|the) (cart|basket)",
         "(empty|clear) it all out",
+        f"(erase|purge|nuke|wipe out|zero out|flush) {ONLY_CART}",
+        f"(remove|delete|take out) every (item|thing|product) (in|from|out of) {ONLY_CART}",
+        "(i'd like|i want|i would like) (my|the) (cart|basket) (emptied|cleared|cleaned out)",
     ),
     _intent(
         "ChangeQuantityIntent",
@@ -285,16 +298,28 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         "(change|update|set) the (quantity|number|amount|count) (of|for) [the|my] {item} to"
         " {quantity} [please]",
         "(change|update|set) (the|my) {item} (quantity|amount|count) to {quantity} [please]",
-        "[actually] (make|change) (it|that|them|those) {quantity} [please|instead]",
+        "[actually|nah|no|oh] (make|change) (it|that|them|those) [just|only] {quantity}"
+        " [please|instead]",
+        "[actually] (better|let's|just) (do|make it|go with|get) {quantity} of (those|them|these)",
+        "(put|bring|turn|cut|drop|take) [the|my] {item} down to {quantity}",
+        "[the|my] {item} should be {quantity} [instead|not more]",
+        "(cut|bring|drop|reduce|take) [the|my] {item} down by {fewer}",
+        "(subtract|lose|drop|knock off|take off|take away|remove|delete|take out|minus) {fewer}"
+        f" [of the|of my|of those|of these] {{item}} [{FROM_CART}|off|out|away|please]",
+        "(take|remove|take away) {fewer} (loaf|bag|box|pack|bottle|can|jar|carton) of the {item}"
+        " (off|out|away)",
+        f"(take|get) {{fewer}} {{item}} (off|out) [of {CART}|please]",
+        "(i need|we need|i want) {fewer} (bag|box|pack|bottle|can|jar|carton|loaf) less of"
+        " [the] {item}",
         "[actually] (make it|make that|change it to|change that to) {quantity} {item} [instead]",
         "[actually] (change|switch) (it|that|them) to {quantity} [please|instead]",
         "[can you] (make|change) (it|that|them) {quantity} instead",
         "(lower|reduce|drop|bring down|cut) [the|my] {item} to {quantity}",
         "(raise|increase|bump up|up|bring up) [the|my] {item} to {quantity}",
-        "i (only|just) (want|need) {quantity} {item} [not more|please]",
-        "(only|just) {quantity} {item} (please|instead|not more)",
         "{fewer} (less|fewer) {item} [please]",
-        "(take|remove) {fewer} (of the|of my) {item} [off|out]",
+        "(take|take away|remove|take off|put back) {fewer} (of the|of my) {item} [off|out|away]",
+        "(take|take away|remove|take off|put back) {fewer} of (them|those|these)"
+        " [off|out|away|please]",
         "(i need|we need|i want) {fewer} (less|fewer) {item}",
         "(make it|make that) {fewer} (less|fewer) [{item}]",
         slots=(
@@ -310,10 +335,10 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
     ),
     _intent(
         "PriceIntent",
-        "(what does|what do|how much does|how much do) [the|a|an|my|our] {item} cost [these days"
+        "(what does|what do|how much does|how much do) [the|a|an] {item} cost [these days"
         "|now|today]",
-        "how much (is|are) [the|a|an|one|my] {item} [these days|now|today|going for|right now]",
-        "(what's|what is|tell me) the price (of|for|on) [the|a|an|my] {item}",
+        "how much (is|are) [the|a|an|one] {item} [these days|now|today|going for|right now]",
+        "(what's|what is|tell me) the price (of|for|on) [the|a|an] {item}",
         "(what's|what is) [the|a] {item} (cost|price|going for)",
         "(price|cost) (of|for|on) [the|a|an] {item}",
         "how much (for|would) [the|a|an|one] {item} [cost|be|run me]",
@@ -322,6 +347,7 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         "|cost|is|are)",
         "(check|look up|find) the price (of|for|on) [the|a|an] {item}",
         "(is|are) [the|a] {item} (expensive|cheap|on sale)",
+        "(what's|what is) the damage (on|for) [the|a] {item}",
         slots=(_item(prompts.ASK_ITEM_TO_PRICE),),
     ),
     _intent(
@@ -336,6 +362,11 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         "remind me what (i|we) (ordered|bought|got) (last time|last week|before)",
         "what (did|was) (my|our) last order (have|contain|include|consist of|in it)",
         "(what did|what was it) (i|we) (usually|last) (order|get|buy)",
+        "(what'd|what did) (i|we) (buy|order|get) last [time]",
+        "(list|tell me|read me|say) what (i|we) (bought|ordered|got) (last time|before|previously)",
+        "i (need|want) to know what (i|we) (ordered|bought) (previously|last time|before)",
+        "(lemme|let me) hear (my|our|the) (previous|last) order",
+        "(review|go through|go over) (my|our) (last|previous) order",
     ),
     _intent(
         "ChooseProductIntent",

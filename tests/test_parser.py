@@ -49,6 +49,11 @@ FIXED = {
     "OrderStatusIntent": ["where's my order", "where is my order", "track my order",
                           "order status", "has my order shipped", "when will my order arrive",
                           "what's the status of my order", "check on my order"],
+    "EmptyCartIntent": ["empty my cart", "clear my cart", "clear out my cart",
+                        "remove everything from my cart", "empty the basket"],
+    "LastOrderIntent": ["what did i order last time", "what was in my last order",
+                        "read me my last order", "what did i buy last time"],
+    "ChangeQuantityIntent": ["make it two", "make that three", "change it to four"],
     "CancelOrderIntent": ["cancel my order", "please cancel my last order", "cancel that order",
                           "alexa cancel my order please", "i want to cancel my order"],
     "AMAZON.YesIntent": ["yes", "yeah", "yep", "sure", "yes please", "go ahead", "ok",
@@ -60,6 +65,9 @@ FIXED = {
     FALLBACK: ["what's the weather like", "sing me a song", "tell me a joke",
                "book a flight to paris", "turn on the lights"],
 }  # fmt: skip
+PRICE = ["how much is {p}", "what does the {p} cost", "what's the price of {p}"]
+CHANGE = [("set the {p} to 3", "3", None), ("change {p} to five", "5", None),
+          ("one less {p}", None, "1"), ("two fewer {p}", None, "2")]  # fmt: skip
 CHOOSE = [("the first one", {"ordinal": "1"}), ("the second one", {"ordinal": "2"}),
           ("the third", {"ordinal": "3"}), ("neither", {}), ("none of them", {}),
           ("neither of them", {})]  # fmt: skip
@@ -85,6 +93,12 @@ def accuracy_set() -> list[tuple[str, str, dict[str, str]]]:
         cases.append((REMOVE[3 + i % 4].format(p=product), "RemoveFromCartIntent",
                       {"item": product}))  # fmt: skip
         cases.append((REORDER[5 + i % 5].format(p=product), "ReorderIntent", {"item": product}))
+    for i, product in enumerate(PRODUCTS):
+        cases.append((PRICE[i % len(PRICE)].format(p=product), "PriceIntent", {"item": product}))
+        template, quantity, fewer = CHANGE[i % len(CHANGE)]
+        counts = {"quantity": quantity} if quantity else {"fewer": fewer or ""}
+        cases.append((template.format(p=product), "ChangeQuantityIntent",
+                      {**counts, "item": product}))  # fmt: skip
     for intent, phrases in FIXED.items():
         cases += [(phrase, intent, {}) for phrase in phrases]
     cases += [(phrase, "ChooseProductIntent", slots) for phrase, slots in CHOOSE]

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from account_link.models import Order
 from catalog.models import Product
+from skill import prompts
 
 
 @pytest.fixture
@@ -36,7 +37,7 @@ def test_reorder_then_yes_across_two_requests(
     assert offer["slots"] == {"item": "some dish soap"}
     assert offer["matchedProduct"]["name"] == "Brightwash Dish Soap Original"
     assert offer["speech"].endswith("Should I order it?")
-    assert offer["reprompt"] == "Should I place the order? Please say yes or no."
+    assert offer["reprompt"] == prompts.CONFIRM_REPROMPT
     assert offer["newSession"] is True
     before = session.scalar(select(func.count(Order.id)))
     placed = _say(client, token, "yes", offer["sessionId"])
