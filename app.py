@@ -344,19 +344,48 @@ def _register_errors(app: Flask) -> None:
     from skill.webservice import verification_failure
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> tuple[Response, int]:
+    def _http_error(exc: HTTPException) -> tuple[Response | str, int]:
         status = exc.code or 500
         message = exc.description or exc.name
         if status == 400 and message == "Incoming request failed verification":
             return jsonify({"error": "verification_failed", "message": verification_failure()}), 400
+        if _wants_page():
+            return _error_page(exc.name, _PAGE_MESSAGES.get(status, message)), status
         return jsonify({"error": exc.name.lower().replace(" ", "_"), "message": message}), status
 
     @app.errorhandler(Exception)
-    def _unexpected(exc: Exception) -> tuple[Response, int]:
+    def _unexpected(exc: Exception) -> tuple[Response | str, int]:
         log.exception("unhandled error", exc_info=exc)
+        if _wants_page():
+            return _error_page("Something went wrong", "Voice Cart hit an internal error. "
+                               "Nothing was changed; please try again."), 500  # fmt: skip
         return jsonify(
             {"error": "internal_error", "message": "voicecart hit an internal error"}
         ), 500
+
+
+_MACHINE_PATHS = ("/api/", "/alexa", "/oauth/token", "/oauth/revoke", "/healthz")
+_PAGE_MESSAGES = {
+    404: "There is no page at this address.",
+    405: "This page can't be used that way.",
+    400: "The request didn't make sense (an expired form, perhaps). Please try again.",
+}
+
+
+def _wants_page() -> bool:
+    """A browser asking for a page gets an HTML error page; programs get JSON."""
+    from flask import request
+
+    if request.path.startswith(_MACHINE_PATHS):
+        return False
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "text/html"
+
+
+def _error_page(title: str, message: str) -> str:
+    from flask import render_template
+
+    return render_template("error.html", title=title, message=message, customer=None)
 
 
 def _secret_key(settings: Settings) -> str:
@@ -383,7 +412,7 @@ def create_app(
 
     from account_link.api import create_api
     from account_link.oauth import OAuthSettings
-    from account_link.shop import create_shop
+    from account_link.shop import ShopSettings, create_shop
     from account_link.web import create_blueprint
     from catalog.matching import CatalogMatcher
     from nlu.asr import recognizer_for
@@ -462,8 +491,12 @@ def create_app(
                      cancel_window=settings.cancel_window)  # fmt: skip
     csrf.exempt(api)  # bearer-token API: no cookies, so no cross-site forgery
     app.register_blueprint(api)
-    app.register_blueprint(create_shop(sessions, max_quantity=settings.max_quantity,
-                                       voice_code=settings.voice_code))  # fmt: skip
+    shop = ShopSettings(
+        max_quantity=settings.max_quantity, charges=settings.charges,
+        cancel_window=settings.cancel_window, voice_code=settings.voice_code,
+        oauth_client_id=settings.oauth_client_id, oauth_redirect_uris=settings.oauth_redirect_uris,
+    )  # fmt: skip
+    app.register_blueprint(create_shop(sessions, matcher, shop))
     dialogue = LocalDialogue(
         skill, sessions, matcher,
         lambda: recognizer_for(settings.vosk_model, settings.general_lm_weight),

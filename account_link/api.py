@@ -362,7 +362,7 @@ def create_api(
         with shopper() as (db, customer):
             try:
                 order = orders.cancel_order(db, customer.id, checked_id(order_id),
-                                            window=cancel_window)  # fmt: skip
+                                            window=cancel_window, channel=channel())  # fmt: skip
             except OrderNotFound as exc:
                 raise ApiError(404, "not_found", str(exc)) from exc
             except CannotCancel as exc:

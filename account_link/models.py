@@ -120,6 +120,9 @@ class Order(Base):
     placed_at: Mapped[datetime] = mapped_column(default=utcnow)
     expected_at: Mapped[datetime | None] = mapped_column(default=None)
     """The delivery promised when the order was placed ("where's my order" says it)."""
+    cancelled_via: Mapped[str | None] = mapped_column(String(20), default=None)
+    """The channel the shopper cancelled on (voice says "You cancelled it on the web.")."""
+    cancelled_at: Mapped[datetime | None] = mapped_column(default=None)
     idempotency_key: Mapped[str | None] = mapped_column(String(100), default=None)
     """Set when placing may be repeated (a second "yes", a retried web checkout): the
     repeat finds this order instead of placing another."""

@@ -463,8 +463,10 @@ def cancel_order(
     *,
     window: timedelta = DEFAULT_CANCEL_WINDOW,
     now: datetime | None = None,
+    channel: Channel | None = None,
 ) -> Order:
-    """Cancel within ``window`` of placing, before packing; the stock goes back."""
+    """Cancel within ``window`` of placing, before packing; the stock goes back. The
+    channel it was cancelled on is kept, for the other channels to tell."""
     order = order_for(session, customer_id, order_id)
     if order.status == OrderStatus.CANCELLED.value:
         return order  # cancelling twice is still one cancellation
@@ -477,6 +479,8 @@ def cancel_order(
             .execution_options(synchronize_session=False)
         )
     order.status = OrderStatus.CANCELLED.value
+    order.cancelled_via = channel.value if channel is not None else None
+    order.cancelled_at = now or utcnow()
     session.flush()
     _expire_products(session)
     return order

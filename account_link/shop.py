@@ -1,50 +1,116 @@
-"""The web page on the shared cart: a signed-in shopper sees and edits what Alexa sees."""
+"""The shop on the web: a front door, accounts, the shared cart, checkout and orders.
+
+A signed-in shopper sees and edits what Alexa sees: the same cart, the same totals
+(``orders.quote``, what voice reads out), the same checkout and cancellation rules.
+Every form posts, then redirects (post/redirect/get) with a one-line message.
+"""
 
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session, sessionmaker
 
-from account_link import carts, voice_codes
-from account_link.accounts import set_address, sign_in
+from account_link import carts, orders, voice_codes
+from account_link.accounts import set_address, sign_in, sign_up
 from account_link.api import MAX_ID
 from account_link.errors import (
+    AccountError,
     BadCredentials,
+    CannotCancel,
+    CartChanged,
+    EmailTaken,
+    EmptyCart,
     InvalidAddress,
+    InvalidSignUp,
     InvalidVoiceCode,
+    NoDeliveryAddress,
     NotInCart,
+    OrderNotFound,
+    OutOfStock,
+    PriceChanged,
     QuantityOutOfRange,
     TooManyAttempts,
 )
-from account_link.models import Channel, Customer
+from account_link.models import Channel, Customer, Order, OrderStatus
 from account_link.web import SESSION_KEY
-from catalog.errors import UnknownProduct
+from catalog.db import utcnow
+from catalog.errors import CatalogError, UnknownProduct
+from catalog.matching import CatalogMatcher, Decision
 from catalog.money import dollars
 
+SEARCH_RESULTS = 6
+MAX_SEARCH_CHARS = 100
+CHANNEL_LABELS = {"alexa": "Alexa", "local-voice": "voice", "text": "text", "web": "the web",
+                  "app": "the app", "seed": "the demo"}  # fmt: skip
 
-def safe_next(target: str) -> str:
-    """A same-site path to go back to after sign-in; anything else becomes /cart."""
+
+def safe_next(target: str, default: str = "/cart") -> str:
+    """A same-site path to go back to; anything else becomes ``default``."""
     if (
         not target.startswith("/")
         or target.startswith("//")
         or any(ord(ch) < 32 or ch == "\\" for ch in target)
         or urlsplit(target).netloc
     ):
-        return "/cart"
+        return default
     return target
 
 
+def web_message(exc: AccountError | CatalogError) -> str:
+    """What a shop page says about a refused action (one place, like speech for voice)."""
+    if isinstance(exc, QuantityOutOfRange):
+        return f"Quantities go from 1 to {exc.maximum}."
+    if isinstance(exc, NotInCart | UnknownProduct):
+        return "That item is no longer in your cart."
+    if isinstance(exc, OutOfStock):
+        return (f"Only {exc.available} of {exc.product_name} left: change the quantity, "
+                "then check out again. Nothing was ordered.")  # fmt: skip
+    if isinstance(exc, EmptyCart):
+        return "Your cart is empty: nothing to check out."
+    if isinstance(exc, CartChanged | PriceChanged):
+        return ("Your cart changed since this page was shown (another channel edits it "
+                "too). Check it, then check out again. Nothing was ordered.")  # fmt: skip
+    if isinstance(exc, NoDeliveryAddress):
+        return "Add a delivery address on your account page first. Nothing was ordered."
+    if isinstance(exc, CannotCancel):
+        return f"Order {exc.order_id} can't be cancelled: {exc.reason}."
+    if isinstance(exc, OrderNotFound):
+        return "There is no such order on your account."
+    return "That didn't work. Nothing was changed."
+
+
+@dataclass(frozen=True, slots=True)
+class ShopSettings:
+    """What the shop pages need from the deployment."""
+
+    max_quantity: int
+    charges: orders.Charges = orders.NO_CHARGES
+    cancel_window: timedelta = orders.DEFAULT_CANCEL_WINDOW
+    voice_code: voice_codes.VoiceCodePolicy = voice_codes.DEFAULT_POLICY
+    oauth_client_id: str = "alexa-skill"
+    oauth_redirect_uris: tuple[str, ...] = ()
+
+
 def create_shop(
-    sessions: sessionmaker[Session],
-    *,
-    max_quantity: int,
-    voice_code: voice_codes.VoiceCodePolicy = voice_codes.DEFAULT_POLICY,
+    sessions: sessionmaker[Session], matcher: CatalogMatcher, settings: ShopSettings
 ) -> Blueprint:
     bp = Blueprint("shop", __name__, template_folder="templates")
 
@@ -61,82 +127,51 @@ def create_shop(
                 abort(redirect(url_for("shop.sign_in_page", next=back)))
             yield db, customer
 
-    def show(
-        db: Session, customer: Customer, message: str = "", status: int = 200
-    ) -> ResponseReturnValue:
-        view = carts.view_cart(db, customer.id)
-        page = render_template("cart.html", customer=customer, cart=view, message=message,
-                               money=dollars)  # fmt: skip
-        return page, status, {"Cache-Control": "no-store"}
+    def page(template: str, status: int = 200, **context: object) -> ResponseReturnValue:
+        html = render_template(template, money=dollars, channel_label=CHANNEL_LABELS,
+                               **context)  # fmt: skip
+        return html, status, {"Cache-Control": "no-store"}
 
-    @bp.get("/cart")
-    def cart_page() -> ResponseReturnValue:
-        with signed_in("/cart") as (db, customer):
-            return show(db, customer)
+    def done(message: str, to: str, *, error: bool = False) -> ResponseReturnValue:
+        flash(message, "error" if error else "notice")
+        return redirect(to, code=303)
 
-    @bp.post("/cart/lines/<int:product_id>")
-    def cart_line(product_id: int) -> ResponseReturnValue:
-        message, status = "", 200
-        if not 0 < product_id <= MAX_ID:
-            product_id = 0  # no such row: answered like any line that is gone
-        try:
-            with signed_in("/cart") as (db, customer):  # the change commits whole, or not at all
-                if request.form.get("action") == "remove":
-                    carts.remove_item(db, customer.id, product_id, channel=Channel.WEB)
-                else:
-                    raw = request.form.get("quantity", "").strip()
-                    quantity = int(raw) if re.fullmatch(r"-?[0-9]{1,6}", raw) else 0
-                    carts.set_quantity(db, customer.id, product_id, quantity,
-                                       channel=Channel.WEB, max_quantity=max_quantity)  # fmt: skip
-        except QuantityOutOfRange as exc:
-            message, status = f"Quantities go from 1 to {exc.maximum}.", 422
-        except (NotInCart, UnknownProduct):
-            message, status = "That item is no longer in your cart.", 409
-        if not message:
-            return redirect(url_for("shop.cart_page"), code=303)
-        with signed_in("/cart") as (db, customer):
-            return show(db, customer, message, status)
+    def start_session(customer: Customer) -> None:
+        session.clear()  # a new session after sign-in
+        session[SESSION_KEY] = customer.id
 
-    def show_account(
-        customer: Customer, message: str = "", status: int = 200
-    ) -> ResponseReturnValue:
-        page = render_template("account.html", customer=customer, message=message,
-                               status=status, money=dollars,
-                               locked_until=voice_codes.locked_until(customer),
-                               required_above=voice_code.required_above_cents)  # fmt: skip
-        return page, status, {"Cache-Control": "no-store"}
+    # ------------------------------------------------------------------ front door
 
-    @bp.get("/account")
-    def account_page() -> ResponseReturnValue:
-        with signed_in("/account") as (_db, customer):
-            return show_account(customer)
+    @bp.get("/")
+    def home() -> ResponseReturnValue:
+        with sessions.begin() as db:
+            customer = current(db)
+            view = carts.view_cart(db, customer.id) if customer else None
+            last = orders.latest_order(db, customer.id) if customer else None
+            return page("home.html", customer=customer, cart=view, last=last)
 
-    @bp.post("/account/address")
-    def account_address() -> ResponseReturnValue:
-        with signed_in("/account") as (db, customer):
-            try:
-                set_address(db, customer, request.form.get("address", ""))
-            except InvalidAddress as exc:
-                return show_account(customer, exc.message, 422)
-            return show_account(customer, "Address saved.")
+    @bp.get("/developers")
+    def developers() -> ResponseReturnValue:
+        return page("developers.html", customer=None)
 
-    @bp.post("/account/voice-code")
-    def account_voice_code() -> ResponseReturnValue:
-        with signed_in("/account") as (db, customer):
-            if request.form.get("action") == "remove":
-                voice_codes.clear_voice_code(db, customer)
-                return show_account(customer, "Voice code removed.")
-            try:
-                voice_codes.set_voice_code(db, customer, request.form.get("code", "").strip())
-            except InvalidVoiceCode:
-                return show_account(customer, "A voice code is exactly four digits.", 422)
-            return show_account(customer, "Voice code set. Alexa will ask for it before orders.")
+    @bp.get("/linked")
+    def linked() -> ResponseReturnValue:
+        """Where a development redirect URI lands: the code and how to exchange it."""
+        here = request.base_url
+        if here not in settings.oauth_redirect_uris:
+            abort(404)
+        code, state = request.args.get("code", ""), request.args.get("state", "")
+        error = request.args.get("error", "")
+        return page("linked.html", customer=None, code=code, state=state, error=error,
+                    redirect_uri=here, client_id=settings.oauth_client_id)  # fmt: skip
+
+    # ------------------------------------------------------------------ accounts
 
     @bp.route("/account/signin", methods=["GET", "POST"])
     def sign_in_page() -> ResponseReturnValue:
         target = safe_next(request.args.get("next", "/cart"))
         if request.method == "GET":
-            return render_template("signin.html", email="", error="")
+            return page("signin.html", customer=None, email="", error="", target=target)
         email = request.form.get("email", "")
         with sessions.begin() as db:
             try:
@@ -147,14 +182,206 @@ def create_shop(
             except TooManyAttempts:
                 error, status = "Too many failed sign-ins. Try again later.", 429
             else:
-                session.clear()
-                session[SESSION_KEY] = customer.id
+                start_session(customer)
                 return redirect(target, code=303)
-        return render_template("signin.html", email=email, error=error), status
+        return page("signin.html", status, customer=None, email=email, error=error,
+                    target=target)  # fmt: skip
+
+    @bp.route("/account/signup", methods=["GET", "POST"])
+    def sign_up_page() -> ResponseReturnValue:
+        target = safe_next(request.args.get("next", "/cart"))
+        form = {k: request.form.get(k, "") for k in ("name", "email", "address")}
+        if request.method == "GET":
+            return page("signup.html", customer=None, form=form, error="", target=target)
+        with sessions.begin() as db:
+            try:
+                customer = sign_up(db, form["email"], form["name"],
+                                   request.form.get("password", ""), form["address"])  # fmt: skip
+            except EmailTaken:
+                error, status = "An account with that e-mail exists. Sign in instead.", 409
+            except InvalidSignUp as exc:
+                error, status = str(exc), 422
+            else:
+                start_session(customer)
+                flash(f"Welcome, {customer.name}. Your account is ready.", "notice")
+                return redirect(target, code=303)
+        return page("signup.html", status, customer=None, form=form, error=error,
+                    target=target)  # fmt: skip
 
     @bp.post("/account/signout")
     def sign_out() -> ResponseReturnValue:
         session.clear()
-        return redirect(url_for("shop.sign_in_page"), code=303)
+        return redirect(url_for("shop.home"), code=303)
+
+    @bp.get("/account")
+    def account_page() -> ResponseReturnValue:
+        with signed_in("/account") as (_db, customer):
+            return page("account.html", customer=customer,
+                        locked_until=voice_codes.locked_until(customer),
+                        required_above=settings.voice_code.required_above_cents)  # fmt: skip
+
+    @bp.post("/account/address")
+    def account_address() -> ResponseReturnValue:
+        with signed_in("/account") as (db, customer):
+            try:
+                set_address(db, customer, request.form.get("address", ""))
+            except InvalidAddress as exc:
+                return done(str(exc), url_for("shop.account_page"), error=True)
+            return done("Address saved.", url_for("shop.account_page"))
+
+    @bp.post("/account/voice-code")
+    def account_voice_code() -> ResponseReturnValue:
+        back = url_for("shop.account_page")
+        with signed_in("/account") as (db, customer):
+            if request.form.get("action") == "remove":
+                voice_codes.clear_voice_code(db, customer)
+                return done("Voice code removed.", back)
+            try:
+                voice_codes.set_voice_code(db, customer, request.form.get("code", "").strip())
+            except InvalidVoiceCode:
+                return done("A voice code is exactly four digits.", back, error=True)
+            return done("Voice code set. Alexa will ask for it before orders.", back)
+
+    # ------------------------------------------------------------------ cart
+
+    @bp.get("/cart")
+    def cart_page() -> ResponseReturnValue:
+        query = request.args.get("q", "").strip()[:MAX_SEARCH_CHARS]
+        with signed_in(request.full_path.rstrip("?")) as (db, customer):
+            view = carts.view_cart(db, customer.id)
+            items = [(ln.product_id, ln.quantity) for ln in view.lines]
+            priced = orders.quote(db, items, max_quantity=settings.max_quantity,
+                                  charges=settings.charges)  # fmt: skip
+            found = []
+            if query:
+                prior = orders.history_prior(orders.purchase_history(db, customer.id))
+                result = matcher.match(db, query, prior=prior, limit=SEARCH_RESULTS)
+                if result.decision is not Decision.NO_MATCH:
+                    found = list(result.candidates)
+            usual = orders.buy_again(db, customer.id)
+            return page("cart.html", customer=customer, cart=view, quote=priced,
+                        query=query, found=found, usual=usual,
+                        checkout_key=uuid.uuid4().hex)  # fmt: skip
+
+    @bp.post("/cart/add")
+    def cart_add() -> ResponseReturnValue:
+        back = safe_next(request.form.get("back", "/cart"))
+        raw = request.form.get("product_id", "")
+        product_id = int(raw) if re.fullmatch(r"[0-9]{1,9}", raw) else 0
+        with signed_in("/cart") as (db, customer):
+            try:
+                line = carts.add_item(db, customer.id, product_id if 0 < product_id <= MAX_ID
+                                      else 0, 1, channel=Channel.WEB,
+                                      max_quantity=settings.max_quantity)  # fmt: skip
+            except (QuantityOutOfRange, UnknownProduct) as exc:
+                return done(web_message(exc), back, error=True)
+            name = line.product.display_name
+            return done(f"Added {name}. You have {line.quantity} in your cart.", back)
+
+    @bp.post("/cart/lines/<int:product_id>")
+    def cart_line(product_id: int) -> ResponseReturnValue:
+        if not 0 < product_id <= MAX_ID:
+            product_id = 0  # no such row: answered like any line that is gone
+        back = url_for("shop.cart_page")
+        action = request.form.get("action", "update")
+        try:
+            with signed_in("/cart") as (db, customer):  # the change commits whole, or not at all
+                if action == "remove":
+                    carts.remove_item(db, customer.id, product_id, channel=Channel.WEB)
+                    return done("Removed from your cart.", back)
+                view = carts.view_cart(db, customer.id)
+                line = next((ln for ln in view.lines if ln.product_id == product_id), None)
+                if line is None:
+                    raise NotInCart(product_id, "")
+                if action in ("more", "less"):
+                    quantity = line.quantity + (1 if action == "more" else -1)
+                else:
+                    raw = request.form.get("quantity", "").strip()
+                    quantity = int(raw) if re.fullmatch(r"-?[0-9]{1,6}", raw) else -1
+                if quantity == 0:
+                    carts.remove_item(db, customer.id, product_id, channel=Channel.WEB)
+                    return done(f"Removed {line.name} from your cart.", back)
+                carts.set_quantity(db, customer.id, product_id, quantity, channel=Channel.WEB,
+                                   max_quantity=settings.max_quantity)  # fmt: skip
+                return done(f"{line.name}: {quantity} in your cart.", back)
+        except (QuantityOutOfRange, NotInCart, UnknownProduct) as exc:
+            return done(web_message(exc), back, error=True)
+
+    @bp.post("/cart/checkout")
+    def checkout() -> ResponseReturnValue:
+        """One order per checkout form, however often it is posted (a double click, a
+        retried request): the form's key names the order."""
+        key = request.form.get("key", "")
+        raw = request.form.get("version", "")
+        version = int(raw) if re.fullmatch(r"[0-9]{1,9}", raw) else None
+        back = url_for("shop.cart_page")
+        if not re.fullmatch(r"[0-9a-f]{32}", key):
+            return done("That form is out of date: check your cart, then check out again.",
+                        back, error=True)  # fmt: skip
+        try:
+            with signed_in("/cart") as (db, customer):
+                order, replayed = orders.checkout_cart(
+                    db, customer.id, channel=Channel.WEB, max_quantity=settings.max_quantity,
+                    expected_version=version, idempotency_key=f"web:{key}",
+                    charges=settings.charges,
+                )  # fmt: skip
+                order_id = order.id
+        except (EmptyCart, CartChanged, PriceChanged, NoDeliveryAddress, OutOfStock,
+                QuantityOutOfRange, UnknownProduct) as exc:  # fmt: skip
+            return done(web_message(exc), back, error=True)
+        said = "was already placed" if replayed else "is placed"
+        return done(f"Order {order_id} {said}. The confirmation is in your e-mail.",
+                    url_for("shop.order_page", order_id=order_id))  # fmt: skip
+
+    # ------------------------------------------------------------------ orders
+
+    @bp.get("/orders")
+    def orders_page() -> ResponseReturnValue:
+        with signed_in("/orders") as (db, customer):
+            found = orders.customer_orders(db, customer.id)
+            return page("orders.html", customer=customer, orders=found)
+
+    def _order(db: Session, customer: Customer, order_id: int) -> Order:
+        if not 0 < order_id <= MAX_ID:
+            abort(404)
+        try:
+            return orders.customer_order(db, customer.id, order_id)
+        except OrderNotFound:
+            abort(404)
+
+    @bp.get("/orders/<int:order_id>")
+    def order_page(order_id: int) -> ResponseReturnValue:
+        with signed_in(f"/orders/{order_id}") as (db, customer):
+            order = _order(db, customer, order_id)
+            cancellable = orders.is_cancellable(order, window=settings.cancel_window)
+            deadline = order.placed_at + settings.cancel_window
+            return page("order.html", customer=customer, order=order, cancellable=cancellable,
+                        cancel_until=deadline, now=utcnow(),
+                        cancelled=order.status == OrderStatus.CANCELLED.value)  # fmt: skip
+
+    @bp.post("/orders/<int:order_id>/cancel")
+    def cancel(order_id: int) -> ResponseReturnValue:
+        back = url_for("shop.order_page", order_id=order_id) if 0 < order_id <= MAX_ID else "/"
+        try:
+            with signed_in(back) as (db, customer):
+                _order(db, customer, order_id)
+                orders.cancel_order(db, customer.id, order_id, window=settings.cancel_window,
+                                    channel=Channel.WEB)  # fmt: skip
+        except CannotCancel as exc:
+            return done(web_message(exc), back, error=True)
+        return done(f"Order {order_id} is cancelled. You won't be charged.", back)
+
+    @bp.post("/orders/<int:order_id>/reorder")
+    def reorder(order_id: int) -> ResponseReturnValue:
+        with signed_in("/orders") as (db, customer):
+            _order(db, customer, order_id)
+            copied = orders.copy_order_to_cart(db, customer.id, order_id, channel=Channel.WEB,
+                                               max_quantity=settings.max_quantity)  # fmt: skip
+        if not copied.added:
+            return done("None of those items can be ordered right now.",
+                        url_for("shop.order_page", order_id=order_id), error=True)  # fmt: skip
+        skipped = f" Not available now: {', '.join(copied.skipped)}." if copied.skipped else ""
+        return done(f"Order {order_id}'s items are in your cart: check out when ready."
+                    f"{skipped}", url_for("shop.cart_page"))  # fmt: skip
 
     return bp

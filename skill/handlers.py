@@ -179,6 +179,8 @@ class OrderStatusIntentHandler(AbstractRequestHandler):
         arrives = prompts.arrival(last.status, last.expected_at, now)
         speech = prompts.order_status(last.id, last.status, when, phrases, last.total_cents,
                                       arrives)  # fmt: skip
+        if last.cancelled_via and last.cancelled_via != turn.channel.value:
+            speech = f"{prompts.cancelled_elsewhere(last.id, last.cancelled_via)} {speech}"
         return say(handler_input, speech, prompts.ANYTHING_ELSE)
 
 
@@ -292,7 +294,8 @@ class YesIntentHandler(AbstractRequestHandler):
         if pending.kind == "cancel" and pending.order_id is not None:
             turn.clear_pending()
             cancelled = orders.cancel_order(turn.session, customer.id, pending.order_id,
-                                            window=turn.cancel_window)  # fmt: skip
+                                            window=turn.cancel_window,
+                                            channel=turn.channel)  # fmt: skip
             log.info("order %s cancelled by customer %s", cancelled.id, customer.id)
             speech = prompts.order_cancelled(cancelled.id, cancelled.total_cents)
             return say(handler_input, speech, prompts.ANYTHING_ELSE)

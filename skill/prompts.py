@@ -318,6 +318,11 @@ CHANNEL_NAMES = {"web": "on the web", "app": "in the app", "alexa": "with Alexa"
                  "local-voice": "by voice", "text": "by text"}  # fmt: skip
 
 
+def cancelled_elsewhere(order_id: int, channel: str) -> str:
+    """'You cancelled order 12 on the web.' when another channel cancelled it."""
+    return f"You cancelled order {order_id} {CHANNEL_NAMES.get(channel, 'elsewhere')}."
+
+
 def touched_elsewhere(names_by_channel: dict[str, list[str]]) -> str:
     """'You added Bananas on the web today.' for changes other channels made today."""
     parts = [
