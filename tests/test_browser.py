@@ -133,9 +133,9 @@ def test_voice_addition_seen_and_removed_on_the_cart_page(
     token = _link(server, page)  # the browser is signed in by the linking flow
     assert _say(server, token, "AddToCartIntent", item="dish soap").startswith("Added 1")
     page.goto(f"{server.url}/cart")
-    assert "Dish Soap" in page.inner_text("form.line .name")
-    assert "added via alexa" in page.inner_text("form.line")
+    assert "Dish Soap" in page.inner_text("li.line .name")
+    assert "added via Alexa" in page.inner_text("li.line")
     page.screenshot(path=str(tmp_path / "cart.png"))  # kept by pytest for a look on failure
-    page.click("form.line button.remove")
+    page.click("li.line button.remove")
     page.wait_for_selector("#empty")
     assert _say(server, token, "ReadCartIntent").startswith("Your cart is empty")

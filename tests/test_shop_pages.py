@@ -12,9 +12,10 @@ from typing import Any
 
 import alexa
 import pytest
+from conftest import OAUTH_REDIRECT
 from flask import Flask
 from flask.testing import FlaskClient
-from oauthflow import OAUTH_REDIRECT, csrf_token, linked_token
+from oauthflow import csrf_token, linked_token
 from sqlalchemy import select
 
 from account_link.identity import demo_shopper
@@ -119,11 +120,12 @@ def test_checkout_places_one_order_however_often_the_form_is_posted(
     assert first.status_code == second.status_code == 303
     assert first.headers["Location"] == second.headers["Location"]
     shown = client.get(first.headers["Location"])
-    assert "is placed" in _text(shown) and "2 × Sunny Acres Bananas" in _text(shown)
+    assert "is placed" in _text(shown) and "2 \u00d7 Sunny Acres Bananas" in _text(shown)
     with wiring(client.application).sessions() as db:
         placed = list(db.scalars(select(Order).where(Order.channel == "web")))
         assert len(placed) == 1 and placed[0].channel == "web"
-        mails = list(db.scalars(select(OutboxMessage).where(OutboxMessage.order_id == placed[0].id)))
+        sent = select(OutboxMessage).where(OutboxMessage.order_id == placed[0].id)
+        mails = list(db.scalars(sent))
         assert len(mails) == 1
     heard = alexa.speech(client.post("/alexa", json=alexa.intent(
         "OrderStatusIntent", access_token=token)).get_json())  # fmt: skip
