@@ -108,6 +108,7 @@ class Settings:
     oauth_redirect_uris: tuple[str, ...] = ()
     access_token_ttl: int = 3600
     cancel_window_minutes: int = 30
+    return_window_days: int = 30
     tax_bps: int = 0
     delivery_fee_cents: int = 0
     free_delivery_from_cents: int = 0
@@ -157,6 +158,11 @@ class Settings:
         return timedelta(minutes=self.cancel_window_minutes)
 
     @property
+    def return_window(self) -> timedelta:
+        """How long after delivery an order's lines can be returned."""
+        return timedelta(days=self.return_window_days)
+
+    @property
     def voice_code(self) -> VoiceCodePolicy:
         """When purchases by voice need the shopper's code, and what wrong codes cost."""
         from account_link.voice_codes import VoiceCodePolicy
@@ -201,6 +207,7 @@ class Settings:
             ),
             access_token_ttl=_int(env, "VOICECART_ACCESS_TOKEN_TTL", 3600, 360, 30 * 86400),
             cancel_window_minutes=_int(env, "VOICECART_CANCEL_WINDOW_MINUTES", 30, 0, 10080),
+            return_window_days=_int(env, "VOICECART_RETURN_WINDOW_DAYS", 30, 0, 365),
             tax_bps=_int(env, "VOICECART_TAX_BPS", 0, 0, 5000),
             delivery_fee_cents=_int(env, "VOICECART_DELIVERY_FEE_CENTS", 0, 0, 100_000),
             free_delivery_from_cents=_int(
@@ -453,6 +460,7 @@ def create_app(
             max_quantity=settings.max_quantity,
             demo_for_unlinked=settings.demo_shopper_for_unlinked,
             cancel_window=settings.cancel_window,
+            return_window=settings.return_window,
             charges=settings.charges,
             voice_code=settings.voice_code,
         ),
@@ -493,7 +501,8 @@ def create_app(
     app.register_blueprint(api)
     shop = ShopSettings(
         max_quantity=settings.max_quantity, charges=settings.charges,
-        cancel_window=settings.cancel_window, voice_code=settings.voice_code,
+        cancel_window=settings.cancel_window, return_window=settings.return_window,
+        voice_code=settings.voice_code,
         oauth_client_id=settings.oauth_client_id, oauth_redirect_uris=settings.oauth_redirect_uris,
     )  # fmt: skip
     app.register_blueprint(create_shop(sessions, matcher, shop))
@@ -872,6 +881,57 @@ def orders_advance(ctx: click.Context, order_id: int) -> None:
         raise click.ClickException(str(exc)) from exc
     log.info("order %s is now %s", order_id, status)
     click.echo(f"order {order_id} is now {status}")
+
+
+@cli.group("returns")
+def returns_group() -> None:
+    """Returns of delivered orders: list them, and mark them received (stock back,
+    refund issued)."""
+
+
+@returns_group.command("list")
+@click.option("--open", "open_only", is_flag=True, help="Only returns not yet received.")
+@click.pass_context
+def returns_list(ctx: click.Context, open_only: bool) -> None:
+    """Every return: id, when, shopper, order, units, refund, status, channel."""
+    from account_link.models import Customer, ReturnStatus
+    from account_link.returns import all_returns
+    from catalog.money import dollars as money
+
+    sessions = _prepare_database(_settings(ctx))
+    with sessions() as db:
+        found = all_returns(db, status=ReturnStatus.REQUESTED.value if open_only else None)
+        for made in found:
+            email = db.get_one(Customer, made.customer_id).email
+            what = f"{made.quantity} x {made.line.product_name}"
+            click.echo(f"{made.id:>6}  {made.created_at:%Y-%m-%d %H:%M}  {email}  order "
+                       f"{made.order_id:<6} {what}  {money(made.refund_cents):>9}  "
+                       f"{made.status:<9} {made.channel}")  # fmt: skip
+    if not found:
+        click.echo("no returns")
+
+
+@returns_group.command("receive")
+@click.argument("return_id", type=click.IntRange(1, 2**31 - 1))
+@click.pass_context
+def returns_receive(ctx: click.Context, return_id: int) -> None:
+    """The items of a return arrived back: stock restored, refund issued (once)."""
+    from account_link.errors import AccountError
+    from account_link.returns import receive_return
+    from catalog.money import dollars as money
+
+    sessions = _prepare_database(_settings(ctx))
+    try:
+        with sessions.begin() as db:
+            made = receive_return(db, return_id)
+            said = (
+                f"return {return_id} received: {made.quantity} back in stock, "
+                f"{money(made.refund_cents)} refunded"
+            )
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    log.info("%s", said)
+    click.echo(said)
 
 
 @cli.command()

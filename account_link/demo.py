@@ -66,6 +66,8 @@ def record_past_order(
                   subtotal_cents=subtotal, total_cents=subtotal, placed_at=placed_at,
                   expected_at=placed_at + timedelta(days=NO_CHARGES.delivery_days),
                   lines=lines)  # fmt: skip
+    if status is OrderStatus.DELIVERED:
+        order.delivered_at = min(placed_at + timedelta(days=1), utcnow())
     session.add(order)
     session.flush()
     return order

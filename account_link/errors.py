@@ -160,3 +160,26 @@ class CannotAdvance(AccountError):
         super().__init__(f"order {order_id} is {status}: it moves no further")
         self.order_id = order_id
         self.status = status
+
+
+class CannotReturn(AccountError):
+    """The line can't be returned: not delivered, past the window, or already returned."""
+
+    def __init__(self, order_id: int, reason: str) -> None:
+        super().__init__(f"order {order_id} cannot be returned: {reason}")
+        self.order_id = order_id
+        self.reason = reason
+
+
+class ReturnNotFound(AccountError):
+    def __init__(self, return_id: int) -> None:
+        super().__init__(f"no return {return_id}")
+        self.return_id = return_id
+
+
+class NothingToReturn(AccountError):
+    """No delivered order within the return window holds the product said."""
+
+    def __init__(self, words: str) -> None:
+        super().__init__(f"no delivered order within the return window holds {words!r}")
+        self.words = words

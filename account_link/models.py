@@ -123,6 +123,8 @@ class Order(Base):
     cancelled_via: Mapped[str | None] = mapped_column(String(20), default=None)
     """The channel the shopper cancelled on (voice says "You cancelled it on the web.")."""
     cancelled_at: Mapped[datetime | None] = mapped_column(default=None)
+    delivered_at: Mapped[datetime | None] = mapped_column(default=None)
+    """When it was delivered: the return window counts from here."""
     idempotency_key: Mapped[str | None] = mapped_column(String(100), default=None)
     """Set when placing may be repeated (a second "yes", a retried web checkout): the
     repeat finds this order instead of placing another."""
@@ -155,6 +157,38 @@ class OrderLine(Base):
     @property
     def line_total_cents(self) -> int:
         return self.quantity * self.unit_price_cents
+
+
+class ReturnStatus(StrEnum):
+    REQUESTED = "requested"
+    """Started: the shopper sends the items back; the refund follows receipt."""
+    RECEIVED = "received"
+    """The items arrived back: stock restored, refund issued."""
+
+
+class ReturnRequest(Base):
+    """Units of one order line the shopper sends back, and what they get back for them."""
+
+    __tablename__ = "returns"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("refund_cents >= 0", name="refund_non_negative"),
+        Index("ix_returns_customer", "customer_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id", ondelete="CASCADE"))
+    quantity: Mapped[int]
+    refund_cents: Mapped[int]
+    """The units' price and their share of the order's tax (delivery is not refunded)."""
+    status: Mapped[str] = mapped_column(String(20), default=ReturnStatus.REQUESTED.value)
+    channel: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    received_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    line: Mapped[OrderLine] = relationship(lazy="joined")
 
 
 class OutboxMessage(Base):

@@ -321,11 +321,11 @@ def _write_order(
     _confirmation_message(session, order)
     if PAUSE_INSIDE_ORDER is not None:
         PAUSE_INSIDE_ORDER(order)
-    _expire_products(session)
+    expire_products(session)
     return order
 
 
-def _expire_products(session: Session) -> None:
+def expire_products(session: Session) -> None:
     """Stock was changed behind the identity map: reload products when next read (only
     them: the order, its lines, the cart and the customer are current)."""
     for instance in list(session.identity_map.values()):
@@ -440,6 +440,8 @@ def advance_order(session: Session, order_id: int) -> Order:
     if order.status not in stages[:-1]:
         raise CannotAdvance(order_id, order.status)
     order.status = stages[stages.index(order.status) + 1]
+    if order.status == OrderStatus.DELIVERED.value:
+        order.delivered_at = utcnow()
     session.flush()
     return order
 
@@ -482,7 +484,7 @@ def cancel_order(
     order.cancelled_via = channel.value if channel is not None else None
     order.cancelled_at = now or utcnow()
     session.flush()
-    _expire_products(session)
+    expire_products(session)
     return order
 
 

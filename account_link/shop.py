@@ -28,13 +28,14 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session, sessionmaker
 
-from account_link import carts, orders, voice_codes
+from account_link import carts, orders, returns, voice_codes
 from account_link.accounts import set_address, sign_in, sign_up
 from account_link.api import MAX_ID
 from account_link.errors import (
     AccountError,
     BadCredentials,
     CannotCancel,
+    CannotReturn,
     CartChanged,
     EmailTaken,
     EmptyCart,
@@ -92,6 +93,8 @@ def web_message(exc: AccountError | CatalogError) -> str:
         return "Add a delivery address on your account page first. Nothing was ordered."
     if isinstance(exc, CannotCancel):
         return f"Order {exc.order_id} can't be cancelled: {exc.reason}."
+    if isinstance(exc, CannotReturn):
+        return f"That can't be returned: {exc.reason}."
     if isinstance(exc, OrderNotFound):
         return "There is no such order on your account."
     return "That didn't work. Nothing was changed."
@@ -104,6 +107,7 @@ class ShopSettings:
     max_quantity: int
     charges: orders.Charges = orders.NO_CHARGES
     cancel_window: timedelta = orders.DEFAULT_CANCEL_WINDOW
+    return_window: timedelta = returns.DEFAULT_RETURN_WINDOW
     voice_code: voice_codes.VoiceCodePolicy = voice_codes.DEFAULT_POLICY
     oauth_client_id: str = "alexa-skill"
     oauth_redirect_uris: tuple[str, ...] = ()
@@ -355,8 +359,14 @@ def create_shop(
             order = _order(db, customer, order_id)
             cancellable = orders.is_cancellable(order, window=settings.cancel_window)
             deadline = order.placed_at + settings.cancel_window
+            try:
+                returns.check_returnable(order, window=settings.return_window)
+                left = {ln.id: returns.returnable_units(db, ln) for ln in order.lines}
+            except CannotReturn:
+                left = {}
+            made = returns.returns_of(db, customer.id, order.id)
             return page("order.html", customer=customer, order=order, cancellable=cancellable,
-                        cancel_until=deadline, now=utcnow(),
+                        cancel_until=deadline, now=utcnow(), returnable=left, returns=made,
                         cancelled=order.status == OrderStatus.CANCELLED.value)  # fmt: skip
 
     @bp.post("/orders/<int:order_id>/cancel")
@@ -370,6 +380,26 @@ def create_shop(
         except CannotCancel as exc:
             return done(web_message(exc), back, error=True)
         return done(f"Order {order_id} is cancelled. You won't be charged.", back)
+
+    @bp.post("/orders/<int:order_id>/lines/<int:line_id>/return")
+    def return_line(order_id: int, line_id: int) -> ResponseReturnValue:
+        """Start returning units of a delivered line (whatever channel bought it)."""
+        back = url_for("shop.order_page", order_id=order_id) if 0 < order_id <= MAX_ID else "/"
+        raw = request.form.get("quantity", "")
+        quantity = int(raw) if re.fullmatch(r"[0-9]{1,4}", raw) else 0
+        try:
+            with signed_in(back) as (db, customer):
+                _order(db, customer, order_id)
+                made = returns.start_return(db, customer.id, order_id,
+                                            line_id if 0 < line_id <= MAX_ID else 0, quantity,
+                                            channel=Channel.WEB,
+                                            window=settings.return_window)  # fmt: skip
+                said = (f"Return {made.id} is started: {made.quantity} x "
+                        f"{made.line.product_name}. {dollars(made.refund_cents)} comes back "
+                        "to you when the items reach us.")  # fmt: skip
+        except (CannotReturn, QuantityOutOfRange) as exc:
+            return done(web_message(exc), back, error=True)
+        return done(said, back)
 
     @bp.post("/orders/<int:order_id>/reorder")
     def reorder(order_id: int) -> ResponseReturnValue:

@@ -12,10 +12,12 @@ from ask_sdk_model.ui import LinkAccountCard
 
 from account_link.errors import (
     CannotCancel,
+    CannotReturn,
     CartChanged,
     EmptyCart,
     NoDeliveryAddress,
     NoOrders,
+    NothingToReturn,
     NotInCart,
     NotLinked,
     OutOfStock,
@@ -57,6 +59,10 @@ def spoken_error(exc: Exception) -> tuple[str, str | None, bool]:
             return prompts.CART_CHANGED, prompts.HELP_REPROMPT, False
         case CannotCancel(order_id=order_id, reason=reason):
             return prompts.cannot_cancel(order_id, reason), prompts.HELP_REPROMPT, False
+        case CannotReturn(order_id=order_id, reason=reason):
+            return prompts.cannot_return(order_id, reason), prompts.HELP_REPROMPT, False
+        case NothingToReturn(words=words):
+            return prompts.nothing_to_return(words), prompts.HELP_REPROMPT, False
         case NoDeliveryAddress():
             return prompts.NO_ADDRESS, prompts.HELP_REPROMPT, False
         case VoicePurchasingLocked(until=until):

@@ -14,15 +14,17 @@ from ask_sdk_model import Intent, Response, Slot
 from ask_sdk_model.dialog import ElicitSlotDirective
 from ask_sdk_model.ui import SimpleCard
 
-from account_link import carts, orders, voice_codes
+from account_link import carts, orders, returns, voice_codes
 from account_link.errors import (
     NoDeliveryAddress,
+    NothingToReturn,
     NotInCart,
     OutOfStock,
     VoiceCodeNotSet,
     VoicePurchasingLocked,
 )
 from account_link.models import Customer
+from catalog.db import utcnow
 from catalog.errors import ProductNotFound
 from catalog.matching import Candidate, Decision, MatchResult, differences
 from catalog.quantity import QuantityPhrase
@@ -378,3 +380,40 @@ def tell_price(handler_input: HandlerInput, turn: Turn, words: str) -> Response:
         return say(handler_input, speech, prompts.HELP_REPROMPT)
     turn.set_pending(Pending("add", ((product.id, 1),), product.price_cents))
     return say(handler_input, speech, prompts.ADD_IT_REPROMPT)
+
+
+def offer_return(
+    handler_input: HandlerInput, turn: Turn, customer: Customer, words: str, quantity: int | None
+) -> Response:
+    """ "Return the eggs": the newest delivered order in the window holding the product
+    the words mean (best match first), its units and refund, then wait for the yes."""
+    phrase, result = turn.match_item(words)
+    found = returns.returnable_line(turn.session, customer.id,
+                                    [c.product_id for c in result.candidates],
+                                    window=turn.return_window)  # fmt: skip
+    if found is None:
+        raise NothingToReturn(phrase.rest or words)
+    order, line = found
+    left = returns.returnable_units(turn.session, line)
+    units = min(quantity or phrase.quantity or left, left)
+    refund = returns.refund_for(order, line, units)
+    turn.scope.product_id = line.product_id
+    turn.set_pending(Pending("return", ((line.id, units),), refund, order_id=order.id))
+    delivered = order.delivered_at or order.expected_at or order.placed_at
+    when = prompts.spoken_date(delivered, utcnow())
+    phrase_said = prompts.item_phrase(units, line.product_name)
+    speech = prompts.confirm_return(order.id, when, phrase_said, refund)
+    return say(handler_input, speech, prompts.RETURN_REPROMPT)
+
+
+def start_return(
+    handler_input: HandlerInput, turn: Turn, customer: Customer, pending: Pending
+) -> Response:
+    """Yes to the return: the record, the refund and the outbox message, in this turn."""
+    (line_id, units), *_ = pending.items
+    assert pending.order_id is not None
+    made = returns.start_return(turn.session, customer.id, pending.order_id, line_id, units,
+                                channel=turn.channel, window=turn.return_window)  # fmt: skip
+    log.info("return %s started by voice for order %s", made.id, pending.order_id)
+    return say(handler_input, prompts.return_started(made.id, made.refund_cents),
+               prompts.HELP_REPROMPT)  # fmt: skip

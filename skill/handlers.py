@@ -277,6 +277,23 @@ class LastOrderIntentHandler(AbstractRequestHandler):
         return say(handler_input, speech, prompts.HELP_REPROMPT)
 
 
+class ReturnItemIntentHandler(AbstractRequestHandler):
+    """ "I want to return the eggs from my last order": offered with the refund, started
+    after a yes."""
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return bool(is_intent_name("ReturnItemIntent")(handler_input))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        turn = turn_of(handler_input)
+        customer = turn.require_customer()
+        words = slot_text(handler_input, "item")
+        if words is None:
+            return elicit_item(handler_input, prompts.ASK_ITEM_TO_RETURN)
+        quantity = slot_quantity(handler_input, turn.max_quantity)
+        return flows.offer_return(handler_input, turn, customer, words, quantity)
+
+
 class YesIntentHandler(AbstractRequestHandler):
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return bool(is_intent_name("AMAZON.YesIntent")(handler_input))
@@ -305,6 +322,9 @@ class YesIntentHandler(AbstractRequestHandler):
         if pending.kind == "empty":
             turn.clear_pending()
             return flows.empty_cart(handler_input, turn, customer, pending)
+        if pending.kind == "return":
+            turn.clear_pending()
+            return flows.start_return(handler_input, turn, customer, pending)
         if pending.kind == "add":
             turn.clear_pending()
             (product_id, quantity), *_ = pending.items
@@ -387,7 +407,7 @@ class NoIntentHandler(AbstractRequestHandler):
             return say(handler_input, prompts.order_kept(pending.order_id), prompts.HELP_REPROMPT)
         if pending.kind == "fix":
             return say(handler_input, prompts.CART_LEFT_AS_IS, prompts.HELP_REPROMPT)
-        if pending.kind in ("empty", "add"):
+        if pending.kind in ("empty", "add", "return"):
             speech = f"Okay. {prompts.left_standing(pending.kind)} {prompts.ANYTHING_ELSE}"
             return say(handler_input, speech, prompts.HELP_REPROMPT)
         return say(handler_input, prompts.NOT_ORDERED, prompts.HELP_REPROMPT)
@@ -512,6 +532,7 @@ REQUEST_HANDLERS: tuple[type[AbstractRequestHandler], ...] = (
     ChangeQuantityIntentHandler,
     PriceIntentHandler,
     LastOrderIntentHandler,
+    ReturnItemIntentHandler,
     AwaitingVoiceCodeHandler,
     VoiceCodeIntentHandler,
     ChooseProductIntentHandler,

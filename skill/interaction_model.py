@@ -369,6 +369,34 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         "(review|go through|go over) (my|our) (last|previous) order",
     ),
     _intent(
+        "ReturnItemIntent",
+        "(i want|i'd like|i need|i would like) to (return|send back|give back) [the|my|those|these]"
+        " [{quantity}] {item} [from my (last|latest|previous) (order|delivery)|please]",
+        "[please] (return|send back|refund) [the|my|those|these] [{quantity}] {item} [from my"
+        " (last|latest|previous) (order|delivery)|please|for me]",
+        f"{ASK} (return|refund|take back) [the|my] [{{quantity}}] {{item}} [from my (last|latest)"
+        " (order|delivery)]",
+        "(can|could|may) i (return|send back|get a refund for|get my money back for) [the|my]"
+        " [{quantity}] {item}",
+        "(i want|i'd like|i need|give me) (a refund|my money back) (for|on) [the|my] [{quantity}]"
+        " {item}",
+        "(start|make|open) a return (for|on) [the|my] [{quantity}] {item}",
+        "[the] {item} (was|were|is|are|came|arrived) (bad|spoiled|off|broken|damaged|stale|moldy"
+        "|mouldy|crushed|expired|leaking|wrong|slimy|rotten|squashed|melted|opened) [when (it|they)"
+        " (arrived|came|turned up)] [i want to return (it|them)|can i return (it|them)|please refund"
+        " (it|them)|i'd like (it|that|them) refunded|i want (a refund|my money back)]",
+        "(i|we) (received|got) (a|an|some) (damaged|broken|crushed|bad|spoiled|moldy|leaking|stale"
+        "|opened|squashed) {item} [and] (i would like|i'd like|i want|we want) (to return (it|them)"
+        "|a refund [for (it|them)])",
+        "(my|the|our) (order|delivery) came with (a|an|some) (damaged|broken|crushed|bad|spoiled"
+        "|moldy|leaking|stale|opened|squashed) {item} [and] (i'd like|i want|i would like) (a refund"
+        " [for (it|them)]|to return (it|them))",
+        "(return|send back|refund) {quantity} of (the|my) {item}",
+        "(take|send) [the] {item} back [please|for a refund]",
+        "i (don't|do not) want the {item} (i|we) (got|received|were sent) [return (it|them)]",
+        slots=(_item(prompts.ASK_ITEM_TO_RETURN), QUANTITY),
+    ),
+    _intent(
         "ChooseProductIntent",
         "i (meant|mean) [the] {item} [one] [please]",
         "(give me|i'll take|let's go with|go with|i'll go with|i choose|pick|i pick) "

@@ -85,6 +85,8 @@ def left_standing(kind: str, order_id: int | None = None) -> str:
         return "I didn't add it, and your cart is as it was."
     if kind == "choice":
         return "I didn't change anything."
+    if kind == "return":
+        return "I didn't start a return, so nothing is refunded."
     return "Nothing was ordered, and your cart is as it was."
 
 
@@ -503,4 +505,37 @@ def last_order_lines(order_id: int, when: str, phrases: Sequence[str], total: in
     return (
         f"Your last order, number {order_id}, placed {when}, had {listing(phrases)}, for "
         f"{money(total)}. To order the same again, say: reorder my last order. {ANYTHING_ELSE}"
+    )
+
+
+# --------------------------------------------------------------------------- returns
+
+ASK_ITEM_TO_RETURN = "Which item would you like to return?"
+RETURN_REPROMPT = (
+    "Should I start the return? Please say yes or no. If you don't answer, nothing is returned."
+)
+
+
+def confirm_return(order_id: int, delivered: str, phrase: str, refund_cents: int) -> str:
+    return (
+        f"Order number {order_id}, delivered {delivered}, had {phrase}. Should I start a "
+        f"return for it? You'd get {money(refund_cents)} back once it reaches us."
+    )
+
+
+def return_started(return_id: int, refund_cents: int) -> str:
+    return (
+        f"Okay, return number {return_id} is started. Please send the items back; "
+        f"{money(refund_cents)} comes back to you once they arrive. {ANYTHING_ELSE}"
+    )
+
+
+def cannot_return(order_id: int, reason: str) -> str:
+    return f"I can't start a return on order number {order_id}: {reason}. {ANYTHING_ELSE}"
+
+
+def nothing_to_return(words: str) -> str:
+    return (
+        f"I couldn't find {words} in a delivered order I can still take returns for. "
+        f"{ANYTHING_ELSE}"
     )

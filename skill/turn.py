@@ -32,7 +32,7 @@ CLOSEST_KEY = "closestIntent"
 reply can offer it (Alexa's own fallback carries none)."""
 PURCHASES = frozenset({"reorder", "reorder_last", "checkout"})
 """Pending kinds that spend money (and so may need the voice code)."""
-PENDING_KINDS = PURCHASES | {"add", "cancel", "fix", "empty"}
+PENDING_KINDS = PURCHASES | {"add", "cancel", "fix", "empty", "return"}
 LAST_PRODUCT_KEY = "lastProduct"
 """The product the last turn acted on or offered: what "make it two" means."""
 
@@ -44,6 +44,7 @@ class SkillConfig:
     max_quantity: int = 25
     demo_for_unlinked: bool = False
     cancel_window: timedelta = orders.DEFAULT_CANCEL_WINDOW
+    return_window: timedelta = timedelta(days=30)
     charges: orders.Charges = orders.NO_CHARGES
     voice_code: VoiceCodePolicy = DEFAULT_POLICY
 
@@ -58,12 +59,13 @@ class SkillDeps:
 class Pending:
     """An order waiting for the shopper's yes, kept in the session attributes."""
 
-    kind: str  # "add", "reorder", "reorder_last", "checkout", "cancel", "fix" or "empty"
+    kind: str  # "add", "reorder", "reorder_last", "checkout", "cancel", "fix", "empty", "return"
     items: tuple[tuple[int, int], ...]
     total_cents: int
     cart_version: int | None = None
     order_id: int | None = None
-    """For "cancel": the order to cancel."""
+    """For "cancel": the order to cancel; for "return", the order returned from (its
+    ``items`` then hold one ``(order line id, units)``)."""
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
     """Names this offer: a second "yes" to the same offer finds the order it placed."""
     substitute_id: int | None = None
@@ -174,6 +176,10 @@ class Turn:
     @property
     def cancel_window(self) -> timedelta:
         return self.deps.config.cancel_window
+
+    @property
+    def return_window(self) -> timedelta:
+        return self.deps.config.return_window
 
     @property
     def attributes(self) -> dict[str, Any]:

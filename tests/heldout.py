@@ -3,9 +3,9 @@
 ``tests/data/heldout_text.jsonl`` and ``heldout_spoken.jsonl`` were written by someone
 who never read the interaction model, as shoppers speak; nothing is generated from
 them, trained on them or tuned on them. The development sets (``dev_text`` to
-``dev6_text``: 171 + 392 + 395 + 393 + 347 + 345 requests, each written by a new helper who had
-not read the model either, in other voices) are what tuning looks at. A reading is
-*fully right* when the intent, the number of units and the product are all right (for
+``dev8_text``: 171 + 392 + 395 + 393 + 347 + 345 + 131 + 40 requests, each written by a
+new helper who had not read the model either, in other voices) are what tuning looks
+at. A reading is *fully right* when the intent, the number of units and the product are all right (for
 a quantity change, the new count, or the count taken off written negative: "-1").
 """
 
@@ -31,6 +31,7 @@ DEVELOPMENT = (
     "dev5_text",
     "dev6_text",
     "dev7_text",
+    "dev8_text",
 )
 EXPECTING = {"choice": "ChooseProductIntent", "code": "VoiceCodeIntent"}
 """The question a ``context`` answers, as the intent that asked it."""
@@ -96,6 +97,11 @@ def judge(case: Case, parse: Parse, matched: dict[str, Any] | None, heard: str =
             why.append(f"product {product!r} from {item!r}")
         if not case.product and item:
             why.append(f"product words {item!r} (it points back)")
+    elif case.intent == "ReturnItemIntent":
+        if case.quantity and units != int(case.quantity):
+            why.append(f"units {units} (want {case.quantity})")
+        if case.product and (product is None or case.product.lower() not in product.lower()):
+            why.append(f"product {product!r} from {item!r}")
     elif case.intent == "PriceIntent":
         if case.product and (product is None or case.product.lower() not in product.lower()):
             why.append(f"product {product!r} from {item!r}")

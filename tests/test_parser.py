@@ -66,6 +66,8 @@ FIXED = {
                "book a flight to paris", "turn on the lights"],
 }  # fmt: skip
 PRICE = ["how much is {p}", "what does the {p} cost", "what's the price of {p}"]
+RETURN = ["i want to return the {p}", "return the {p} from my last order",
+          "can i get a refund for the {p}", "the {p} was spoiled"]  # fmt: skip
 CHANGE = [("set the {p} to 3", "3", None), ("change {p} to five", "5", None),
           ("one less {p}", None, "1"), ("two fewer {p}", None, "2")]  # fmt: skip
 CHOOSE = [("the first one", {"ordinal": "1"}), ("the second one", {"ordinal": "2"}),
@@ -95,6 +97,8 @@ def accuracy_set() -> list[tuple[str, str, dict[str, str]]]:
         cases.append((REORDER[5 + i % 5].format(p=product), "ReorderIntent", {"item": product}))
     for i, product in enumerate(PRODUCTS):
         cases.append((PRICE[i % len(PRICE)].format(p=product), "PriceIntent", {"item": product}))
+        cases.append((RETURN[i % len(RETURN)].format(p=product), "ReturnItemIntent",
+                      {"item": product}))  # fmt: skip
         template, quantity, fewer = CHANGE[i % len(CHANGE)]
         counts = {"quantity": quantity} if quantity else {"fewer": fewer or ""}
         cases.append((template.format(p=product), "ChangeQuantityIntent",

@@ -28,12 +28,13 @@ from skill.local import (
     with_trailing_count,
 )
 
-TYPED_FLOOR = 0.92
+TYPED_FLOOR = 0.90
 """Held-out typed requests fully right (intent, units, product) at the least: a floor
-under the 95.0% measured after tuning on six development sets (84.8% when the trained
-parser landed), against regressions; retraining after any model change moves it by a
-point either way. The issue's target is 97%; the gap is open (see README,
-"Performance")."""
+under the 91.8% measured on all 400 (95.0% on the 242 of the first six intents' sets,
+86.7% on the 158 written for the cart-edit, price, last-order and return intents, which
+met those intents fresh: their development sets were 83-88% before tuning), against
+regressions; retraining after any model change moves it by a point either way. The
+understanding issue's target is 97%; the gap is open (see README, "Performance")."""
 
 
 def _said(text: str) -> str:
