@@ -383,14 +383,15 @@ CUSTOM_INTENTS: tuple[IntentDef, ...] = (
         "(start|make|open) a return (for|on) [the|my] [{quantity}] {item}",
         "[the] {item} (was|were|is|are|came|arrived) (bad|spoiled|off|broken|damaged|stale|moldy"
         "|mouldy|crushed|expired|leaking|wrong|slimy|rotten|squashed|melted|opened) [when (it|they)"
-        " (arrived|came|turned up)] [i want to return (it|them)|can i return (it|them)|please refund"
-        " (it|them)|i'd like (it|that|them) refunded|i want (a refund|my money back)]",
+        " (arrived|came|turned up)] [i want to return (it|them)|can i return (it|them)"
+        "|please refund (it|them)|i'd like (it|that|them) refunded|i want (a refund|my money"
+        " back)]",
         "(i|we) (received|got) (a|an|some) (damaged|broken|crushed|bad|spoiled|moldy|leaking|stale"
         "|opened|squashed) {item} [and] (i would like|i'd like|i want|we want) (to return (it|them)"
         "|a refund [for (it|them)])",
         "(my|the|our) (order|delivery) came with (a|an|some) (damaged|broken|crushed|bad|spoiled"
-        "|moldy|leaking|stale|opened|squashed) {item} [and] (i'd like|i want|i would like) (a refund"
-        " [for (it|them)]|to return (it|them))",
+        "|moldy|leaking|stale|opened|squashed) {item} [and] (i'd like|i want|i would like)"
+        " (a refund [for (it|them)]|to return (it|them))",
         "(return|send back|refund) {quantity} of (the|my) {item}",
         "(take|send) [the] {item} back [please|for a refund]",
         "i (don't|do not) want the {item} (i|we) (got|received|were sent) [return (it|them)]",

@@ -5,8 +5,9 @@ who never read the interaction model, as shoppers speak; nothing is generated fr
 them, trained on them or tuned on them. The development sets (``dev_text`` to
 ``dev8_text``: 171 + 392 + 395 + 393 + 347 + 345 + 131 + 40 requests, each written by a
 new helper who had not read the model either, in other voices) are what tuning looks
-at. A reading is *fully right* when the intent, the number of units and the product are all right (for
-a quantity change, the new count, or the count taken off written negative: "-1").
+at. A reading is *fully right* when the intent, the number of units and the product are
+all right (for a quantity change, the new count, or the count taken off written
+negative: "-1").
 """
 
 from __future__ import annotations
