@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from catalog.db import utcnow
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -45,6 +47,9 @@ def voicecart(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
         ["orders"],
         ["orders", "list"],
         ["orders", "advance"],
+        ["returns"],
+        ["returns", "list"],
+        ["returns", "receive"],
         ["token"],
     ],
 )
@@ -133,3 +138,38 @@ def test_token_prints_a_working_access_token(tmp_path: Path) -> None:
     nobody = voicecart("token", "--email", "nobody@example.com", env=env)
     assert nobody.returncode != 0
     assert "no shopper nobody@example.com" in nobody.stderr
+
+
+def test_returns_receive_puts_stock_back_once(tmp_path: Path) -> None:
+    from sqlalchemy import select
+
+    from account_link.demo import record_past_order
+    from account_link.identity import demo_shopper
+    from account_link.models import Channel
+    from account_link.returns import start_return
+    from app import Settings, make_engine, make_sessions
+    from catalog.models import Product
+
+    env = {"VOICECART_DATABASE_URL": f"sqlite:///{tmp_path / 'ret.db'}"}
+    assert voicecart("seed", "--demo", env=env).returncode == 0
+    engine = make_engine(Settings(database_url=env["VOICECART_DATABASE_URL"]))
+    sessions = make_sessions(engine)
+    with sessions.begin() as db:
+        shopper = demo_shopper(db)
+        assert shopper is not None
+        limes = db.scalars(select(Product).where(Product.sku == "VC-10009")).one()
+        stock = limes.stock
+        order = record_past_order(db, shopper, [(limes, 3)], placed_at=utcnow())
+        made = start_return(db, shopper.id, order.id, order.lines[0].id, 2, channel=Channel.WEB)
+        return_id = made.id
+    assert f"{return_id:>6}" in voicecart("returns", "list", "--open", env=env).stdout
+    first = voicecart("returns", "receive", str(return_id), env=env)
+    assert first.returncode == 0, first.stderr
+    assert "2 back in stock" in first.stdout
+    assert voicecart("returns", "receive", str(return_id), env=env).returncode == 0  # once
+    missing = voicecart("returns", "receive", "999999", env=env)
+    assert missing.returncode == 1 and "no return 999999" in missing.stderr
+    with sessions() as db:
+        assert db.scalars(select(Product).where(Product.sku == "VC-10009")).one().stock == stock + 2
+    assert "no returns" in voicecart("returns", "list", "--open", env=env).stdout
+    engine.dispose()

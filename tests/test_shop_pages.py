@@ -19,7 +19,8 @@ from oauthflow import csrf_token, linked_token
 from sqlalchemy import select
 
 from account_link.identity import demo_shopper
-from account_link.models import Order, OutboxMessage
+from account_link.models import Order, OutboxMessage, ReturnRequest
+from account_link.orders import advance_order
 from account_link.web import SESSION_KEY
 from app import wiring
 
@@ -195,3 +196,35 @@ def test_linked_shows_the_code_only_on_a_registered_redirect(
     shown = dev.test_client().get("/linked?code=abc123&state=xyz")
     assert shown.status_code == 200
     assert "abc123" in _text(shown) and "grant_type=authorization_code" in _text(shown)
+
+
+def test_a_delivered_line_is_returned_on_the_web_whatever_channel_bought_it(
+    client: FlaskClient,
+) -> None:
+    token = linked_token(client, "returns@example.com")
+    auth = {"Authorization": f"Bearer {token}"}
+    client.post("/api/v1/cart/lines", json={"sku": "VC-10009", "quantity": 3}, headers=auth)
+    offer = client.post("/alexa", json=alexa.intent("CheckoutIntent", access_token=token))
+    yes = alexa.intent("AMAZON.YesIntent", access_token=token,
+                       attributes=alexa.attributes(offer.get_json()))  # fmt: skip
+    order_id = int(re.findall(r"Order number (\d+)", alexa.speech(
+        client.post("/alexa", json=yes).get_json()))[0])  # fmt: skip
+    page = client.get(f"/orders/{order_id}")
+    assert "Return</button>" not in _text(page)  # placed, not delivered: nothing to return
+    with wiring(client.application).sessions.begin() as db:
+        for _ in range(3):
+            advance_order(db, order_id)
+    page = client.get(f"/orders/{order_id}")
+    line = re.search(r'action="(/orders/\d+/lines/\d+/return)"', _text(page))
+    assert line
+    started = _post(client, line.group(1), page, quantity="2")
+    html = _text(started)
+    assert "Return" in html and "is started: 2 x" in html and 'id="returns"' in html
+    again = _post(client, line.group(1), started, quantity="2")  # one unit left
+    assert "Quantities go from 1 to 1" in _text(again)
+    with wiring(client.application).sessions() as db:
+        made = db.scalars(select(ReturnRequest)).one()
+        assert (made.quantity, made.refund_cents, made.channel) == (2, 598, "web")
+        sent = select(OutboxMessage.kind).where(OutboxMessage.order_id == order_id)
+        kinds = set(db.scalars(sent))
+        assert kinds == {"order_confirmation", "return_started"}
