@@ -26,9 +26,10 @@ test: $(STAMP) browser  ## set up and run lint, type checks and the whole test s
 	$(BIN)/mypy
 	$(BIN)/pytest
 
-browser:  ## make sure Debian's chromium, espeak-ng and postgresql are there for the tests (as root)
+browser:  ## make sure Debian's chromium, espeak-ng, postgresql and npm (for axe-core) are there for the tests (as root)
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	command -v espeak-ng >/dev/null 2>&1 || missing="$$missing espeak-ng"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
@@ -38,6 +39,10 @@ browser:  ## make sure Debian's chromium, espeak-ng and postgresql are there for
 	  else \
 	    echo "not root: missing$$missing, so the tests that need them will be skipped"; \
 	  fi; \
+	fi; \
+	if [ ! -f tests/a11y/node_modules/axe-core/axe.min.js ] && command -v npm >/dev/null 2>&1; then \
+	  echo "installing axe-core for the accessibility checks (npm ci --prefix tests/a11y)"; \
+	  npm ci --prefix tests/a11y --no-audit --no-fund --silent; \
 	fi
 
 bench: $(STAMP)  ## run every benchmark under bench/ (matching ones read ../shared)
