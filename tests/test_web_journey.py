@@ -74,7 +74,7 @@ def test_the_whole_web_journey_with_voice_in_between(
     server: Server,
     chromium: str,
     axe: str,
-    width: int,  # noqa: F811
+    width: int,
 ) -> None:
     from playwright.sync_api import sync_playwright
 
