@@ -235,3 +235,23 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     from dialog_items import close_stages
 
     close_stages(config)
+
+
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"]  # fmt: skip
+"""Headless Chromium as the browser tests run it (in containers, without a sandbox)."""
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail(
+                "Debian chromium is missing; `make test` installs it (apt-get install chromium)"
+            )
+        pytest.skip(
+            "no chromium on PATH: `make test` installs it as root (apt-get install chromium)"
+        )
+    return path

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import shutil
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -18,29 +16,13 @@ from typing import Any
 
 import alexa
 import pytest
+from conftest import CHROMIUM_FLAGS
 from serverproc import Server
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 SECRET = "browser-test-secret"
 REDIRECT = "https://pitangui.amazon.com/api/skill/link/M2BROWSERTEST"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail(
-                "Debian chromium is missing; `make test` installs it (apt-get install chromium)"
-            )
-        pytest.skip(
-            "no chromium on PATH: `make test` installs it as root (apt-get install chromium)"
-        )
-    return path
 
 
 @pytest.fixture

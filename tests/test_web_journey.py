@@ -18,8 +18,8 @@ from typing import Any
 
 import alexa
 import pytest
+from conftest import CHROMIUM_FLAGS
 from serverproc import ROOT, Server, cli_command
-from test_browser import CHROMIUM_FLAGS, chromium  # noqa: F401  (the fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
