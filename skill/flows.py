@@ -17,13 +17,14 @@ from ask_sdk_model.ui import SimpleCard
 from account_link import carts, orders, returns, voice_codes
 from account_link.errors import (
     NoDeliveryAddress,
+    NoOrders,
     NothingToReturn,
     NotInCart,
     OutOfStock,
     VoiceCodeNotSet,
     VoicePurchasingLocked,
 )
-from account_link.models import Customer
+from account_link.models import Customer, Order
 from catalog.db import utcnow
 from catalog.errors import ProductNotFound
 from catalog.matching import Candidate, Decision, MatchResult, differences
@@ -417,3 +418,13 @@ def start_return(
     log.info("return %s started by voice for order %s", made.id, pending.order_id)
     return say(handler_input, prompts.return_started(made.id, made.refund_cents),
                prompts.HELP_REPROMPT)  # fmt: skip
+
+
+def latest_order_said(turn: Turn) -> tuple[Order, list[str], str]:
+    """The shopper's latest order (:class:`NoOrders` without one), its lines as spoken
+    phrases, and when it was placed, as said."""
+    last = orders.latest_order(turn.session, turn.require_customer().id)
+    if last is None:
+        raise NoOrders()
+    phrases = [prompts.item_phrase(ln.quantity, ln.product_name) for ln in last.lines]
+    return last, phrases, prompts.spoken_date(last.placed_at, utcnow())

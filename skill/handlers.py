@@ -170,13 +170,8 @@ class OrderStatusIntentHandler(AbstractRequestHandler):
 
     def handle(self, handler_input: HandlerInput) -> Response:
         turn = turn_of(handler_input)
-        last = orders.latest_order(turn.session, turn.require_customer().id)
-        if last is None:
-            raise NoOrders()
-        phrases = [prompts.item_phrase(ln.quantity, ln.product_name) for ln in last.lines]
-        now = utcnow()
-        when = prompts.spoken_date(last.placed_at, now)
-        arrives = prompts.arrival(last.status, last.expected_at, now)
+        last, phrases, when = flows.latest_order_said(turn)
+        arrives = prompts.arrival(last.status, last.expected_at, utcnow())
         speech = prompts.order_status(last.id, last.status, when, phrases, last.total_cents,
                                       arrives)  # fmt: skip
         if last.cancelled_via and last.cancelled_via != turn.channel.value:
@@ -192,13 +187,9 @@ class CancelOrderIntentHandler(AbstractRequestHandler):
 
     def handle(self, handler_input: HandlerInput) -> Response:
         turn = turn_of(handler_input)
-        last = orders.latest_order(turn.session, turn.require_customer().id)
-        if last is None:
-            raise NoOrders()
+        last, phrases, when = flows.latest_order_said(turn)
         orders.check_cancellable(last, window=turn.cancel_window)
         turn.set_pending(Pending("cancel", (), last.total_cents, order_id=last.id))
-        phrases = [prompts.item_phrase(ln.quantity, ln.product_name) for ln in last.lines]
-        when = prompts.spoken_date(last.placed_at, utcnow())
         speech = prompts.confirm_cancel(last.id, when, phrases, last.total_cents)
         return say(handler_input, speech, prompts.CANCEL_REPROMPT)
 
@@ -268,11 +259,7 @@ class LastOrderIntentHandler(AbstractRequestHandler):
 
     def handle(self, handler_input: HandlerInput) -> Response:
         turn = turn_of(handler_input)
-        last = orders.latest_order(turn.session, turn.require_customer().id)
-        if last is None:
-            raise NoOrders()
-        phrases = [prompts.item_phrase(ln.quantity, ln.product_name) for ln in last.lines]
-        when = prompts.spoken_date(last.placed_at, utcnow())
+        last, phrases, when = flows.latest_order_said(turn)
         speech = prompts.last_order_lines(last.id, when, phrases, last.total_cents)
         return say(handler_input, speech, prompts.HELP_REPROMPT)
 
