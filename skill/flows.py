@@ -370,7 +370,8 @@ def tell_price(handler_input: HandlerInput, turn: Turn, words: str) -> Response:
     phrase, result = turn.match_item(words)
     if result.asks and phrase.pack is None and phrase.unit is None:
         kind, labels = differences(result.contenders)
-        named = [(label, c.price_cents) for label, c in zip(labels, result.contenders, strict=True)]
+        named = [(label, c.price_cents, c.in_stock)
+                 for label, c in zip(labels, result.contenders, strict=True)]  # fmt: skip
         return say(handler_input, prompts.prices_of(kind, named), prompts.HELP_REPROMPT)
     chosen = pick_size(result, phrase)
     turn.scope.product_id = chosen.product_id

@@ -493,10 +493,11 @@ def price_of_item(name: str, size: str, price_cents: int, in_stock: bool, usual:
     return f"{yours}{sized} costs {money(price_cents)}. Should I add one to your cart?"
 
 
-def prices_of(kind: str, named: Sequence[tuple[str, int]]) -> str:
-    """'Sunny acres apples: the Granny Smith are $3.99, and the Honeycrisp $4.49.' for
-    close contenders (labelled by what tells them apart)."""
-    said = [f"the {name} {money(cents)}" for name, cents in named]
+def prices_of(kind: str, named: Sequence[tuple[str, int, bool]]) -> str:
+    """'Sunny acres apples: the Granny Smith $3.99, and the Honeycrisp $4.49.' for close
+    contenders (labelled by what tells them apart), saying which are out of stock."""
+    said = [f"the {name} {money(cents)}{'' if stocked else ', out of stock'}"
+            for name, cents, stocked in named]  # fmt: skip
     head = f"{kind[:1].upper()}{kind[1:]}: " if kind else ""
     return f"{head}{listing(said)}. Which would you like? Say, for example: add {kind or 'it'}."
 

@@ -97,7 +97,9 @@ def test_huge_ids_are_4xx_not_500(
 
 
 @pytest.mark.parametrize("quantity", ["²", "--3", "9" * 5000])
-def test_cart_page_odd_quantities_are_refused_with_a_message(client: FlaskClient, quantity: str) -> None:
+def test_cart_page_odd_quantities_are_refused_with_a_message(
+    client: FlaskClient, quantity: str
+) -> None:
     token = _tokens(client)["access_token"]
     client.post("/api/v1/cart/lines", json={"sku": "VC-10005"},
                 headers={"Authorization": f"Bearer {token}"})  # fmt: skip
