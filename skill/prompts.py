@@ -496,10 +496,13 @@ def price_of_item(name: str, size: str, price_cents: int, in_stock: bool, usual:
 def prices_of(kind: str, named: Sequence[tuple[str, int, bool]]) -> str:
     """'Sunny acres apples: the Granny Smith $3.99, and the Honeycrisp $4.49.' for close
     contenders (labelled by what tells them apart), saying which are out of stock."""
-    said = [f"the {name} {money(cents)}{'' if stocked else ', out of stock'}"
-            for name, cents, stocked in named]  # fmt: skip
+    said = [f"the {name} {money(cents)}" for name, cents, _ in named]
     head = f"{kind[:1].upper()}{kind[1:]}: " if kind else ""
-    return f"{head}{listing(said)}. Which would you like? Say, for example: add {kind or 'it'}."
+    gone = listing([f"the {name}" for name, _, stocked in named if not stocked])
+    verb = "are" if " and " in gone else "is"
+    out = f" {gone[:1].upper()}{gone[1:]} {verb} out of stock right now." if gone else ""
+    return (f"{head}{listing(said)}.{out} Which would you like? Say, for example: add "
+            f"{kind or 'it'}.")  # fmt: skip
 
 
 def last_order_lines(order_id: int, when: str, phrases: Sequence[str], total: int) -> str:
