@@ -126,6 +126,13 @@ def main() -> None:
             "CheckoutIntent": lambda: alexa.intent("CheckoutIntent"),
             "AMAZON.YesIntent (places order)": pending("ReorderIntent"),
             "OrderStatusIntent": lambda: alexa.intent("OrderStatusIntent"),
+            "LastOrderIntent": lambda: alexa.intent("LastOrderIntent"),
+            "PriceIntent": lambda: alexa.intent("PriceIntent", {"item": "oat milk"}),
+            "ChangeQuantityIntent": lambda: alexa.intent(
+                "ChangeQuantityIntent", {"item": "bananas", "quantity": "3"}
+            ),
+            "EmptyCartIntent (offer)": lambda: alexa.intent("EmptyCartIntent"),
+            "ReturnItemIntent (offer)": lambda: alexa.intent("ReturnItemIntent", {"item": "eggs"}),
             "AMAZON.FallbackIntent": lambda: alexa.intent("AMAZON.FallbackIntent"),
         }
         base = baseline_client()
@@ -135,7 +142,7 @@ def main() -> None:
 
         rows = [("baseline: bare ask-sdk skill", pct(base_times, 50), pct(base_times, 95))]
         for name, make in scenarios.items():
-            if name == "RemoveFromCartIntent":
+            if name in ("RemoveFromCartIntent", "ChangeQuantityIntent"):
                 client.post("/alexa", json=alexa.intent("AddToCartIntent", {"item": "bananas"}))
             measure(client, make, 10)  # warm-up (index build, caches)
             if name == "RemoveFromCartIntent":
@@ -146,7 +153,7 @@ def main() -> None:
             else:
                 times = measure(client, make, args.iterations)
             rows.append((name, pct(times, 50), pct(times, 95)))
-        wiring(app).engine.dispose()
+        wiring(app).close()
 
     print(f"skill latency, in-process via Flask test client, {args.iterations} requests each")
     print(f"{'request':34} {'p50 ms':>8} {'p95 ms':>8} {'p50 / baseline':>15}")
