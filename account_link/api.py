@@ -36,8 +36,9 @@ from account_link.tokens import TokenState, check_access_token
 from catalog.errors import CatalogError, UnknownProduct
 from catalog.models import Product
 
-MAX_ID = 2**62
-"""Ids and quantities beyond this are not numbers any database row can have."""
+MAX_ID = 2**31 - 1
+"""Ids and quantities beyond this are not numbers any database row can have (the
+schema's integer columns; PostgreSQL refuses larger ones with an error, not a miss)."""
 
 
 def checked_id(value: int) -> int:
@@ -372,9 +373,10 @@ def create_api(
     @bp.get("/orders/<int:order_id>")
     def get_order(order_id: int) -> Response:
         with shopper() as (db, customer):
-            order = db.get(Order, checked_id(order_id))
-            if order is None or order.customer_id != customer.id:
-                raise ApiError(404, "not_found", f"no order {order_id} for this account")
+            try:
+                order = orders.customer_order(db, customer.id, checked_id(order_id))
+            except OrderNotFound as exc:
+                raise ApiError(404, "not_found", str(exc)) from exc
             return jsonify(order_json(order))
 
     return bp

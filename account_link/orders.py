@@ -530,10 +530,11 @@ def copy_order_to_cart(
     """Put an order's lines in the cart (to check out later): lines no longer sold, out of
     stock, or already at the line limit are skipped and named."""
     order = customer_order(session, customer_id, order_id)
+    products = get_products(session, [line.product_id for line in order.lines])
     added, skipped = [], []
     for line in order.lines:
-        product = session.get(Product, line.product_id)
-        if product is None or not product.active or product.stock <= 0:
+        product = products[line.product_id]
+        if not product.active or product.stock <= 0:
             skipped.append(line.product_name)
             continue
         try:

@@ -345,11 +345,15 @@ def create_shop(
             found = orders.customer_orders(db, customer.id)
             return page("orders.html", customer=customer, orders=found)
 
-    def _order(db: Session, customer: Customer, order_id: int) -> Order:
+    def _known(order_id: int) -> int:
+        """An id that could be a row (larger ones overflow PostgreSQL's integer): else 404."""
         if not 0 < order_id <= MAX_ID:
             abort(404)
+        return order_id
+
+    def _order(db: Session, customer: Customer, order_id: int) -> Order:
         try:
-            return orders.customer_order(db, customer.id, order_id)
+            return orders.customer_order(db, customer.id, _known(order_id))
         except OrderNotFound:
             abort(404)
 
@@ -371,12 +375,13 @@ def create_shop(
 
     @bp.post("/orders/<int:order_id>/cancel")
     def cancel(order_id: int) -> ResponseReturnValue:
-        back = url_for("shop.order_page", order_id=order_id) if 0 < order_id <= MAX_ID else "/"
+        back = url_for("shop.order_page", order_id=_known(order_id))
         try:
             with signed_in(back) as (db, customer):
-                _order(db, customer, order_id)
                 orders.cancel_order(db, customer.id, order_id, window=settings.cancel_window,
                                     channel=Channel.WEB)  # fmt: skip
+        except OrderNotFound:
+            abort(404)
         except CannotCancel as exc:
             return done(web_message(exc), back, error=True)
         return done(f"Order {order_id} is cancelled. You won't be charged.", back)
@@ -384,12 +389,11 @@ def create_shop(
     @bp.post("/orders/<int:order_id>/lines/<int:line_id>/return")
     def return_line(order_id: int, line_id: int) -> ResponseReturnValue:
         """Start returning units of a delivered line (whatever channel bought it)."""
-        back = url_for("shop.order_page", order_id=order_id) if 0 < order_id <= MAX_ID else "/"
+        back = url_for("shop.order_page", order_id=_known(order_id))
         raw = request.form.get("quantity", "")
         quantity = int(raw) if re.fullmatch(r"[0-9]{1,4}", raw) else 0
         try:
             with signed_in(back) as (db, customer):
-                _order(db, customer, order_id)
                 made = returns.start_return(db, customer.id, order_id,
                                             line_id if 0 < line_id <= MAX_ID else 0, quantity,
                                             channel=Channel.WEB,
@@ -397,16 +401,21 @@ def create_shop(
                 said = (f"Return {made.id} is started: {made.quantity} x "
                         f"{made.line.product_name}. {dollars(made.refund_cents)} comes back "
                         "to you when the items reach us.")  # fmt: skip
+        except OrderNotFound:
+            abort(404)
         except (CannotReturn, QuantityOutOfRange) as exc:
             return done(web_message(exc), back, error=True)
         return done(said, back)
 
     @bp.post("/orders/<int:order_id>/reorder")
     def reorder(order_id: int) -> ResponseReturnValue:
-        with signed_in("/orders") as (db, customer):
-            _order(db, customer, order_id)
-            copied = orders.copy_order_to_cart(db, customer.id, order_id, channel=Channel.WEB,
-                                               max_quantity=settings.max_quantity)  # fmt: skip
+        try:
+            with signed_in("/orders") as (db, customer):
+                copied = orders.copy_order_to_cart(db, customer.id, _known(order_id),
+                                                   channel=Channel.WEB,
+                                                   max_quantity=settings.max_quantity)  # fmt: skip
+        except OrderNotFound:
+            abort(404)
         if not copied.added:
             return done("None of those items can be ordered right now.",
                         url_for("shop.order_page", order_id=order_id), error=True)  # fmt: skip

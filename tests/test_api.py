@@ -9,7 +9,7 @@ import alexa
 import pytest
 from conftest import OAUTH_REDIRECT
 from flask.testing import FlaskClient
-from oauthflow import exchange, sign_up_and_allow
+from oauthflow import exchange, linked_token, sign_up_and_allow
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -167,3 +167,15 @@ def test_concurrent_voice_and_web_edits_lose_nothing(
     cart = client.get("/api/v1/cart", headers=_auth(token)).get_json()
     assert cart["lines"][0]["quantity"] == 20
     assert cart["version"] == 20
+
+
+def test_ids_beyond_any_integer_row_are_404_not_500(client: FlaskClient) -> None:
+    """Between 2**31 and 2**62 PostgreSQL's integer columns raise, not miss."""
+    token = linked_token(client, "bigid@example.com")
+    auth = {"Authorization": f"Bearer {token}"}
+    for method, path in (("get", "/api/v1/orders/99999999999"),
+                         ("post", "/api/v1/orders/99999999999/cancel"),
+                         ("delete", "/api/v1/cart/lines/99999999999")):  # fmt: skip
+        assert getattr(client, method)(path, headers=auth).status_code == 404, path
+    added = client.post("/api/v1/cart/lines", json={"productId": 99999999999}, headers=auth)
+    assert 400 <= added.status_code < 500

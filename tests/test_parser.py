@@ -53,7 +53,6 @@ FIXED = {
                         "remove everything from my cart", "empty the basket"],
     "LastOrderIntent": ["what did i order last time", "what was in my last order",
                         "read me my last order", "what did i buy last time"],
-    "ChangeQuantityIntent": ["make it two", "make that three", "change it to four"],
     "CancelOrderIntent": ["cancel my order", "please cancel my last order", "cancel that order",
                           "alexa cancel my order please", "i want to cancel my order"],
     "AMAZON.YesIntent": ["yes", "yeah", "yep", "sure", "yes please", "go ahead", "ok",
@@ -70,6 +69,8 @@ RETURN = ["i want to return the {p}", "return the {p} from my last order",
           "can i get a refund for the {p}", "the {p} was spoiled"]  # fmt: skip
 CHANGE = [("set the {p} to 3", "3", None), ("change {p} to five", "5", None),
           ("one less {p}", None, "1"), ("two fewer {p}", None, "2")]  # fmt: skip
+POINTED = [("make it two", "2"), ("make that three", "3"), ("change it to four", "4")]
+"""Quantity changes of the product just talked about: no product words."""
 CHOOSE = [("the first one", {"ordinal": "1"}), ("the second one", {"ordinal": "2"}),
           ("the third", {"ordinal": "3"}), ("neither", {}), ("none of them", {}),
           ("neither of them", {})]  # fmt: skip
@@ -106,6 +107,7 @@ def accuracy_set() -> list[tuple[str, str, dict[str, str]]]:
     for intent, phrases in FIXED.items():
         cases += [(phrase, intent, {}) for phrase in phrases]
     cases += [(phrase, "ChooseProductIntent", slots) for phrase, slots in CHOOSE]
+    cases += [(phrase, "ChangeQuantityIntent", {"quantity": n}) for phrase, n in POINTED]
     cases += [(phrase, "VoiceCodeIntent", {"code": code}) for phrase, code in CODES]
     return cases
 

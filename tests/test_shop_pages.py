@@ -160,6 +160,7 @@ def test_cancel_on_the_web_is_heard_by_voice_and_reorder_refills_the_cart(
     assert again.request.path == "/cart"
     assert "items are in your cart" in _text(again) and 'value="3"' in _text(again)
     assert client.get("/orders/999999").status_code == 404
+    assert client.get("/orders/99999999999").status_code == 404  # beyond any integer row
 
 
 def test_someone_elses_order_is_not_found(client: FlaskClient) -> None:
@@ -174,6 +175,11 @@ def test_someone_elses_order_is_not_found(client: FlaskClient) -> None:
     page = client.get("/orders")
     refused = client.post(f"/orders/{order_id}/cancel", data={"csrf_token": csrf_token(page)})
     assert refused.status_code == 404
+    form = {"csrf_token": csrf_token(page), "quantity": "1"}
+    for path in (f"/orders/{order_id}/reorder", f"/orders/{order_id}/lines/1/return",
+                 "/orders/99999999999/reorder", "/orders/99999999999/cancel",
+                 "/orders/99999999999/lines/1/return"):  # fmt: skip
+        assert client.post(path, data=form).status_code == 404, path
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
