@@ -204,4 +204,4 @@ def line_name(session: Session, customer_id: int, product_id: int) -> str:
     line = _line_of(cart_for(session, customer_id), product_id)
     if line is None:
         raise NotInCart(product_id, get_product(session, product_id).display_name)
-    return str(get_product(session, product_id).display_name)
+    return str(line.product.display_name)
