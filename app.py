@@ -11,6 +11,7 @@ import logging
 import os
 import secrets
 import sys
+import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -19,9 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from flask import Flask, Response, jsonify
-from sqlalchemy import Engine, create_engine, event, func, select, text
+from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
+
+from catalog.dbstate import Unavailable, probe, unavailable
 
 if TYPE_CHECKING:
     from account_link.orders import Charges
@@ -116,6 +119,9 @@ class Settings:
     voice_code_above_cents: int = 0
     voice_code_attempts: int = 3
     voice_code_lock_minutes: int = 15
+    db_lock_timeout: int = 5
+    """Seconds a write waits for a lock (SQLite's busy timeout, PostgreSQL's
+    ``lock_timeout``) before the request is answered 503 with ``Retry-After``."""
     test_pause_in_order: float = 0.0
     """Crash tests only: seconds to wait inside an order's transaction before commit."""
     vosk_model: Path | None = None
@@ -217,6 +223,7 @@ class Settings:
             voice_code_above_cents=_int(env, "VOICECART_VOICE_CODE_ABOVE_CENTS", 0, 0, 10_000_000),
             voice_code_attempts=_int(env, "VOICECART_VOICE_CODE_ATTEMPTS", 3, 1, 10),
             voice_code_lock_minutes=_int(env, "VOICECART_VOICE_CODE_LOCK_MINUTES", 15, 1, 10080),
+            db_lock_timeout=_int(env, "VOICECART_DB_LOCK_TIMEOUT", 5, 1, 300),
             test_pause_in_order=float(_int(env, "VOICECART_TEST_PAUSE_IN_ORDER", 0, 0, 600)),
             vosk_model=Path(env["VOICECART_VOSK_MODEL"])
             if env.get("VOICECART_VOSK_MODEL")
@@ -246,10 +253,12 @@ def _ensure_sqlite_directory(settings: Settings) -> None:
 
 def make_engine(settings: Settings) -> Engine:
     """One engine per process. SQLite gets foreign keys, WAL and a busy timeout."""
+    wait_ms = settings.db_lock_timeout * 1000
     if settings.is_sqlite:
         _ensure_sqlite_directory(settings)
         engine = create_engine(
-            settings.database_url, connect_args={"timeout": 30, "check_same_thread": False}
+            settings.database_url,
+            connect_args={"timeout": settings.db_lock_timeout, "check_same_thread": False},
         )
 
         @event.listens_for(engine, "connect")
@@ -257,11 +266,16 @@ def make_engine(settings: Settings) -> Engine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={wait_ms}")
             cursor.close()
 
         return engine
-    return create_engine(settings.database_url, pool_pre_ping=True)
+    return create_engine(
+        settings.database_url,
+        pool_pre_ping=True,
+        # A server that is down fails fast; a lock held too long is a 503, not a hang.
+        connect_args={"connect_timeout": 5, "options": f"-c lock_timeout={wait_ms}"},
+    )
 
 
 def make_sessions(engine: Engine) -> sessionmaker[Session]:
@@ -358,10 +372,14 @@ def _register_errors(app: Flask) -> None:
             return jsonify({"error": "verification_failed", "message": verification_failure()}), 400
         if _wants_page():
             return _error_page(exc.name, _PAGE_MESSAGES.get(status, message)), status
-        return jsonify({"error": exc.name.lower().replace(" ", "_"), "message": message}), status
+        error = getattr(exc, "error_code", None) or exc.name.lower().replace(" ", "_")
+        return jsonify({"error": error, "message": message}), status
 
     @app.errorhandler(Exception)
-    def _unexpected(exc: Exception) -> tuple[Response | str, int]:
+    def _unexpected(exc: Exception) -> tuple[Response | str, int] | Response:
+        trouble = unavailable(exc)
+        if trouble is not None:
+            return _database_unavailable(trouble)
         log.exception("unhandled error", exc_info=exc)
         if _wants_page():
             return _error_page("Something went wrong", "Voice Cart hit an internal error. "
@@ -369,6 +387,25 @@ def _register_errors(app: Flask) -> None:
         return jsonify(
             {"error": "internal_error", "message": "voicecart hit an internal error"}
         ), 500
+
+
+def _database_unavailable(trouble: Unavailable) -> Response:
+    """503 with ``Retry-After`` (when waiting helps), logged as one line: the transaction
+    rolled back, so nothing the request asked for happened."""
+    from flask import make_response, request
+
+    log.warning("database %s: %s %s answered 503 (nothing was changed)",
+                trouble.trouble.value, request.method, request.path)  # fmt: skip
+    message = f"Voice Cart can't reach its data right now ({trouble.message}). Nothing was changed."
+    if _wants_page():
+        response = make_response(_error_page("Please try again in a moment", message), 503)
+    else:
+        response = jsonify({"error": "database_unavailable", "message": message,
+                            "database": trouble.trouble.value})  # fmt: skip
+        response.status_code = 503
+    if trouble.retry_after_seconds:
+        response.headers["Retry-After"] = str(trouble.retry_after_seconds)
+    return response
 
 
 _MACHINE_PATHS = ("/api/", "/alexa", "/oauth/token", "/oauth/revoke", "/healthz")
@@ -396,17 +433,36 @@ def _error_page(title: str, message: str) -> str:
 
 
 def _secret_key(settings: Settings) -> str:
-    """VOICECART_SECRET_KEY, or one generated once into instance/secret_key (0600)."""
+    """VOICECART_SECRET_KEY, or one generated once into instance/secret_key (0600).
+
+    Workers starting together race to create it: the key is written to a private
+    temporary file and linked into place, which either wins whole or finds the winner's
+    key, so no worker ever reads a missing, empty or second key.
+    """
     if settings.secret_key:
         return settings.secret_key
     path = settings.instance_dir / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
-        log.info("generated a secret key in %s", path)
-    return path.read_text().strip()
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")
+        try:
+            with os.fdopen(fd, "w") as handle:  # mkstemp makes it 0600
+                handle.write(secrets.token_urlsafe(48))
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.link(temporary, path)
+            log.info("generated a secret key in %s", path)
+        except FileExistsError:
+            pass  # another worker won the race: use its key
+        finally:
+            os.unlink(temporary)
+    key = path.read_text().strip()
+    if len(key) < 32:
+        raise ConfigError(
+            f"{path} holds no usable secret key ({len(key)} characters): delete it to have "
+            "a new one generated, or set VOICECART_SECRET_KEY"
+        )
+    return key
 
 
 def create_app(
@@ -428,10 +484,13 @@ def create_app(
     from skill.local_api import create_local_api
     from skill.turn import SkillConfig, SkillDeps
     from skill.webservice import VoicecartSkillAdapter, alexa_verifiers
+    from web.jsonbody import StrictJSONProvider
 
     settings = settings or Settings.from_env()
     app = Flask(__name__, instance_path=str(settings.instance_dir))
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    provider = StrictJSONProvider(app)  # odd bodies are 400s before any view reads them
+    provider.sort_keys = False
+    app.json = provider
     app.config.update(
         SECRET_KEY=_secret_key(settings),
         SESSION_COOKIE_SECURE=settings.secure_cookies,
@@ -443,7 +502,9 @@ def create_app(
 
     @app.after_request
     def _no_framing(response: Response) -> Response:
-        """Pages with buttons (consent, cart) must not be framed by another site."""
+        """Pages with buttons (consent, cart) must not be framed by another site, and no
+        reply may be sniffed into another type than the one it declares."""
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
         return response
@@ -520,12 +581,17 @@ def create_app(
 
     @app.get("/healthz")
     def _health() -> tuple[Response, int]:
-        try:
-            with sessions() as session:
-                session.execute(text("SELECT 1"))
-        except Exception as exc:
-            return jsonify({"status": "unavailable", "database": str(exc)}), 503
-        return jsonify({"status": "ok"}), 200
+        """Whether this worker can take a write now; never the database's own error text
+        (it names hosts and ports), which goes to the log instead."""
+        trouble = probe(engine)
+        if trouble is None:
+            return jsonify({"status": "ok", "database": "ok"}), 200
+        log.warning("health check: database %s", trouble.trouble.value)
+        reply = jsonify({"status": "unavailable", "database": trouble.trouble.value,
+                         "message": trouble.message})  # fmt: skip
+        if trouble.retry_after_seconds:
+            reply.headers["Retry-After"] = str(trouble.retry_after_seconds)
+        return reply, 503
 
     _register_errors(app)
     return app
@@ -1291,8 +1357,16 @@ def _redacted(url: str) -> str:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    cli(prog_name="voicecart")
+    """Console-script entry point: a database that cannot serve is one line, not a trace."""
+    try:
+        cli.main(prog_name="voicecart")
+    except Exception as exc:
+        trouble = unavailable(exc)
+        if trouble is None:
+            raise
+        url = _redacted(Settings.from_env().database_url)
+        click.echo(f"voicecart: error: {trouble.message} ({url})", err=True)
+        sys.exit(3)
 
 
 if __name__ == "__main__":

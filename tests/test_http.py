@@ -55,7 +55,7 @@ def test_unknown_route_is_json_404(client: FlaskClient) -> None:
 
 
 def test_health(client: FlaskClient) -> None:
-    assert client.get("/healthz").get_json() == {"status": "ok"}
+    assert client.get("/healthz").get_json() == {"status": "ok", "database": "ok"}
 
 
 def test_unlinked_user_is_asked_to_link_and_nothing_changes(

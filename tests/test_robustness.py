@@ -1,0 +1,277 @@
+"""Regression tests for the hardening review (issue 15) of the app's own edges: the
+secret key, request bodies, headers, health and database trouble."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from conftest import OAUTH_REDIRECT
+from flask import Flask
+from flask.testing import FlaskClient
+from oauthflow import exchange, sign_up_and_allow
+from sqlalchemy import create_engine, text
+
+from app import ConfigError, Settings, _secret_key
+from web.jsonbody import MalformedJson, document_problem, load_json
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _fresh(tmp_path: Path) -> Settings:
+    return replace(Settings.from_env({}), instance_dir=tmp_path, secret_key=None)
+
+
+def test_secret_key_created_by_a_rival_between_check_and_create_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check-then-create window: another worker's key appears in between."""
+    settings = _fresh(tmp_path)
+    rival = "r" * 64
+    real_exists = Path.exists
+
+    def exists_then_rival_writes(self: Path, **kwargs: bool) -> bool:
+        if self.name == "secret_key" and not real_exists(self):
+            self.write_text(rival)
+            return False
+        return real_exists(self, **kwargs)
+
+    monkeypatch.setattr(Path, "exists", exists_then_rival_writes)
+    assert _secret_key(settings) == rival
+
+
+def _boot_together(settings: Settings, workers: int) -> tuple[list[str], list[BaseException]]:
+    start = threading.Barrier(workers)
+    keys: list[str] = []
+    failures: list[BaseException] = []
+
+    def boot() -> None:
+        start.wait()
+        try:
+            keys.append(_secret_key(settings))
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=boot) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return keys, failures
+
+
+def test_workers_starting_together_share_one_key(tmp_path: Path) -> None:
+    for round_ in range(20):
+        settings = _fresh(tmp_path / str(round_))
+        keys, failures = _boot_together(settings, 8)
+        assert not failures
+        assert len(keys) == 8 and len(set(keys)) == 1 and len(keys[0]) >= 32
+        assert not [p for p in settings.instance_dir.iterdir() if p.name != "secret_key"]
+
+
+def test_an_empty_key_file_is_a_clear_error_not_an_empty_key(tmp_path: Path) -> None:
+    (tmp_path / "secret_key").write_text("\n")
+    with pytest.raises(ConfigError, match="secret_key"):
+        _secret_key(_fresh(tmp_path))
+
+
+# ------------------------------------------------------------------ request bodies
+
+
+@pytest.fixture
+def token(client: FlaskClient) -> str:
+    linked = sign_up_and_allow(client, email="robust@example.com")
+    reply = exchange(client, {"grant_type": "authorization_code", "code": linked.code,
+                              "redirect_uri": OAUTH_REDIRECT})  # fmt: skip
+    return str(reply.get_json()["access_token"])
+
+
+NESTED = "[" * 5000 + "]" * 5000
+ODD_BODIES = {
+    "deep nesting": (NESTED, "deeper than"),
+    "deep object": ('{"a":' * 3000 + "1" + "}" * 3000, "deeper than"),
+    "lone surrogate": (
+        '{"text": "milk \\ud800", "sku": "\\udfff", "sessionId": "\\ud800"}',
+        "surrogate",
+    ),
+    "NUL": (
+        '{"text": "milk\\u0000", "sku": "A\\u0000", "quantity": 1, "sessionId": "s\\u0000"}',
+        "NUL",
+    ),
+    "NUL in a key": ('{"te\\u0000xt": "milk"}', "NUL"),
+    "not UTF-8": (b'{"text": "caf\xe9"}', "UTF-8"),
+    "not JSON": ("{'text': 'milk'}", "not valid JSON"),
+}
+
+
+@pytest.mark.parametrize("path", ["/api/v1/cart/lines", "/api/v1/text", "/api/v1/request"])
+@pytest.mark.parametrize("kind", list(ODD_BODIES))
+def test_odd_json_bodies_are_named_400s(
+    client: FlaskClient, token: str, path: str, kind: str
+) -> None:
+    body, reason = ODD_BODIES[kind]
+    data = body.encode() if isinstance(body, str) else body
+    reply = client.post(path, data=data, content_type="application/json",
+                        headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    assert reply.status_code == 400, reply.get_data(as_text=True)[:300]
+    assert reply.get_json()["error"] == "malformed_json"
+    assert reason in reply.get_json()["message"]
+
+
+def test_shallow_valid_unicode_still_works(client: FlaskClient, token: str) -> None:
+    """Paired surrogate escapes are one character (an emoji), not a lone surrogate."""
+    reply = client.post("/api/v1/text", json={"text": "what's in my cart \ud83d\ude00"},
+                        headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    assert reply.status_code == 200
+    assert reply.get_json()["speech"]
+
+
+def test_depth_is_checked_without_recursion() -> None:
+    assert document_problem(json.loads("[" * 900 + "]" * 900)) is not None
+    assert document_problem({"a": [{"b": ["c"]}]}) is None
+    with pytest.raises(MalformedJson, match="deeper"):
+        load_json("[" * 100_000 + "]" * 100_000)
+
+
+@pytest.mark.parametrize("path", ["/", "/healthz", "/api/v1/cart", "/nowhere"])
+def test_replies_are_never_sniffed(client: FlaskClient, path: str) -> None:
+    assert client.get(path).headers["X-Content-Type-Options"] == "nosniff"
+
+
+# ------------------------------------------------------------------ database trouble
+
+
+@pytest.fixture
+def write_lock(settings: Settings) -> Iterator[Callable[[], None]]:
+    """Take SQLite's write lock from another connection, as another process would."""
+    holder = sqlite3.connect(settings.database_url.removeprefix("sqlite:///"),
+                             isolation_level=None)  # fmt: skip
+
+    def take() -> None:
+        holder.execute("BEGIN IMMEDIATE")
+
+    yield take
+    holder.close()
+
+
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+@SQLITE_ONLY
+def test_a_locked_database_is_a_quick_503_with_retry_after(
+    make_app: Callable[..., Flask], write_lock: Callable[[], None]
+) -> None:
+    app = make_app(db_lock_timeout=1)
+    client = app.test_client()
+    token = _token(client)
+    write_lock()
+    started = time.monotonic()
+    reply = client.post("/api/v1/cart/lines", json={"sku": "VC-10001", "quantity": 1},
+                        headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    assert time.monotonic() - started < 5
+    assert reply.status_code == 503
+    assert reply.headers["Retry-After"] == "2"
+    assert reply.get_json()["error"] == "database_unavailable"
+    health = client.get("/healthz")
+    assert health.status_code == 503
+    assert health.get_json()["database"] == "locked"
+
+
+@SQLITE_ONLY
+def test_a_locked_database_is_one_warning_line(
+    make_app: Callable[..., Flask], write_lock: Callable[[], None], caplog: pytest.LogCaptureFixture
+) -> None:
+    client = make_app(db_lock_timeout=1).test_client()
+    token = _token(client)
+    write_lock()
+    with caplog.at_level(logging.WARNING):
+        client.post("/api/v1/cart/lines", json={"sku": "VC-10001", "quantity": 1},
+                    headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    records = [r for r in caplog.records if "503" in r.getMessage()]
+    assert len(records) == 1 and records[0].exc_info is None
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_row_lock_held_too_long_is_a_503_on_postgresql(
+    make_app: Callable[..., Flask], settings: Settings
+) -> None:
+    app = make_app(db_lock_timeout=1)
+    client = app.test_client()
+    token = _token(client)
+    first = client.post("/api/v1/cart/lines", json={"sku": "VC-10001", "quantity": 1},
+                        headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    assert first.status_code == 201  # the cart row exists now
+    holder = create_engine(settings.database_url)
+    try:
+        with holder.begin() as connection:
+            connection.execute(text("SELECT id FROM carts FOR UPDATE"))
+            started = time.monotonic()
+            reply = client.post("/api/v1/cart/lines", json={"sku": "VC-10001", "quantity": 1},
+                                headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+            assert time.monotonic() - started < 5
+    finally:
+        holder.dispose()
+    assert reply.status_code == 503
+    assert reply.headers["Retry-After"] == "2"
+    again = client.post("/api/v1/cart/lines", json={"sku": "VC-10001", "quantity": 1},
+                        headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    assert again.status_code == 201
+    assert [line["quantity"] for line in again.get_json()["lines"]] == [2]
+
+
+def test_health_never_shows_the_database_error(make_app: Callable[..., Flask]) -> None:
+    app = make_app(database_url="postgresql+psycopg://voicecart:hunter2@127.0.0.1:9/shop")
+    reply = app.test_client().get("/healthz")
+    assert reply.status_code == 503
+    assert reply.get_json()["database"] == "unreachable"
+    assert "127.0.0.1" not in reply.get_data(as_text=True)
+    assert "hunter2" not in reply.get_data(as_text=True)
+    assert reply.headers["Retry-After"] == "5"
+
+
+def _token(client: FlaskClient) -> str:
+    linked = sign_up_and_allow(client, email="locked@example.com")
+    reply = exchange(client, {"grant_type": "authorization_code", "code": linked.code,
+                              "redirect_uri": OAUTH_REDIRECT})  # fmt: skip
+    return str(reply.get_json()["access_token"])
+
+
+def _voicecart(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", "import app; app.main()", *args],
+                          capture_output=True, text=True, timeout=120, check=False,
+                          env={**os.environ, **env}, cwd=ROOT)  # fmt: skip
+
+
+def test_cli_says_a_corrupt_database_in_one_line(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.db"
+    broken.write_bytes(b"this is not a database" * 300)
+    done = _voicecart(["orders", "list"], {"VOICECART_DATABASE_URL": f"sqlite:///{broken}"})
+    assert done.returncode == 3
+    assert done.stderr.strip().splitlines()[-1].startswith("voicecart: error: the database")
+    assert "Traceback" not in done.stderr
+
+
+def test_cli_says_a_locked_database_in_one_line(tmp_path: Path) -> None:
+    env = {"VOICECART_DATABASE_URL": f"sqlite:///{tmp_path / 'v.db'}",
+           "VOICECART_DB_LOCK_TIMEOUT": "1", "VOICECART_INSTANCE_DIR": str(tmp_path)}  # fmt: skip
+    assert _voicecart(["db", "upgrade"], env).returncode == 0
+    holder = sqlite3.connect(tmp_path / "v.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        done = _voicecart(["seed", "--demo"], env)
+    finally:
+        holder.close()
+    assert done.returncode == 3, done.stderr
+    assert "busy (locked by another process)" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -1,0 +1,1 @@
+"""HTTP plumbing every channel shares (request bodies, error shapes); no project imports."""
