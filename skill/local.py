@@ -48,6 +48,7 @@ from nlu.training import general_english
 from skill.interaction_model import PRODUCT_TYPE, build_model
 from skill.local_session import open_session
 from skill.scope import turn_scope
+from skill.speech import plain_text
 from skill.speech_domain import domain_bias
 from skill.turn import CHOICE_KEY, CLOSEST_KEY, PENDING_KEY
 
@@ -86,16 +87,15 @@ class LocalReply:
 
     @property
     def speech(self) -> str:
-        ssml = str(self.response.get("outputSpeech", {}).get("ssml", ""))
-        return ssml.removeprefix("<speak>").removesuffix("</speak>")
+        """What was said, as plain text (the SSML is in :meth:`alexa_trace`)."""
+        return plain_text(str(self.response.get("outputSpeech", {}).get("ssml", "")))
 
     @property
     def reprompt(self) -> str | None:
         prompt = self.response.get("reprompt")
         if not prompt:
             return None
-        ssml = str(prompt["outputSpeech"]["ssml"])
-        return ssml.removeprefix("<speak>").removesuffix("</speak>")
+        return plain_text(str(prompt["outputSpeech"]["ssml"]))
 
     def to_json(self) -> dict[str, Any]:
         return {

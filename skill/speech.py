@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from xml.sax.saxutils import escape
+import re
+from xml.sax.saxutils import escape, unescape
 
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import Response
@@ -14,6 +15,14 @@ class QuantityNotUnderstood(Exception):
     def __init__(self, heard: str, maximum: int) -> None:
         super().__init__(f"quantity {heard!r} is not a number")
         self.maximum = maximum
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def plain_text(ssml: str) -> str:
+    """What an SSML reply says, as text for a screen: tags gone, ``&amp;`` back to ``&``."""
+    return unescape(_TAG.sub("", ssml), {"&quot;": '"', "&apos;": "'"}).strip()
 
 
 def say(

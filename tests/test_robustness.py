@@ -20,9 +20,12 @@ from conftest import OAUTH_REDIRECT
 from flask import Flask
 from flask.testing import FlaskClient
 from oauthflow import exchange, sign_up_and_allow
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, text, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from app import ConfigError, Settings, _secret_key
+from catalog.models import Product
+from skill.speech import plain_text
 from web.jsonbody import MalformedJson, document_problem, load_json
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -275,3 +278,21 @@ def test_cli_says_a_locked_database_in_one_line(tmp_path: Path) -> None:
     assert done.returncode == 3, done.stderr
     assert "busy (locked by another process)" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_text_replies_are_plain_text_not_ssml(
+    client: FlaskClient, token: str, sessions: sessionmaker[Session]
+) -> None:
+    with sessions.begin() as db:
+        db.execute(update(Product).where(Product.sku == "VC-10001").values(brand="Smith & Sons"))
+    reply = client.post("/api/v1/text", json={"text": "add bananas"},
+                        headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    speech = reply.get_json()["speech"]
+    assert "Smith & Sons Bananas" in speech
+    assert "&amp;" not in speech and "<" not in speech
+
+
+def test_plain_text_of_ssml() -> None:
+    assert plain_text("<speak>Tom &amp; Jerry&apos;s <break time='1s'/>x &lt; y</speak>") == (
+        "Tom & Jerry's x < y"
+    )
