@@ -12,6 +12,7 @@ import os
 import secrets
 import sys
 import tempfile
+import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -678,6 +679,27 @@ def _prepare_database(settings: Settings) -> sessionmaker[Session]:
     return sessions
 
 
+def printable(text: str) -> str:
+    """``text`` safe for a terminal: control and format characters (escape sequences, bell,
+    carriage return, bidi overrides) from e-mails, names or catalogue rows shown as
+    ``\\x1b``-style escapes; new lines and tabs kept."""
+    return "".join(_printable_char(char) for char in text)
+
+
+_UNPRINTABLE = {"Cc", "Cf", "Co", "Cs", "Zl", "Zp"}
+
+
+def _printable_char(char: str) -> str:
+    if char in "\n\t" or unicodedata.category(char) not in _UNPRINTABLE:
+        return char
+    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+
+def echo(message: object = "", *, err: bool = False, nl: bool = True) -> None:
+    """Every line the command line prints: untrusted text never reaches the terminal raw."""
+    click.echo(printable(str(message)), err=err, nl=nl)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option("0.1.0", prog_name="voicecart")
 @click.pass_context
@@ -711,7 +733,7 @@ def db_upgrade(ctx: click.Context) -> None:
     """Apply pending migrations to VOICECART_DATABASE_URL (default: instance/voicecart.db)."""
     settings = _settings(ctx)
     upgrade_database(settings)
-    click.echo(f"database is at the latest schema: {_redacted(settings.database_url)}")
+    echo(f"database is at the latest schema: {_redacted(settings.database_url)}")
 
 
 @cli.command()
@@ -723,7 +745,7 @@ def seed(ctx: click.Context, demo: bool) -> None:
         raise click.UsageError("say what to seed: --demo")
     settings = _settings(ctx)
     upgrade_database(settings)
-    click.echo(seed_demo(make_sessions(make_engine(settings))))
+    echo(seed_demo(make_sessions(make_engine(settings))))
 
 
 @cli.group("catalog")
@@ -773,14 +795,14 @@ def catalog_import(
             )  # fmt: skip
     except ImportFileError as exc:
         raise click.ClickException(f"nothing imported: {exc}") from exc
-    click.echo(
+    echo(
         f"imported {report.imported} products ({report.created} new, {report.updated} updated, "
         f"{report.unchanged} unchanged); skipped {len(report.skipped)} rows"
     )
     for problem in report.skipped[:50]:
-        click.echo(f"  line {problem.line}: {problem.reason}", err=True)
+        echo(f"  line {problem.line}: {problem.reason}", err=True)
     if len(report.skipped) > 50:
-        click.echo(f"  ... and {len(report.skipped) - 50} more", err=True)
+        echo(f"  ... and {len(report.skipped) - 50} more", err=True)
     if report.created or report.updated:
         _ready_index(sessions, settings)
         _ready_understanding(sessions, settings)
@@ -808,8 +830,8 @@ def _ready_index(sessions: sessionmaker[Session], settings: Settings) -> None:
     started = time.perf_counter()
     with sessions() as session:
         folder, index = build_index_folder(session, settings.index_folder)
-    click.echo(f"catalogue index: {len(index)} products in {folder} "
-               f"({time.perf_counter() - started:.1f} s)")  # fmt: skip
+    echo(f"catalogue index: {len(index)} products in {folder} "
+         f"({time.perf_counter() - started:.1f} s)")  # fmt: skip
 
 
 @cli.group("model")
@@ -826,14 +848,14 @@ def model_list(ctx: click.Context) -> None:
     settings = _settings(ctx)
     folder = settings.models_folder
     models = installed_models(folder)
-    click.echo(f"models folder: {folder} (VOICECART_MODEL_DIR)")
+    echo(f"models folder: {folder} (VOICECART_MODEL_DIR)")
     for model in models:
         active = " (in use)" if settings.vosk_model and model.path == settings.vosk_model else ""
-        click.echo(f"  {model.name}  {model.size_mb:.0f} MB{active}")
+        echo(f"  {model.name}  {model.size_mb:.0f} MB{active}")
     if not models:
-        click.echo("  no Vosk models installed: run `voicecart model download`")
+        echo("  no Vosk models installed: run `voicecart model download`")
     in_use = settings.vosk_model or "none (VOICECART_VOSK_MODEL is not set)"
-    click.echo(f"VOICECART_VOSK_MODEL: {in_use}")
+    echo(f"VOICECART_VOSK_MODEL: {in_use}")
 
 
 @model_group.command("download")
@@ -856,8 +878,8 @@ def model_download(ctx: click.Context, name: str) -> None:
             path = download_model(folder, name, base_url=settings.model_base_url, progress=report)
         except DownloadError as exc:
             raise click.ClickException(str(exc)) from exc
-    click.echo(f"installed {name} in {path}")
-    click.echo(f"use it with: export VOICECART_VOSK_MODEL={path}")
+    echo(f"installed {name} in {path}")
+    echo(f"use it with: export VOICECART_VOSK_MODEL={path}")
 
 
 @cli.command()
@@ -890,13 +912,13 @@ def transcribe(ctx: click.Context, wav: Path, alternatives: int) -> None:
         texts = [h.text for h in heard.alternatives]
         engine = understanding(sessions, settings.nlu_folder)[0]
         parse = engine.parse_best(texts, resolver=lambda w: matcher.fit(db, w))
-    click.echo(f"engine: {heard.engine}, audio {heard.audio_seconds:.2f} s, "
-               f"decoded in {heard.decode_seconds:.2f} s")  # fmt: skip
+    echo(f"engine: {heard.engine}, audio {heard.audio_seconds:.2f} s, "
+         f"decoded in {heard.decode_seconds:.2f} s")  # fmt: skip
     for rank, hypothesis in enumerate(heard.alternatives, start=1):
-        click.echo(f"  {rank}. {hypothesis.text}  ({hypothesis.confidence:.3f})")
+        echo(f"  {rank}. {hypothesis.text}  ({hypothesis.confidence:.3f})")
     if not heard.alternatives:
-        click.echo("  (nothing recognised)")
-    click.echo(f"intent: {parse.intent} (confidence {parse.confidence:.2f}) slots: {parse.slots}")
+        echo("  (nothing recognised)")
+    echo(f"intent: {parse.intent} (confidence {parse.confidence:.2f}) slots: {parse.slots}")
 
 
 @cli.group("orders")
@@ -923,11 +945,11 @@ def orders_list(ctx: click.Context, email: str | None, limit: int) -> None:
         for order in found:
             lines = ", ".join(f"{ln.quantity} x {ln.product_name}" for ln in order.lines)
             due = f"due {order.expected_at:%Y-%m-%d}" if order.expected_at else "due -"
-            click.echo(f"{order.id:>6}  {order.placed_at:%Y-%m-%d %H:%M}  {order.customer.email}  "
-                       f"{order.status:<9} {due:<14} {order.channel:<11} "
-                       f"{money(order.total_cents):>9}  {lines}")  # fmt: skip
+            echo(f"{order.id:>6}  {order.placed_at:%Y-%m-%d %H:%M}  {order.customer.email}  "
+                 f"{order.status:<9} {due:<14} {order.channel:<11} "
+                 f"{money(order.total_cents):>9}  {lines}")  # fmt: skip
     if not found:
-        click.echo("no orders")
+        echo("no orders")
 
 
 @orders_group.command("advance")
@@ -946,7 +968,7 @@ def orders_advance(ctx: click.Context, order_id: int) -> None:
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc
     log.info("order %s is now %s", order_id, status)
-    click.echo(f"order {order_id} is now {status}")
+    echo(f"order {order_id} is now {status}")
 
 
 @cli.group("returns")
@@ -970,11 +992,11 @@ def returns_list(ctx: click.Context, open_only: bool) -> None:
         for made in found:
             email = db.get_one(Customer, made.customer_id).email
             what = f"{made.quantity} x {made.line.product_name}"
-            click.echo(f"{made.id:>6}  {made.created_at:%Y-%m-%d %H:%M}  {email}  order "
-                       f"{made.order_id:<6} {what}  {money(made.refund_cents):>9}  "
-                       f"{made.status:<9} {made.channel}")  # fmt: skip
+            echo(f"{made.id:>6}  {made.created_at:%Y-%m-%d %H:%M}  {email}  order "
+                 f"{made.order_id:<6} {what}  {money(made.refund_cents):>9}  "
+                 f"{made.status:<9} {made.channel}")  # fmt: skip
     if not found:
-        click.echo("no returns")
+        echo("no returns")
 
 
 @returns_group.command("receive")
@@ -997,7 +1019,7 @@ def returns_receive(ctx: click.Context, return_id: int) -> None:
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc
     log.info("%s", said)
-    click.echo(said)
+    echo(said)
 
 
 @cli.command()
@@ -1022,8 +1044,8 @@ def token(ctx: click.Context, email: str | None, minutes: int) -> None:
                                        "`voicecart seed --demo`")  # fmt: skip
         minted = issue_access_token(db, customer, ttl_seconds=minutes * 60)
         who = customer.email
-    click.echo(f"access token for {who}, valid {minutes} minutes:", err=True)
-    click.echo(minted)
+    echo(f"access token for {who}, valid {minutes} minutes:", err=True)
+    echo(minted)
 
 
 @cli.command("test-dialogs")
@@ -1042,9 +1064,9 @@ def test_dialogs(ctx: click.Context, paths: tuple[Path, ...], verbose: bool) -> 
     def progress(outcome: ConversationOutcome) -> None:
         if verbose:
             mark = "PASS" if outcome.passed else "FAIL"
-            click.echo(f"{mark} {outcome.spec.path}: {outcome.spec.name}")
+            echo(f"{mark} {outcome.spec.path}: {outcome.spec.name}")
         elif not outcome.passed:
-            click.echo(outcome.failure_report())
+            echo(outcome.failure_report())
 
     if not verbose:  # the skill logs every request at INFO; the report says what matters
         logging.getLogger("voicecart").setLevel(logging.WARNING)
@@ -1054,12 +1076,12 @@ def test_dialogs(ctx: click.Context, paths: tuple[Path, ...], verbose: bool) -> 
     finally:
         stages.close()
     for problem in broken:
-        click.echo(f"cannot run {problem}", err=True)
+        echo(f"cannot run {problem}", err=True)
     if verbose:
         for outcome in outcomes:
             if not outcome.passed:
-                click.echo(outcome.failure_report())
-    click.echo(summary(outcomes, broken))
+                echo(outcome.failure_report())
+    echo(summary(outcomes, broken))
     if broken or not all(o.passed for o in outcomes):
         ctx.exit(1)
 
@@ -1106,11 +1128,11 @@ def simulate(ctx: click.Context, utterances: tuple[str, ...], user: str | None,
         finally:
             stages.close()
         for problem in broken:
-            click.echo(f"cannot replay {problem}", err=True)
+            echo(f"cannot replay {problem}", err=True)
         for outcome in outcomes:
-            click.echo(f"same as recorded: {outcome.spec.name}" if outcome.passed
-                       else outcome.failure_report())  # fmt: skip
-        click.echo(summary(outcomes, broken))
+            echo(f"same as recorded: {outcome.spec.name}" if outcome.passed
+                 else outcome.failure_report())  # fmt: skip
+        echo(summary(outcomes, broken))
         ctx.exit(0 if outcomes and not broken and all(o.passed for o in outcomes) else 1)
     shopper = "demo"
     target: Target
@@ -1127,12 +1149,12 @@ def simulate(ctx: click.Context, utterances: tuple[str, ...], user: str | None,
             for utterance in utterances:
                 simulator.handle(utterance)
         else:
-            click.echo("voicecart simulator: type what the shopper says (:help for commands).")
+            echo("voicecart simulator: type what the shopper says (:help for commands).")
             while True:
                 try:
                     line = input("you> ")
                 except EOFError:
-                    click.echo()
+                    echo()
                     break
                 if not simulator.handle(line):
                     break
@@ -1143,7 +1165,7 @@ def simulate(ctx: click.Context, utterances: tuple[str, ...], user: str | None,
         if not recorder.turns:
             raise click.ClickException("nothing to record: no turn was sent")
         record.write_text(recorder.dump(record.stem.replace("-", " ")), encoding="utf-8")
-        click.echo(f"recorded {len(recorder.turns)} turns to {record}")
+        echo(f"recorded {len(recorder.turns)} turns to {record}")
 
 
 def _revoke(settings: Settings, token: str) -> None:
@@ -1240,19 +1262,19 @@ def export_model(ctx: click.Context, out: Path, check: bool) -> None:
         stale = [out / rel for rel, text in files.items()
                  if not (out / rel).exists() or (out / rel).read_text("utf-8") != text]  # fmt: skip
         for finding in findings:
-            click.echo(str(finding))
+            echo(str(finding))
         for path in stale:
-            click.echo(f"WARNING {path}: out of date; run `voicecart export-model` to rewrite it")
+            echo(f"WARNING {path}: out of date; run `voicecart export-model` to rewrite it")
         errors = sum(f.severity == "error" for f in findings)
         warnings = len(findings) - errors + len(stale)
-        click.echo(f"{len(model.intents)} intents, {len(entries)} products: "
-                   f"{errors} errors, {warnings} warnings")  # fmt: skip
+        echo(f"{len(model.intents)} intents, {len(entries)} products: "
+             f"{errors} errors, {warnings} warnings")  # fmt: skip
         ctx.exit(1 if errors else 0)
     changed = write_package(out, files)
     for relative in files:
         state = "updated" if out / relative in changed else "unchanged"
-        click.echo(f"{state}: {out / relative}")
-    click.echo(f"{len(entries)} products in the PRODUCT slot type")
+        echo(f"{state}: {out / relative}")
+    echo(f"{len(entries)} products in the PRODUCT slot type")
 
 
 @cli.command()
@@ -1294,7 +1316,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
         def load(self) -> Flask:
             return create_app(settings)
 
-    click.echo(
+    echo(
         f"voicecart serving on http://{settings.host}:{settings.port}/alexa "
         f"({settings.workers} workers, {settings.threads} threads each); Ctrl-C to stop"
     )
@@ -1305,12 +1327,12 @@ def _ready_understanding(sessions: sessionmaker[Session], settings: Settings) ->
     """Train the parser (or find it trained) before workers start, so they only load."""
     from skill.local import understanding
 
-    click.echo("understanding: preparing the trained parser...")
+    echo("understanding: preparing the trained parser...")
     report = understanding(sessions, settings.nlu_folder)[1]
     if report is not None:
         how = "found" if report.loaded else f"trained on {report.examples:,} sentences"
-        click.echo(f"understanding: parser {how} in {report.seconds:.1f} s "
-                   f"({settings.nlu_folder / report.key})")  # fmt: skip
+        echo(f"understanding: parser {how} in {report.seconds:.1f} s "
+             f"({settings.nlu_folder / report.key})")  # fmt: skip
 
 
 @cli.group("nlu")
@@ -1342,11 +1364,11 @@ def nlu_parse(ctx: click.Context, text: tuple[str, ...]) -> None:
     matcher = CatalogMatcher()
     with sessions() as db:
         parse = engine.parse(" ".join(text), resolver=lambda words: matcher.fit(db, words))
-    click.echo(f"intent:     {parse.intent}")
-    click.echo(f"slots:      {parse.slots}")
-    click.echo(f"confidence: {parse.confidence} ({parse.source} parser)")
+    echo(f"intent:     {parse.intent}")
+    echo(f"slots:      {parse.slots}")
+    echo(f"confidence: {parse.confidence} ({parse.source} parser)")
     if parse.alternatives:
-        click.echo("next:       " + ", ".join(f"{n} {p}" for n, p in parse.alternatives))
+        echo("next:       " + ", ".join(f"{n} {p}" for n, p in parse.alternatives))
 
 
 def _redacted(url: str) -> str:
@@ -1365,7 +1387,7 @@ def main() -> None:
         if trouble is None:
             raise
         url = _redacted(Settings.from_env().database_url)
-        click.echo(f"voicecart: error: {trouble.message} ({url})", err=True)
+        echo(f"voicecart: error: {trouble.message} ({url})", err=True)
         sys.exit(3)
 
 
