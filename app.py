@@ -486,6 +486,7 @@ def create_app(
     from skill.turn import SkillConfig, SkillDeps
     from skill.webservice import VoicecartSkillAdapter, alexa_verifiers
     from web.jsonbody import StrictJSONProvider
+    from web.openapi import create_openapi
 
     settings = settings or Settings.from_env()
     app = Flask(__name__, instance_path=str(settings.instance_dir))
@@ -577,6 +578,7 @@ def create_app(
     local = create_local_api(sessions, dialogue)
     csrf.exempt(local)
     app.register_blueprint(local)
+    app.register_blueprint(create_openapi())
     for endpoint in ("account_link.web.issue_token", "account_link.web.revoke"):
         csrf.exempt(endpoint)  # client-authenticated back-channel calls, no cookies
 

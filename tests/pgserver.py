@@ -32,22 +32,32 @@ def _bin_dir() -> Path:
 class PgServer:
     """``url(database)`` gives a SQLAlchemy URL on the server's socket."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 54329, *, durable: bool = False) -> None:
+        """``durable`` keeps fsync and synchronous commit on (a crash test needs what was
+        acknowledged to survive); off, the throwaway server runs faster."""
+        self.durable = durable
         self.bin = _bin_dir()
         self.root = Path(tempfile.mkdtemp(prefix="voicecart-pg-"))
         self.data, self.socket = self.root / "data", self.root
-        self.port = 54329
+        self.port = port
         self._as_root = os.geteuid() == 0
         if self._as_root:
             shutil.chown(self.root, user="postgres", group="postgres")
             self.root.chmod(0o755)
         self._run("initdb", "-D", str(self.data), "-U", "voicecart", "--auth=trust",
                   "--no-sync", "-E", "UTF8", "--locale=C")  # fmt: skip
-        options = (f"-k {self.socket} -p {self.port} -c listen_addresses='' -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off "
-                   "-c max_connections=200")  # fmt: skip
+        self.start()
+
+    def start(self) -> None:
+        options = f"-k {self.socket} -p {self.port} -c listen_addresses='' -c max_connections=200"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-w", "-t", "60",
                   "-l", str(self.root / "server.log"), "start")  # fmt: skip
+
+    def crash(self) -> None:
+        """Stop at once, as a crash or a failover would: sessions are cut mid-transaction."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
 
     def _run(self, tool: str, *args: str) -> None:
         command = [str(self.bin / tool), *args]
