@@ -1,14 +1,17 @@
 """Claims: "this key is being acted on, once", shared by every worker through the database.
 
-An Alexa ``requestId`` (the answer is kept to replay it) and an order's idempotency key
-are claimed with ``INSERT ... ON CONFLICT DO NOTHING`` in the caller's transaction, with
-no savepoint: a concurrent claimant of the same key waits for the first transaction
-(PostgreSQL waits on the key, SQLite on its write lock) and then finds the key taken.
-A transaction that rolls back releases its claims, so a retry of a failed turn runs.
+An Alexa request (its ``requestId`` together with who sent it; the answer is kept to
+replay it) and an order's idempotency key are claimed with ``INSERT ... ON CONFLICT DO
+NOTHING`` in the caller's transaction, with no savepoint: a concurrent claimant of the
+same key waits for the first transaction (PostgreSQL waits on the key, SQLite on its
+write lock) and then finds the key taken. A transaction that rolls back releases its
+claims, so a retry of a failed turn runs.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,6 +36,17 @@ class Claim(Base):
     response: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     """For a claimed Alexa request: the answer it got, replayed to a retry."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+def hashed_key(kind: str, *parts: str | None) -> str:
+    """The claim key ``kind:<sha256>`` for ``parts``, which it does not store.
+
+    For keys made of user ids and access tokens (never stored in the clear) or of
+    caller-supplied strings of any length: the hash of their JSON list is unambiguous
+    and always 64 characters, so every such key fits the column.
+    """
+    encoded = json.dumps(list(parts), ensure_ascii=True).encode("ascii")
+    return f"{kind}:{hashlib.sha256(encoded).hexdigest()}"
 
 
 def claim(session: Session, key: str) -> bool:

@@ -21,8 +21,9 @@ def build_skill(deps: SkillDeps, *, exactly_once: bool = False) -> CustomSkill:
     """The one skill: Alexa requests and local channels both invoke these handlers.
 
     It must be invoked inside :func:`skill.scope.turn_scope`, which owns the transaction.
-    ``exactly_once`` (the ``/alexa`` endpoint) answers a retried ``requestId`` from the
-    first answer instead of acting again (:mod:`skill.once`).
+    ``exactly_once`` (the ``/alexa`` endpoint) answers a retried request (the same
+    ``requestId`` from the same user and access token) from the first answer instead of
+    acting again (:mod:`skill.once`).
     """
     builder = SkillBuilder()
     builder.add_global_request_interceptor(TurnInterceptor(deps))

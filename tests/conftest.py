@@ -129,7 +129,8 @@ def pytest_configure(config: pytest.Config) -> None:
     workers share it in a deployment). Named by what it was trained from, so reusing
     pytest's cache across runs can never load a stale parser."""
     if "VOICECART_NLU_DIR" not in os.environ:
-        folder = config.cache.mkdir("nlu") if config.cache is not None else None
+        cache = getattr(config, "cache", None)  # absent under -p no:cacheprovider
+        folder = cache.mkdir("nlu") if cache is not None else None
         os.environ["VOICECART_NLU_DIR"] = str(folder or tempfile.mkdtemp(prefix="vc-nlu-"))
 
 

@@ -92,9 +92,12 @@ class SigningChain:
         return self.chain_pem
 
 
-def make_chain(san: str = "echo-api.amazon.com") -> SigningChain:
+def make_chain(
+    san: str = "echo-api.amazon.com", *, leaf_not_after: datetime | None = None
+) -> SigningChain:
     root_key, inter_key, leaf_key = _key(), _key(), _key()
     root = _cert("Test Root CA", root_key, "Test Root CA", root_key, ca=True)
     inter = _cert("Test Intermediate CA", inter_key, "Test Root CA", root_key, ca=True)
-    leaf = _cert(san, leaf_key, "Test Intermediate CA", inter_key, ca=False, san=san)
+    leaf = _cert(san, leaf_key, "Test Intermediate CA", inter_key, ca=False, san=san,
+                 not_after=leaf_not_after)  # fmt: skip
     return SigningChain(_pem(root), _pem(leaf) + _pem(inter), leaf_key)

@@ -5,6 +5,7 @@ Runs on SQLite and on PostgreSQL (see conftest's ``database_url``).
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import timedelta
 from typing import Any
@@ -16,7 +17,7 @@ from oauthflow import linked_token
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from account_link import claims
+from account_link import carts, claims
 from account_link.identity import demo_shopper
 from account_link.models import Order
 from catalog.db import utcnow
@@ -190,3 +191,136 @@ def test_old_claims_are_pruned_now_and_then(
     with sessions() as db:
         keys = set(db.scalars(select(claims.Claim.key)))
     assert keys == {"alexa:recent", "alexa:new"}
+
+
+# ------------------------------------------------- one requestId, different speakers
+
+
+def _cart_items(client: FlaskClient, token: str) -> int:
+    reply = client.get("/api/v1/cart", headers={"Authorization": f"Bearer {token}"})
+    assert reply.status_code == 200, reply.get_data(as_text=True)
+    return int(reply.get_json()["itemCount"])
+
+
+def _demo_cart_items(sessions: sessionmaker[Session]) -> int:
+    with sessions() as db:
+        shopper = demo_shopper(db)
+        assert shopper is not None
+        return carts.view_cart(db, shopper.id).item_count
+
+
+def test_the_same_request_id_from_another_user_or_token_is_handled_afresh(
+    client: FlaskClient, sessions: sessionmaker[Session]
+) -> None:
+    """The replay is keyed by request id AND speaker (user id, access token): a request
+    id seen from someone else never hands them the first speaker's answer."""
+    token = linked_token(client, "other@example.com")
+    first = alexa.intent("AddToCartIntent", {"item": "bananas", "quantity": "2"})
+    request_id = first["request"]["requestId"]
+
+    def same_id(**speaker: Any) -> dict[str, Any]:
+        envelope = alexa.intent("AddToCartIntent", {"item": "bananas", "quantity": "2"}, **speaker)
+        envelope["request"]["requestId"] = request_id
+        return envelope
+
+    def say(envelope: dict[str, Any]) -> str:
+        reply = client.post("/alexa", json=envelope)
+        assert reply.status_code == 200, reply.get_data(as_text=True)
+        return alexa.speech(reply.get_json())
+
+    assert say(first).startswith("Added 2 Sunny Acres Bananas")  # the demo shopper
+    other = {"user_id": "amzn1.ask.account.SOMEONEELSE", "access_token": token}
+    assert say(same_id(**other)).startswith("Added 2 Sunny Acres Bananas")
+    assert _cart_items(client, token) == 2  # acted on for them, not replayed to them
+    # Same Alexa user, but a token nobody issued: asked to link, not the first answer.
+    forged = say(same_id(access_token="forged-token"))
+    assert "link your Voice Cart account" in forged
+    # Genuine retries still replay, for each speaker, and act once.
+    assert say(same_id(**other)).startswith("Added 2 Sunny Acres Bananas")
+    assert say(first).startswith("Added 2 Sunny Acres Bananas")
+    assert _cart_items(client, token) == 2
+    assert _demo_cart_items(sessions) == 2
+    with sessions() as db:
+        keys = list(db.scalars(select(claims.Claim.key)))
+    stored = " ".join(keys)
+    for secret in (request_id, token, alexa.USER_ID, "SOMEONEELSE", "forged-token"):
+        assert secret not in stored  # claim keys are hashes, never tokens or ids
+
+
+# --------------------------------------------- envelope strings that reach the database
+
+
+def _claim_count(sessions: sessionmaker[Session]) -> int:
+    with sessions() as db:
+        return int(db.scalar(select(func.count()).select_from(claims.Claim)) or 0)
+
+
+def _with(envelope: dict[str, Any], where: str, value: Any) -> dict[str, Any]:
+    if where == "requestId":
+        envelope["request"]["requestId"] = value
+    elif where == "userId":
+        envelope["context"]["System"]["user"]["userId"] = value
+        envelope["session"]["user"]["userId"] = value
+    elif where == "session.user.userId":
+        envelope["session"]["user"] = {"userId": value}
+    elif where == "sessionId":
+        envelope["session"]["sessionId"] = value
+    elif where == "applicationId":
+        envelope["context"]["System"]["application"]["applicationId"] = value
+    elif where == "accessToken":
+        envelope["context"]["System"]["user"] = {"userId": alexa.USER_ID, "accessToken": value}
+    elif where == "slot":
+        envelope["request"]["intent"]["slots"]["item"]["value"] = value
+    elif where == "attributes":
+        envelope["session"]["attributes"] = {"note": value}
+    else:
+        raise AssertionError(where)
+    return envelope
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "fragment"),
+    [
+        ("requestId", "amzn1.echo-api.request.\x00", "NUL"),
+        ("requestId", "amzn1.echo-api.request." + "r" * 233, "longer than 255"),
+        ("requestId", "amzn1.echo-api.request.\ud800", "not valid Unicode"),
+        ("requestId", 12345, "must be a string"),
+        ("userId", "amzn1.ask.account.\x00", "NUL"),
+        ("userId", "amzn1.ask.account." + "u" * 495, "longer than 512"),
+        ("session.user.userId", "amzn1.ask.account." + "u" * 495, "longer than 512"),
+        ("sessionId", "amzn1.echo-api.session.\x00", "NUL"),
+        ("sessionId", "s" * 256, "longer than 255"),
+        ("applicationId", "a" * 256, "longer than 255"),
+        ("accessToken", "tok\x00en", "NUL"),
+        ("slot", "bananas\x00", "NUL"),
+        ("attributes", "\x00", "NUL"),
+    ],
+)
+def test_envelope_strings_that_could_reach_the_database_are_checked(
+    client: FlaskClient, sessions: sessionmaker[Session], where: str, value: Any, fragment: str
+) -> None:
+    """PostgreSQL refuses NUL in text and overlong keys (a 500 before); both databases
+    now get the documented 400 ``malformed_request`` and nothing is written."""
+    envelope = _with(alexa.intent("AddToCartIntent", {"item": "bananas", "quantity": "2"}),
+                     where, value)  # fmt: skip
+    claims_before, cart_before = _claim_count(sessions), _demo_cart_items(sessions)
+    reply = client.post("/alexa", data=json.dumps(envelope), content_type="application/json")
+    assert reply.status_code == 400, reply.get_data(as_text=True)
+    payload = reply.get_json()
+    assert payload["error"] == "malformed_request"
+    assert fragment in payload["message"]
+    assert (_claim_count(sessions), _demo_cart_items(sessions)) == (claims_before, cart_before)
+
+
+def test_the_longest_allowed_ids_are_answered(
+    client: FlaskClient, sessions: sessionmaker[Session]
+) -> None:
+    envelope = alexa.intent("AddToCartIntent", {"item": "bananas", "quantity": "2"},
+                            user_id="amzn1.ask.account." + "u" * 494,
+                            session_id="s" * 255)  # fmt: skip
+    envelope["request"]["requestId"] = "amzn1.echo-api.request." + "r" * 232
+    for _ in range(2):  # the second is a retry, replayed
+        reply = client.post("/alexa", json=envelope)
+        assert reply.status_code == 200, reply.get_data(as_text=True)
+        assert alexa.speech(reply.get_json()).startswith("Added 2 Sunny Acres Bananas")
+    assert _demo_cart_items(sessions) == 2
