@@ -326,9 +326,16 @@ def create_api(
                            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable "
                            "characters")  # fmt: skip
         with shopper() as (db, customer):
-            scoped = f"web:{customer.id}:{key}" if key else None
+            scoped = f"api:{key}" if key else None  # orders scope keys by customer
             earlier = orders.placed_with_key(db, customer.id, scoped) if scoped else None
             if earlier is not None:
+                if carts.view_cart(db, customer.id).lines:
+                    # The key's order emptied the cart; lines now are a new request, and
+                    # replaying the old order would silently drop them (the IETF
+                    # Idempotency-Key draft: a key reused for another request is a 422).
+                    message = (f"this Idempotency-Key placed order {earlier.id}, and the cart "
+                               "has changed since: send a new key to order it")  # fmt: skip
+                    raise ApiError(422, "idempotency_key_reused", message)
                 return _order_reply(earlier, 200, replayed=True)
             precondition(db, customer)
             try:

@@ -243,20 +243,30 @@ def _place_unless_claimed(
         raise StockShort(priced.short_line)
     if agreed_total_cents is not None and priced.total_cents != agreed_total_cents:
         raise PriceChanged(agreed_total_cents, priced.total_cents)
-    if idempotency_key is not None and not claim(session, f"order:{idempotency_key}"):
+    stored = _stored_key(customer_id, idempotency_key)
+    if stored is not None and not claim(session, f"order:{stored}"):
         # a concurrent twin placed it and committed while this one waited for the claim
         session.expire_all()
         placed = placed_with_key(session, customer_id, idempotency_key)
         if placed is None:
             raise RuntimeError(f"order key {idempotency_key!r} is claimed but has no order")
         return placed
-    return _write_order(session, customer_id, priced, channel, idempotency_key)
+    return _write_order(session, customer_id, priced, channel, stored)
+
+
+def _stored_key(customer_id: int, key: str | None) -> str | None:
+    """A key is the customer's own: another shopper's same key (a guessed form field, an
+    app's "1") is a different order, never a replay of theirs or a collision."""
+    return None if key is None else f"{customer_id}:{key}"
 
 
 def placed_with_key(session: Session, customer_id: int, key: str) -> Order | None:
     """The customer's order placed under ``key``, if any."""
     return session.scalar(
-        select(Order).where(Order.idempotency_key == key, Order.customer_id == customer_id)
+        select(Order).where(
+            Order.idempotency_key == _stored_key(customer_id, key),
+            Order.customer_id == customer_id,
+        )
     )
 
 

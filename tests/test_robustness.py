@@ -20,10 +20,12 @@ from conftest import OAUTH_REDIRECT
 from flask import Flask
 from flask.testing import FlaskClient
 from oauthflow import exchange, sign_up_and_allow
-from sqlalchemy import create_engine, text, update
+from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import ConfigError, Settings, _secret_key
+from account_link import carts, orders
+from account_link.models import Channel, Customer
+from app import ConfigError, Settings, _secret_key, printable
 from catalog.models import Product
 from skill.speech import plain_text
 from web.jsonbody import MalformedJson, document_problem, load_json
@@ -296,3 +298,66 @@ def test_plain_text_of_ssml() -> None:
     assert plain_text("<speak>Tom &amp; Jerry&apos;s <break time='1s'/>x &lt; y</speak>") == (
         "Tom & Jerry's x < y"
     )
+
+
+# ------------------------------------------------------------------ idempotency keys
+
+
+def test_an_idempotency_key_reused_for_another_cart_is_422(client: FlaskClient, token: str) -> None:
+    auth = {"Authorization": f"Bearer {token}"}
+    client.put("/api/v1/account/address", json={"address": "1 Main St, Springfield"},
+               headers=auth)  # fmt: skip
+    client.post("/api/v1/cart/lines", json={"sku": "VC-10001", "quantity": 2}, headers=auth)
+    keyed = {**auth, "Idempotency-Key": "k-1"}
+    first = client.post("/api/v1/checkout", headers=keyed)
+    assert first.status_code == 201
+    retried = client.post("/api/v1/checkout", headers=keyed)
+    assert (retried.status_code, retried.get_json()["id"]) == (200, first.get_json()["id"])
+
+    client.post("/api/v1/cart/lines", json={"sku": "VC-10002", "quantity": 1}, headers=auth)
+    reused = client.post("/api/v1/checkout", headers=keyed)
+    assert reused.status_code == 422
+    assert reused.get_json()["error"] == "idempotency_key_reused"
+    assert str(first.get_json()["id"]) in reused.get_json()["message"]
+    assert len(client.get("/api/v1/cart", headers=auth).get_json()["lines"]) == 1  # kept
+    fresh = client.post("/api/v1/checkout", headers={**auth, "Idempotency-Key": "k-2"})
+    assert fresh.status_code == 201 and fresh.get_json()["id"] != first.get_json()["id"]
+
+
+# ------------------------------------------------------------------ the command line
+
+
+def test_printable_escapes_what_a_terminal_would_obey() -> None:
+    assert printable("a\x1b[2Jb\x07c\rd\u202ee\x00") == "a\\x1b[2Jb\\x07c\\x0dd\\u202ee\\x00"
+    assert printable("Crème brûlée\tx\ny 😀") == "Crème brûlée\tx\ny 😀"
+
+
+def test_orders_list_prints_untrusted_text_safely(tmp_path: Path) -> None:
+    env = {"VOICECART_DATABASE_URL": f"sqlite:///{tmp_path / 'v.db'}",
+           "VOICECART_INSTANCE_DIR": str(tmp_path)}  # fmt: skip
+    assert _voicecart(["seed", "--demo"], env).returncode == 0
+    with sqlite3.connect(tmp_path / "v.db") as db:
+        db.execute("UPDATE customers SET email = 'x\x1b]0;pwned\x07@example.com'")
+        db.execute("UPDATE order_lines SET product_name = 'Milk\u202egnp.exe'")
+    done = _voicecart(["orders", "list", "--limit", "3"], env)
+    assert done.returncode == 0, done.stderr
+    assert "x\\x1b]0;pwned\\x07@example.com" in done.stdout
+    assert "Milk\\u202egnp.exe" in done.stdout
+    assert not {"\x1b", "\x07", "\u202e"} & set(done.stdout)
+
+
+def test_two_shoppers_with_the_same_key_get_their_own_orders(session: Session) -> None:
+    """Keys are per shopper: before, the second shopper's key was "claimed but has no
+    order" (a 500) on every channel that lets the client choose the key."""
+    product = session.scalars(select(Product).where(Product.sku == "VC-10001")).one()
+    placed = []
+    for name in ("ann", "bob"):
+        customer = Customer(email=f"{name}@example.com", name=name, address="1 Elm St")
+        session.add(customer)
+        session.flush()
+        carts.add_item(session, customer.id, product.id, 1, channel=Channel.WEB, max_quantity=5)
+        order, replayed = orders.checkout_cart(session, customer.id, channel=Channel.WEB,
+                                               max_quantity=5, idempotency_key="web:1")  # fmt: skip
+        assert not replayed and order.customer_id == customer.id
+        placed.append(order.id)
+    assert placed[0] != placed[1]
