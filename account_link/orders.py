@@ -244,7 +244,7 @@ def _place_unless_claimed(
     if agreed_total_cents is not None and priced.total_cents != agreed_total_cents:
         raise PriceChanged(agreed_total_cents, priced.total_cents)
     stored = _stored_key(customer_id, idempotency_key)
-    if stored is not None and not claim(session, f"order:{stored}"):
+    if idempotency_key is not None and not claim(session, f"order:{stored}"):
         # a concurrent twin placed it and committed while this one waited for the claim
         session.expire_all()
         placed = placed_with_key(session, customer_id, idempotency_key)
