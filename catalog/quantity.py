@@ -39,10 +39,10 @@ _UNITS = {"pound": "lb", "pounds": "lb", "lb": "lb", "lbs": "lb", "ounce": "oz",
 _UNIT = re.compile(
     r"^(" + "|".join(sorted(map(re.escape, _UNITS), key=len, reverse=True)) + r")\b(?: of)?\s*"
 )
-_COUNT = r"\d+|a couple|couple|a few|" + "|".join(NUMBER_WORDS)
+_COUNT = r"[0-9]+|a couple|couple|a few|" + "|".join(NUMBER_WORDS)
 _LEAD = r"just|only|like|maybe|about|say|get|grab|make it|i need|we need"
 _TRAILING_COUNT = re.compile(
-    rf"(?:\s+|^)(?:(?:{_LEAD})\s+)?({_COUNT})\s+(?:(?:(\d+|{'|'.join(NUMBER_WORDS)})"
+    rf"(?:\s+|^)(?:(?:{_LEAD})\s+)?({_COUNT})\s+(?:(?:([0-9]+|{'|'.join(NUMBER_WORDS)})"
     rf"[ -]?)?({'|'.join(_CONTAINERS)})|of them|of those|please|more)$"
     rf"|\s+(?:{_LEAD})\s+({_COUNT})$"
 )
@@ -72,16 +72,23 @@ _TRAILING = re.compile(
     r"|the usual|a|an|the|um|uh))+$"
 )
 """Carrier words after the product: where it goes and how politely it was asked."""
-_PACK = re.compile(r"^(\d+)[ -]?(?:pack|pk|count|ct)\b(?: of)?\s*")
+_PACK = re.compile(r"^([0-9]+)[ -]?(?:pack|pk|count|ct)\b(?: of)?\s*")
 _DOZEN = re.compile(r"^(?:a |one )?(half a |half )?dozen\b(?: of)?\s*")
+
+
+MAX_DIGITS = 9
+"""Digits said as a count or pack size at most: a longer run of digits is a code, not how
+many (and far beyond every quantity limit); it stays with the product words."""
 
 
 @dataclass(frozen=True, slots=True)
 class QuantityPhrase:
     quantity: int | None
-    """Units the shopper asked for; ``None`` when they said no number."""
+    """Units the shopper asked for (0 to ``10**MAX_DIGITS - 1``; the cart's limit is
+    checked later); ``None`` when they said no number."""
     pack: int | None
-    """Pack size they named ("6 pack", "a dozen"), a hint for which size to pick."""
+    """Pack size they named ("6 pack", "a dozen"), a hint for which size to pick; in the
+    same range."""
     rest: str
     """The product words that remain."""
     unit: str | None = None
@@ -93,8 +100,8 @@ def _number(words: list[str]) -> tuple[int | None, int]:
     if not words:
         return None, 0
     first = words[0]
-    if first.isdigit():
-        return int(first), 1
+    if first.isdigit():  # ASCII only: '²' passes isdigit() but not int(); other scripts' digits
+        return (int(first), 1) if first.isascii() and len(first) <= MAX_DIGITS else (None, 0)
     if first in _TENS:
         if len(words) > 1 and words[1] in NUMBER_WORDS and int(NUMBER_WORDS[words[1]]) < 10:
             return _TENS[first] + int(NUMBER_WORDS[words[1]]), 2
@@ -127,7 +134,7 @@ def _sized(words: str) -> bool:
         *_CONTAINERS, *_SIZES)  # fmt: skip
 
 
-_TIMES = re.compile(r"^(?:(\d{1,2}) ?x|x ?(\d{1,2})) (.+)$|^(.+?) x ?(\d{1,2})$")
+_TIMES = re.compile(r"^(?:([0-9]{1,2}) ?x|x ?([0-9]{1,2})) (.+)$|^(.+?) x ?([0-9]{1,2})$")
 """Chat shorthand for a count: "strawberries x2", "2x the eggs"."""
 
 
@@ -177,7 +184,7 @@ def split_quantity(text: str) -> QuantityPhrase:
     pack = None
     if dozen := _DOZEN.match(rest):
         pack, rest = (6 if dozen.group(1) else 12), rest[dozen.end() :]
-    elif packed := _PACK.match(rest):
+    elif (packed := _PACK.match(rest)) and len(packed.group(1)) <= MAX_DIGITS:
         pack, rest = int(packed.group(1)), rest[packed.end() :]
     else:
         words = rest.split()
@@ -196,8 +203,10 @@ def split_quantity(text: str) -> QuantityPhrase:
     return QuantityPhrase(quantity, pack, refined(strip_carriers(rest)), unit)
 
 
-_LEADING_COUNT = re.compile(rf"^(?:(?:{_LEAD})\s+)?({_COUNT})\s+(?:{'|'.join(_CONTAINERS)}"
+_LEADING_COUNT = re.compile(rf"(?:(?:{_LEAD})\s+)?({_COUNT})\s+(?:{'|'.join(_CONTAINERS)}"
                             r"|of those|of them|of these)\b")  # fmt: skip
+"""Used with ``match(words, at)``: a count said from word ``at`` on."""
+_LATER_WORD = re.compile(r"(?<= )\S")
 
 
 def pack_size(words: str) -> int | None:
@@ -211,13 +220,18 @@ def pack_size(words: str) -> int | None:
 
 def leading_count(words: str) -> int | None:
     """The count that words said after a product begin with ("three bags, actually")."""
-    found = _LEADING_COUNT.match(" ".join(words.lower().replace(",", " ").split()))
+    return _count_at(" ".join(words.lower().replace(",", " ").split()), 0)
+
+
+def _count_at(said: str, at: int) -> int | None:
+    """:func:`leading_count` of ``said`` (normalised words) from character ``at`` on."""
+    found = _LEADING_COUNT.match(said, at)
     if found is None:
         return None
     count = found.group(1)
     value = _VAGUE.get(count) or _VAGUE.get(count + " of") or _number([count])[0]
-    said = found.group(0).split()
-    if value is not None and value > 1 and said[-1] in _PACK_WORDS:
+    heard = found.group(0).split()
+    if value is not None and value > 1 and heard[-1] in _PACK_WORDS:
         return None  # "six pack": a size
     return value
 
@@ -225,9 +239,9 @@ def leading_count(words: str) -> int | None:
 def inner_count(words: str) -> int | None:
     """A count said right after the product, before more words about it ("dog treats
     two bags the big dog's been good")."""
-    said = words.lower().replace(",", " ").split()
-    for at in range(1, len(said)):
-        if (count := leading_count(" ".join(said[at:]))) is not None:
+    said = " ".join(words.lower().replace(",", " ").split())
+    for word in _LATER_WORD.finditer(said):  # one pass: long words stay cheap
+        if (count := _count_at(said, word.start())) is not None:
             return count
     return None
 

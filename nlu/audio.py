@@ -61,8 +61,10 @@ def read_wav(data: bytes, *, max_seconds: float = MAX_SECONDS) -> Pcm16k:
             channels, width, rate = wav.getnchannels(), wav.getsampwidth(), wav.getframerate()
             declared = wav.getnframes()
             frames = wav.readframes(declared)
-    except (wave.Error, EOFError) as exc:
-        message = str(exc)
+    except (wave.Error, EOFError, RuntimeError) as exc:
+        # A file cut short is an EOFError; a chunk that claims to run past the RIFF chunk
+        # holding it, a bare RuntimeError from wave's chunk reader.
+        message = str(exc) or "a chunk runs past the end of the file"
         if "unknown format" in message:
             raise AudioError("unsupported_encoding",
                              f"only PCM 16-bit WAV is accepted ({message})") from exc  # fmt: skip

@@ -16,6 +16,7 @@ from dataclasses import replace
 
 from nlu.parser import (
     FALLBACK,
+    MAX_UTTERANCE_CHARS,
     UNASKED_ANSWER,
     IntentParser,
     Parse,
@@ -85,6 +86,8 @@ class NluEngine:
         expecting: str | None = None,
         resolver: ProductResolver | None = None,
     ) -> Parse:
+        if len(text) > MAX_UTTERANCE_CHARS:
+            return Parse(text, FALLBACK)  # no request; its clauses are not searched either
         said = text
         if self.speller is not None and (fixed := self.speller.correct(text)) != text:
             said = fixed

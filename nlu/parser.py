@@ -67,6 +67,9 @@ UNASKED_ANSWER = 0.8
 question was not asked."""
 UNFIT_SLOT = 0.3
 """Confidence factor for a product slot the catalogue does not recognise."""
+MAX_UTTERANCE_CHARS = 1_000
+"""Longer text is no request (twice the typed channel's own limit) and is the fallback at
+once: matching every template against it would take seconds."""
 ProductResolver = Callable[[str], float]
 """Given the words of a product slot, how well (0-100) they name a catalogue product."""
 
@@ -116,13 +119,20 @@ def normalize_utterance(text: str, *, keep_fillers: bool = False) -> str:
     return lowered if keep_fillers else _strip_fillers(lowered)
 
 
+MAX_NUMBER_DIGITS = 9
+"""Longer digit runs are no number anyone says (and ``int()`` refuses very long ones)."""
+
+
 def spoken_number(words: str) -> int | None:
-    """'twenty four' -> 24, '3' -> 3, 'a couple of' -> 2; ``None`` when not a number."""
+    """'twenty four' -> 24, '3' -> 3, 'a couple of' -> 2; ``None`` when not a number
+    (nor for more than :data:`MAX_NUMBER_DIGITS` digits)."""
     words = words.strip().replace("-", " ")
     negative = words.startswith(("minus ", "negative "))
     if negative:
         words = words.split(" ", 1)[1]
-    if words.isdigit():
+    if words.isdigit():  # ASCII only: '²' passes isdigit() but not int()
+        if not words.isascii() or len(words) > MAX_NUMBER_DIGITS:
+            return None
         value = int(words)
     elif words.startswith("a couple"):
         value = 2
@@ -151,7 +161,7 @@ def spoken_digits(words: str) -> str | None:
     i = 0
     while i < len(tokens):
         token, following = tokens[i], tokens[i + 1] if i + 1 < len(tokens) else ""
-        if token.isdigit():
+        if token.isascii() and token.isdigit():
             out.append(token)
         elif token in ("oh", "zero"):
             out.append("0")
@@ -263,6 +273,8 @@ class IntentParser:
         resolver: ProductResolver | None = None,
     ) -> Parse:
         """Read ``text``; ``expecting`` names an intent whose slot was just asked for."""
+        if len(text) > MAX_UTTERANCE_CHARS:
+            return Parse(text, FALLBACK)
         resolve = resolver or self.resolver
         full = normalize_utterance(text, keep_fillers=True)
         readings = dict.fromkeys((full, _strip_fillers(full)))  # "please do" and "add x please"
