@@ -780,7 +780,8 @@ def catalog_import(
     Valid rows land in one transaction (all or nothing); running servers pick the new
     catalogue up on their next request.
     """
-    from catalog.importer import ImportFileError, ImportFormat, import_catalog
+    from catalog.errors import CatalogError
+    from catalog.importer import ImportFormat, import_catalog
 
     settings = _settings(ctx)
     upgrade_database(settings)
@@ -795,8 +796,8 @@ def catalog_import(
                 session, file, ImportFormat(fmt), progress=bar.update,
                 default_price_cents=default_price_cents, default_stock=default_stock,
             )  # fmt: skip
-    except ImportFileError as exc:
-        raise click.ClickException(f"nothing imported: {exc}") from exc
+    except CatalogError as exc:
+        raise click.ClickException(printable(f"nothing imported: {exc}")) from exc
     echo(
         f"imported {report.imported} products ({report.created} new, {report.updated} updated, "
         f"{report.unchanged} unchanged); skipped {len(report.skipped)} rows"
