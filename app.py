@@ -111,6 +111,8 @@ class Settings:
     oauth_client_secret: str | None = None
     oauth_redirect_uris: tuple[str, ...] = ()
     access_token_ttl: int = 3600
+    refresh_token_lifetime_days: int = 90
+    refresh_token_idle_days: int = 30
     cancel_window_minutes: int = 30
     return_window_days: int = 30
     tax_bps: int = 0
@@ -120,6 +122,7 @@ class Settings:
     voice_code_above_cents: int = 0
     voice_code_attempts: int = 3
     voice_code_lock_minutes: int = 15
+    voice_code_max_lock_minutes: int = 24 * 60
     db_lock_timeout: int = 5
     """Seconds a write waits for a lock (SQLite's busy timeout, PostgreSQL's
     ``lock_timeout``) before the request is answered 503 with ``Retry-After``."""
@@ -174,8 +177,9 @@ class Settings:
         """When purchases by voice need the shopper's code, and what wrong codes cost."""
         from account_link.voice_codes import VoiceCodePolicy
 
+        longest = max(self.voice_code_max_lock_minutes, self.voice_code_lock_minutes)
         return VoiceCodePolicy(self.voice_code_above_cents, self.voice_code_attempts,
-                               self.voice_code_lock_minutes)  # fmt: skip
+                               self.voice_code_lock_minutes, longest)  # fmt: skip
 
     @property
     def is_sqlite(self) -> bool:
@@ -213,6 +217,10 @@ class Settings:
                 if uri.strip()
             ),
             access_token_ttl=_int(env, "VOICECART_ACCESS_TOKEN_TTL", 3600, 360, 30 * 86400),
+            refresh_token_lifetime_days=_int(
+                env, "VOICECART_REFRESH_TOKEN_LIFETIME_DAYS", 90, 1, 3650
+            ),
+            refresh_token_idle_days=_int(env, "VOICECART_REFRESH_TOKEN_IDLE_DAYS", 30, 1, 3650),
             cancel_window_minutes=_int(env, "VOICECART_CANCEL_WINDOW_MINUTES", 30, 0, 10080),
             return_window_days=_int(env, "VOICECART_RETURN_WINDOW_DAYS", 30, 0, 365),
             tax_bps=_int(env, "VOICECART_TAX_BPS", 0, 0, 5000),
@@ -224,6 +232,9 @@ class Settings:
             voice_code_above_cents=_int(env, "VOICECART_VOICE_CODE_ABOVE_CENTS", 0, 0, 10_000_000),
             voice_code_attempts=_int(env, "VOICECART_VOICE_CODE_ATTEMPTS", 3, 1, 10),
             voice_code_lock_minutes=_int(env, "VOICECART_VOICE_CODE_LOCK_MINUTES", 15, 1, 10080),
+            voice_code_max_lock_minutes=_int(
+                env, "VOICECART_VOICE_CODE_MAX_LOCK_MINUTES", 1440, 1, 10080
+            ),
             db_lock_timeout=_int(env, "VOICECART_DB_LOCK_TIMEOUT", 5, 1, 300),
             test_pause_in_order=float(_int(env, "VOICECART_TEST_PAUSE_IN_ORDER", 0, 0, 600)),
             vosk_model=Path(env["VOICECART_VOSK_MODEL"])
@@ -554,6 +565,8 @@ def create_app(
         client_secret=settings.oauth_client_secret,
         redirect_uris=settings.oauth_redirect_uris,
         access_token_ttl=settings.access_token_ttl,
+        refresh_token_lifetime_days=settings.refresh_token_lifetime_days,
+        refresh_token_idle_days=settings.refresh_token_idle_days,
     )
     if not oauth.enabled:
         log.warning("account linking is off: set VOICECART_OAUTH_CLIENT_SECRET to enable /oauth")

@@ -183,3 +183,11 @@ class NothingToReturn(AccountError):
     def __init__(self, words: str) -> None:
         super().__init__(f"no delivered order within the return window holds {words!r}")
         self.words = words
+
+
+class InvalidPassword(AccountError):
+    """A new password that breaks the rules (too short or long, or a NUL in it)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

@@ -47,6 +47,9 @@ class Customer(Base):
     voice_code_failed_at: Mapped[datetime | None] = mapped_column(default=None)
     """The last wrong code: older ones than a day no longer count toward a lock."""
     voice_code_locked_until: Mapped[datetime | None] = mapped_column(default=None)
+    """When the last lock ends (or ended: kept after it ends, to see if the next follows on)."""
+    voice_code_lockouts: Mapped[int] = mapped_column(default=0)
+    """Lock-outs in a row: each one lasts twice as long as the one before (see voice_codes)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -213,7 +216,8 @@ class OutboxMessage(Base):
 
 
 class OAuthCode(Base):
-    """An authorization code, stored hashed; single use, short-lived."""
+    """An authorization code, stored hashed; single use, short-lived. Kept once spent
+    (``used_at``), so a second use is recognised and revokes its grant's tokens."""
 
     __tablename__ = "oauth_codes"
 
@@ -222,18 +226,29 @@ class OAuthCode(Base):
     client_id: Mapped[str] = mapped_column(String(200))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     redirect_uri: Mapped[str] = mapped_column(String(2000))
+    """Where the code was sent (the client's default when the request named none)."""
+    redirect_uri_named: Mapped[bool] = mapped_column(default=True)
+    """Whether the authorization request named ``redirect_uri``: only then must the token
+    request name it again (RFC 6749 4.1.3)."""
     scope: Mapped[str] = mapped_column(String(200), default="")
     code_challenge: Mapped[str | None] = mapped_column(String(128), default=None)
     code_challenge_method: Mapped[str | None] = mapped_column(String(10), default=None)
+    family_id: Mapped[str] = mapped_column(String(32))
+    """The grant: every token issued from this code, and every token those rotate into,
+    carries it."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class OAuthToken(Base):
     """An access token and its refresh token, both stored as SHA-256 hashes only."""
 
     __tablename__ = "oauth_tokens"
-    __table_args__ = (Index("ix_oauth_tokens_customer", "customer_id"),)
+    __table_args__ = (
+        Index("ix_oauth_tokens_customer", "customer_id"),
+        Index("ix_oauth_tokens_family", "family_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[str] = mapped_column(String(200))
@@ -245,6 +260,11 @@ class OAuthToken(Base):
     expires_in: Mapped[int]
     access_revoked: Mapped[bool] = mapped_column(default=False)
     refresh_revoked: Mapped[bool] = mapped_column(default=False)
+    family_id: Mapped[str] = mapped_column(String(32))
+    """The grant this token belongs to (its code's ``family_id``; kept through rotation):
+    reuse of a spent code or refresh token revokes the whole family."""
+    family_started_at: Mapped[datetime]
+    """When the grant was made: the refresh token's absolute lifetime counts from here."""
 
     customer: Mapped[Customer] = relationship()
 
@@ -259,3 +279,20 @@ class LoginAttempt(Base):
     email: Mapped[str] = mapped_column(String(320))
     remote_addr: Mapped[str] = mapped_column(String(64), default="")
     attempted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebSession(Base):
+    """A signed-in browser. The cookie carries a random id (stored here hashed), so
+    signing out, or changing the password, ends the session on the server: a copy of
+    the cookie kept from before opens nothing."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (Index("ix_web_sessions_customer", "customer_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    customer: Mapped[Customer] = relationship()

@@ -22,14 +22,13 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session, sessionmaker
 
 from account_link import carts, orders, returns, voice_codes
-from account_link.accounts import set_address, sign_in, sign_up
+from account_link.accounts import change_password, set_address, sign_in, sign_up
 from account_link.api import MAX_ID
 from account_link.errors import (
     AccountError,
@@ -40,6 +39,7 @@ from account_link.errors import (
     EmailTaken,
     EmptyCart,
     InvalidAddress,
+    InvalidPassword,
     InvalidSignUp,
     InvalidVoiceCode,
     NoDeliveryAddress,
@@ -51,7 +51,8 @@ from account_link.errors import (
     TooManyAttempts,
 )
 from account_link.models import Channel, Customer, Order, OrderStatus
-from account_link.web import SESSION_KEY
+from account_link.web import begin_signed_in, signed_in_customer
+from account_link.web import sign_out as end_browser_session
 from catalog.db import utcnow
 from catalog.errors import CatalogError, UnknownProduct
 from catalog.matching import CatalogMatcher, Decision
@@ -119,8 +120,7 @@ def create_shop(
     bp = Blueprint("shop", __name__, template_folder="templates")
 
     def current(db: Session) -> Customer | None:
-        customer_id = session.get(SESSION_KEY)
-        return db.get(Customer, customer_id) if isinstance(customer_id, int) else None
+        return signed_in_customer(db)
 
     @contextmanager
     def signed_in(back: str) -> Iterator[tuple[Session, Customer]]:
@@ -139,10 +139,6 @@ def create_shop(
     def done(message: str, to: str, *, error: bool = False) -> ResponseReturnValue:
         flash(message, "error" if error else "notice")
         return redirect(to, code=303)
-
-    def start_session(customer: Customer) -> None:
-        session.clear()  # a new session after sign-in
-        session[SESSION_KEY] = customer.id
 
     # ------------------------------------------------------------------ front door
 
@@ -186,7 +182,7 @@ def create_shop(
             except TooManyAttempts:
                 error, status = "Too many failed sign-ins. Try again later.", 429
             else:
-                start_session(customer)
+                begin_signed_in(db, customer)
                 return redirect(target, code=303)
         return page("signin.html", status, customer=None, email=email, error=error,
                     target=target)  # fmt: skip
@@ -206,7 +202,7 @@ def create_shop(
             except InvalidSignUp as exc:
                 error, status = str(exc), 422
             else:
-                start_session(customer)
+                begin_signed_in(db, customer)
                 flash(f"Welcome, {customer.name}. Your account is ready.", "notice")
                 return redirect(target, code=303)
         return page("signup.html", status, customer=None, form=form, error=error,
@@ -214,7 +210,8 @@ def create_shop(
 
     @bp.post("/account/signout")
     def sign_out() -> ResponseReturnValue:
-        session.clear()
+        with sessions.begin() as db:
+            end_browser_session(db)
         return redirect(url_for("shop.home"), code=303)
 
     @bp.get("/account")
@@ -223,6 +220,28 @@ def create_shop(
             return page("account.html", customer=customer,
                         locked_until=voice_codes.locked_until(customer),
                         required_above=settings.voice_code.required_above_cents)  # fmt: skip
+
+    @bp.post("/account/password")
+    def account_password() -> ResponseReturnValue:
+        """Change the password: every other browser signed in as this shopper is signed
+        out, and this one gets a new session (its old cookie, if copied, is dead too)."""
+        back = url_for("shop.account_page")
+        with signed_in("/account") as (db, customer):
+            try:
+                change_password(db, customer, request.form.get("current_password", ""),
+                                request.form.get("new_password", ""),
+                                remote_addr=request.remote_addr or "")  # fmt: skip
+            except BadCredentials:
+                return done("Your current password is not right. Nothing was changed.", back,
+                            error=True)  # fmt: skip
+            except TooManyAttempts:
+                return done("Too many failed attempts. Try again later. Nothing was changed.",
+                            back, error=True)  # fmt: skip
+            except InvalidPassword as exc:
+                return done(f"{exc.message} Nothing was changed.", back, error=True)
+            begin_signed_in(db, customer)
+            return done("Password changed. Every other browser signed in to your account "
+                        "is now signed out.", back)  # fmt: skip
 
     @bp.post("/account/address")
     def account_address() -> ResponseReturnValue:

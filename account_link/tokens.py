@@ -20,6 +20,11 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def new_family_id() -> str:
+    """A fresh grant id: the tokens of one grant share it, so they can be revoked together."""
+    return secrets.token_hex(16)
+
+
 class TokenState(StrEnum):
     VALID = "valid"
     MISSING = "missing"
@@ -73,14 +78,17 @@ def issue_access_token(
     """Mint an access token for ``customer`` without the OAuth dance (developer tools act
     as a linked shopper this way); ``issued_at`` in the past makes an expired one."""
     token = secrets.token_urlsafe(32)
+    issued = issued_at or utcnow()
     session.add(
         OAuthToken(
             client_id=DEVELOPER_CLIENT,
             customer_id=customer.id,
             access_token_hash=token_hash(token),
-            issued_at=issued_at or utcnow(),
+            issued_at=issued,
             expires_in=ttl_seconds,
             access_revoked=revoked,
+            family_id=new_family_id(),
+            family_started_at=issued,
         )
     )
     session.flush()

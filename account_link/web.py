@@ -2,6 +2,10 @@
 
 Each view opens the request's one transaction (``with sessions.begin()``) and hands
 the session to Authlib's hooks through ``flask.g.db``.
+
+Signed-in browsers (here and in the shop) hold a server-side session: Flask's cookie
+carries only its random id (:data:`SESSION_KEY`), so signing out ends it for every copy
+of the cookie, not just the browser's own.
 """
 
 from __future__ import annotations
@@ -14,12 +18,39 @@ from flask import Blueprint, Flask, Response, g, redirect, render_template, requ
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session, sessionmaker
 
-from account_link.accounts import sign_in, sign_up
+from account_link.accounts import (
+    end_web_session,
+    sign_in,
+    sign_up,
+    start_web_session,
+    web_session_customer,
+)
 from account_link.errors import BadCredentials, EmailTaken, InvalidSignUp, TooManyAttempts
 from account_link.models import Customer
-from account_link.oauth import OAuthSettings, build_server
+from account_link.oauth import OAuthSettings, build_server, reused_family, revoke_family
 
-SESSION_KEY = "customer_id"
+SESSION_KEY = "web_session"
+"""The cookie's key for the id of the browser's server-side session (accounts.WebSession)."""
+
+
+def signed_in_customer(db: Session) -> Customer | None:
+    """The shopper this browser's session is signed in as, if it is still live."""
+    customer = web_session_customer(db, session.get(SESSION_KEY))
+    if customer is None and SESSION_KEY in session:
+        session.pop(SESSION_KEY)  # ended elsewhere (sign-out, new password, age)
+    return customer
+
+
+def begin_signed_in(db: Session, customer: Customer) -> None:
+    """Sign this browser in: a fresh cookie (no fixation) naming a new server session."""
+    session.clear()
+    session[SESSION_KEY] = start_web_session(db, customer)
+
+
+def sign_out(db: Session) -> None:
+    """End this browser's session on the server too: a saved copy of the cookie is dead."""
+    end_web_session(db, session.get(SESSION_KEY))
+    session.clear()
 
 
 class _Refused(Exception):
@@ -52,17 +83,13 @@ def create_blueprint(
         )
         return render_template(f"oauth/{template}.html", action=action, **context), status
 
-    def signed_in(db: Session) -> Customer | None:
-        customer_id = session.get(SESSION_KEY)
-        return db.get(Customer, customer_id) if isinstance(customer_id, int) else None
-
     @bp.route("/authorize", methods=["GET", "POST"])
     def authorize() -> ResponseReturnValue:
         if not settings.enabled:
             return page("error", 503, message="Account linking is not configured on this server "
                         "(VOICECART_OAUTH_CLIENT_SECRET is not set).")  # fmt: skip
         with transaction() as db:
-            customer = signed_in(db)
+            customer = signed_in_customer(db)
             try:
                 grant = server.get_consent_grant(end_user=customer)
             except OAuth2Error as error:  # unknown client or unlisted redirect: never redirect
@@ -75,7 +102,7 @@ def create_blueprint(
             if customer is None:
                 return page("signin", 401, email="", error="Please sign in first.")
             if action == "signout":
-                session.pop(SESSION_KEY, None)
+                sign_out(db)
                 return page("signin", email="")
             grant_user = customer if action == "allow" else None
             response: Response = server.create_authorization_response(
@@ -103,8 +130,7 @@ def create_blueprint(
                         error="An account with that e-mail exists. Sign in instead.")  # fmt: skip
         except InvalidSignUp as exc:
             return page("signin", 422, email=email, error=exc.message)
-        session.clear()  # a new session id after sign-in
-        session[SESSION_KEY] = customer.id
+        begin_signed_in(db, customer)
         return redirect(request.full_path.rstrip("?"), code=303)
 
     @bp.post("/token")
@@ -115,6 +141,10 @@ def create_blueprint(
                 if response.status_code >= 400:
                     raise _Refused(response)  # an error reply keeps nothing it wrote
         except _Refused as refused:
+            reused = reused_family()
+            if reused is not None:  # ...but a replayed code or refresh token costs its grant
+                with sessions.begin() as db:
+                    revoke_family(db, *reused)
             return refused.response
         return response
 

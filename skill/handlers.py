@@ -352,7 +352,7 @@ class VoiceCodeIntentHandler(AbstractRequestHandler):
         if check.outcome is CodeOutcome.LOCKED:
             log.warning("voice purchasing locked for customer %s until %s", customer.id,
                         check.locked_until)  # fmt: skip
-            speech = prompts.voice_code_locked(policy.max_attempts, policy.lock_minutes)
+            speech = prompts.voice_code_locked(policy.max_attempts, check.lock_minutes)
             return say(handler_input, speech, prompts.HELP_REPROMPT)
         return flows.place(handler_input, turn, customer, pending)
 

@@ -7,8 +7,9 @@ handlers, and the Alexa dialog model reuses the elicitation prompts verbatim.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from account_link.voice_codes import spoken_length
 from catalog.money import dollars
 
 SKILL_NAME = "Voice Cart"
@@ -374,7 +375,8 @@ NOT_ASKING_CODE = (
 
 
 def _minutes(count: int) -> str:
-    return f"{count} minute{'s' if count != 1 else ''}"
+    """A length as people say it: "15 minutes", "24 hours" (not "1440 minutes")."""
+    return spoken_length(timedelta(minutes=count))
 
 
 def wrong_voice_code(attempts_left: int) -> str:

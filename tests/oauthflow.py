@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from conftest import OAUTH_REDIRECT, OAUTH_SECRET
 from flask.testing import FlaskClient
+from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import TestResponse
 
 CLIENT_ID = "alexa-skill"
@@ -29,9 +30,12 @@ def pkce_pair() -> tuple[str, str]:
 
 
 def authorize_path(
-    state: str | None = "xyz", redirect_uri: str = OAUTH_REDIRECT, **extra: str
+    state: str | None = "xyz", redirect_uri: str | None = OAUTH_REDIRECT, **extra: str
 ) -> str:
-    query = {"response_type": "code", "client_id": CLIENT_ID, "redirect_uri": redirect_uri, **extra}
+    """The authorization request's URL; ``redirect_uri=None`` leaves the parameter out."""
+    query = {"response_type": "code", "client_id": CLIENT_ID, **extra}
+    if redirect_uri is not None:
+        query["redirect_uri"] = redirect_uri
     if state is not None:
         query["state"] = state
     return "/oauth/authorize?" + urlencode(query)
@@ -49,10 +53,11 @@ def sign_up_and_allow(
     email: str = "sam@example.com",
     password: str = "correct horse battery",
     state: str | None = "xyz",
+    redirect_uri: str | None = OAUTH_REDIRECT,
     **authorize_extra: str,
 ) -> Linked:
     """Sign up on the authorize page, allow, and return the redirect's code and state."""
-    path = authorize_path(state=state, **authorize_extra)
+    path = authorize_path(state=state, redirect_uri=redirect_uri, **authorize_extra)
     page = client.get(path)
     assert page.status_code == 200, page.get_data(as_text=True)
     form = {"csrf_token": csrf_token(page), "action": "signup", "name": "Sam",
@@ -88,3 +93,40 @@ def linked_token(client: FlaskClient, email: str) -> str:
     grant = {"grant_type": "authorization_code", "code": linked.code,
              "redirect_uri": OAUTH_REDIRECT}  # fmt: skip
     return str(exchange(client, grant).get_json()["access_token"])
+
+
+def allow_again(client: FlaskClient, **authorize_extra: str) -> str:
+    """An already signed-in shopper links once more (a second grant); the new code."""
+    path = authorize_path(**authorize_extra)
+    consent = client.get(path)
+    assert "Allow Alexa to shop for you?" in consent.get_data(as_text=True)
+    allowed = client.post(path, data={"csrf_token": csrf_token(consent), "action": "allow"})
+    assert allowed.status_code == 302, allowed.get_data(as_text=True)
+    return parse_qs(urlsplit(allowed.headers["Location"]).query)["code"][0]
+
+
+def session_cookie(client: FlaskClient) -> str:
+    """The browser's session cookie as it is now (what a thief or a backup would keep)."""
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    return cookie.value
+
+
+def with_cookie(client: FlaskClient, value: str) -> FlaskClient:
+    """Another browser presenting a saved session cookie."""
+    other = client.application.test_client()
+    other.set_cookie("session", value)
+    return other
+
+
+def sign_in_as(client: FlaskClient, sessions: sessionmaker[Session], customer_id: int) -> None:
+    """Sign ``client`` in as a customer without a password (the demo shopper): a
+    server-side web session, and its id in the cookie, as signing in makes them."""
+    from account_link.accounts import start_web_session
+    from account_link.models import Customer
+    from account_link.web import SESSION_KEY
+
+    with sessions.begin() as db:
+        token = start_web_session(db, db.get_one(Customer, customer_id))
+    with client.session_transaction() as cookie:
+        cookie[SESSION_KEY] = token

@@ -36,6 +36,10 @@ def test_values_are_read() -> None:
             "VOICECART_VOICE_CODE_ABOVE_CENTS": "5000",
             "VOICECART_VOICE_CODE_ATTEMPTS": "4",
             "VOICECART_VOICE_CODE_LOCK_MINUTES": "30",
+            "VOICECART_VOICE_CODE_MAX_LOCK_MINUTES": "120",
+            "VOICECART_REFRESH_TOKEN_LIFETIME_DAYS": "365",
+            "VOICECART_REFRESH_TOKEN_IDLE_DAYS": "60",
+            "VOICECART_DB_LOCK_TIMEOUT": "9",
         }
     )
     assert settings.database_url == "postgresql+psycopg://u:p@db/voicecart"
@@ -46,6 +50,9 @@ def test_values_are_read() -> None:
     assert settings.charges.delivery_days == 5
     policy = settings.voice_code
     assert (policy.required_above_cents, policy.max_attempts, policy.lock_minutes) == (5000, 4, 30)
+    assert policy.max_lock_minutes == 120
+    assert (settings.refresh_token_lifetime_days, settings.refresh_token_idle_days) == (365, 60)
+    assert settings.db_lock_timeout == 9
 
 
 @pytest.mark.parametrize(
@@ -58,6 +65,8 @@ def test_values_are_read() -> None:
         ("VOICECART_LOG_LEVEL", "LOUD", "VOICECART_LOG_LEVEL"),
         ("VOICECART_VOICE_CODE_ATTEMPTS", "0", "between 1 and 10"),
         ("VOICECART_THREADS", "many", "not a whole number"),
+        ("VOICECART_REFRESH_TOKEN_IDLE_DAYS", "0", "between 1 and 3650"),
+        ("VOICECART_DB_LOCK_TIMEOUT", "0", "between 1 and 300"),
     ],
 )
 def test_bad_values_name_the_setting(name: str, value: str, fragment: str) -> None:

@@ -66,7 +66,8 @@ def test_tokens_and_codes_are_stored_hashed(client: FlaskClient, session: Sessio
     assert rows[0].access_token_hash == token_hash(str(token["access_token"]))
     stored = {rows[0].access_token_hash, rows[0].refresh_token_hash}
     assert str(token["access_token"]) not in stored
-    assert session.scalars(select(OAuthCode)).all() == []  # used codes are gone
+    # a spent code is kept (hashed) and marked used, so a second use can revoke its tokens
+    assert [c.used_at is not None for c in session.scalars(select(OAuthCode))] == [True]
 
 
 def test_pkce_s256(client: FlaskClient) -> None:
@@ -88,12 +89,14 @@ def test_refresh_rotates_and_old_tokens_die(client: FlaskClient) -> None:
     second = refreshed.get_json()
     assert refreshed.status_code == 200, refreshed.get_data(as_text=True)
     assert second["refresh_token"] != first["refresh_token"]
+    assert "link your Voice Cart account" in _speech_with(client, str(first["access_token"]))
+    assert _speech_with(client, second["access_token"]).startswith("Your cart is empty")
     again = exchange(
         client, {"grant_type": "refresh_token", "refresh_token": str(first["refresh_token"])}
     )
     assert again.get_json()["error"] == "invalid_grant"
-    assert "link your Voice Cart account" in _speech_with(client, str(first["access_token"]))
-    assert _speech_with(client, second["access_token"]).startswith("Your cart is empty")
+    # reusing a rotated refresh token revokes the family it rotated into (RFC 9700)
+    assert "link your Voice Cart account" in _speech_with(client, second["access_token"])
 
 
 def test_revocation(client: FlaskClient) -> None:

@@ -15,13 +15,12 @@ import pytest
 from conftest import OAUTH_REDIRECT
 from flask import Flask
 from flask.testing import FlaskClient
-from oauthflow import csrf_token, linked_token
+from oauthflow import csrf_token, linked_token, sign_in_as
 from sqlalchemy import select
 
 from account_link.identity import demo_shopper
 from account_link.models import Order, OutboxMessage, ReturnRequest
 from account_link.orders import advance_order
-from account_link.web import SESSION_KEY
 from app import wiring
 
 HTML = {"Accept": "text/html,application/xhtml+xml"}
@@ -184,11 +183,11 @@ def test_someone_elses_order_is_not_found(client: FlaskClient) -> None:
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_buy_again_lists_the_usual_products(client: FlaskClient) -> None:
-    with wiring(client.application).sessions() as db:
+    sessions = wiring(client.application).sessions
+    with sessions() as db:
         shopper = demo_shopper(db)  # has a dozen past orders (and no password)
         assert shopper is not None
-        with client.session_transaction() as cookie:
-            cookie[SESSION_KEY] = shopper.id
+    sign_in_as(client, sessions, shopper.id)
     html = _text(client.get("/cart"))
     assert 'id="buy-again"' in html
     assert html.count('aria-label="Add ') >= 3

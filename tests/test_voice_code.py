@@ -172,7 +172,7 @@ def test_orders_above_the_configured_amount_need_a_code(threshold_app: Flask) ->
     assert alexa.speech(shopper.say("AMAZON.YesIntent")).startswith("Please say your")
     shopper.say("VoiceCodeIntent", {"code": "1234"})
     locked = alexa.speech(shopper.say("VoiceCodeIntent", {"code": "4321"}))
-    assert "That's 2 wrong voice codes, so I've locked purchasing by voice for 60 minutes" in locked
+    assert "That's 2 wrong voice codes, so I've locked purchasing by voice for 1 hour" in locked
     assert len(shopper.orders()) == 1
 
 
