@@ -8,7 +8,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
-from web.openapi import SPEC_PATH, load_spec, operations
+from web.openapi import DOCS_PATH, SPEC_PATH, load_spec, operations
 
 DESCRIBED_PREFIXES = ("/api/v1/", "/oauth/", "/alexa", "/healthz")
 NOT_DESCRIBED = {("GET", SPEC_PATH), ("POST", "/oauth/authorize")}
@@ -42,3 +42,12 @@ def test_every_route_is_described_and_every_description_is_a_route(app: Flask) -
     described = {(method, _route_shape(path)) for method, path, _ in operations()}
     assert routes - described == set(), "routes missing from web/openapi.yaml"
     assert described - routes == set(), "described operations the app does not serve"
+
+
+def test_the_reference_page_lists_every_operation(client: FlaskClient) -> None:
+    page = client.get(DOCS_PATH, headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    for method, path, _ in operations():
+        assert f"{method} {path}" in html
+    assert 'href="/api/docs"' in client.get("/developers").get_data(as_text=True)

@@ -91,6 +91,10 @@ def test_the_whole_web_journey_with_voice_in_between(
         assert page.inner_text("h1") == "Voice Cart"
         visit("/nowhere", "not found page")
         assert "There is no page at this address" in page.content()
+        visit("/developers", "developers page")
+        page.click("#api-docs")
+        _accessible(page, axe, "API reference")
+        assert "POST /api/v1/checkout" in page.inner_text("main")
 
         # Create an account.
         visit("/", "front door")
