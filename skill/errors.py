@@ -27,6 +27,7 @@ from account_link.errors import (
     VoicePurchasingLocked,
 )
 from catalog.db import utcnow
+from catalog.dbstate import unavailable
 from catalog.errors import ProductNotFound
 from skill import prompts
 from skill.scope import current_scope
@@ -73,6 +74,8 @@ def spoken_error(exc: Exception) -> tuple[str, str | None, bool]:
         case PriceChanged(current_cents=current):
             speech = prompts.PRICE_CHANGED.format(total=prompts.money(current))
             return speech, prompts.HELP_REPROMPT, False
+    if unavailable(exc) is not None:
+        return prompts.DATA_UNAVAILABLE, None, True
     return prompts.SOMETHING_WENT_WRONG, prompts.HELP_REPROMPT, False
 
 
@@ -90,6 +93,8 @@ class SkillExceptionHandler(AbstractExceptionHandler):
         speech, reprompt, end = spoken_error(exception)
         if speech == prompts.SOMETHING_WENT_WRONG:
             log.exception("skill handler failed", exc_info=exception)
+        elif speech == prompts.DATA_UNAVAILABLE:
+            log.warning("turn refused: the database is %s", unavailable(exception))
         else:
             log.info("turn refused: %s: %s", type(exception).__name__, exception)
         if isinstance(exception, NotLinked):

@@ -111,6 +111,10 @@ LINK_ACCOUNT = (
     "the Alexa app to help you do that."
 )
 SOMETHING_WENT_WRONG = "Sorry, something went wrong on my side. Please try that again."
+DATA_UNAVAILABLE = (
+    "Sorry, I can't reach your cart right now, so nothing was changed. "
+    "Please try again in a moment."
+)
 QUANTITY_NOT_UNDERSTOOD = (
     "Sorry, I didn't catch how many. Please say a number from one to {maximum}."
 )

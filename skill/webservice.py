@@ -25,6 +25,7 @@ from typing import Any, Generic, TypeVar
 from urllib.error import URLError
 from urllib.parse import urlsplit
 from urllib.request import urlopen
+from xml.sax.saxutils import escape
 
 from skill._oscrypto_compat import ensure_oscrypto_importable
 
@@ -34,7 +35,9 @@ ensure_oscrypto_importable()
 from ask_sdk_core.exceptions import AskSdkException  # noqa: E402
 from ask_sdk_core.serialize import DefaultSerializer  # noqa: E402
 from ask_sdk_core.skill import CustomSkill  # noqa: E402
-from ask_sdk_model import RequestEnvelope  # noqa: E402
+from ask_sdk_model import RequestEnvelope, ResponseEnvelope  # noqa: E402
+from ask_sdk_model import Response as AlexaResponse  # noqa: E402
+from ask_sdk_model.ui import SsmlOutputSpeech  # noqa: E402
 from ask_sdk_webservice_support.verifier import (  # noqa: E402
     AbstractVerifier,
     RequestVerifier,
@@ -71,6 +74,8 @@ from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 from werkzeug.exceptions import InternalServerError  # noqa: E402
 
 from account_link.models import Channel  # noqa: E402
+from catalog.dbstate import unavailable  # noqa: E402
+from skill import prompts  # noqa: E402
 from skill.scope import turn_scope  # noqa: E402
 
 log = logging.getLogger("voicecart.alexa")
@@ -544,14 +549,31 @@ class VoicecartSkillAdapter(SkillAdapter):  # type: ignore[misc]
                 )
         except VerificationException as exc:
             return _refuse("verification_failed", _reason(exc))
-        with turn_scope(self._sessions, Channel.ALEXA):
-            try:
-                answer = self._skill.invoke(request_envelope=envelope, context=None)
-                payload = self._skill.serializer.serialize(answer)
-            except AskSdkException as exc:  # a fault of ours, not the caller's: keep the trace
-                log.exception("the Alexa skill could not handle a verified request")
-                raise InternalServerError("Exception occurred during skill dispatch") from exc
+        try:
+            with turn_scope(self._sessions, Channel.ALEXA):
+                try:
+                    answer = self._skill.invoke(request_envelope=envelope, context=None)
+                    payload = self._skill.serializer.serialize(answer)
+                except AskSdkException as exc:  # a fault of ours, not the caller's: keep it
+                    log.exception("the Alexa skill could not handle a verified request")
+                    raise InternalServerError("Exception occurred during skill dispatch") from exc
+        except Exception as exc:
+            trouble = unavailable(exc)
+            if trouble is None:
+                raise
+            # Alexa reads a 5xx as "a problem with the skill": say what happened instead.
+            log.warning("Alexa request answered 'try again': the database is %s",
+                        trouble.trouble.value)  # fmt: skip
+            payload = self._skill.serializer.serialize(_spoken(prompts.DATA_UNAVAILABLE))
         return jsonify(payload)
+
+
+def _spoken(speech: str) -> ResponseEnvelope:
+    """A response that says ``speech`` and ends the session (no handler ran)."""
+    said = SsmlOutputSpeech(ssml=f"<speak>{escape(speech)}</speak>")
+    return ResponseEnvelope(
+        version="1.0", response=AlexaResponse(output_speech=said, should_end_session=True)
+    )
 
 
 def _refuse(error: str, reason: str) -> Response:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import alexa
 import pytest
 from conftest import OAUTH_REDIRECT
 from flask import Flask
@@ -361,3 +362,21 @@ def test_two_shoppers_with_the_same_key_get_their_own_orders(session: Session) -
         assert not replayed and order.customer_id == customer.id
         placed.append(order.id)
     assert placed[0] != placed[1]
+
+
+@SQLITE_ONLY
+def test_alexa_hears_try_again_when_the_database_is_locked(
+    make_app: Callable[..., Flask],
+    write_lock: Callable[[], None],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Alexa reads a 5xx as "a problem with the skill": a 200 that says what happened."""
+    client = make_app(db_lock_timeout=1).test_client()
+    write_lock()
+    with caplog.at_level(logging.WARNING):
+        reply = client.post("/alexa", json=alexa.intent("AddToCartIntent", {"item": "bananas"}))
+    assert reply.status_code == 200
+    assert alexa.speech(reply.get_json()).startswith("Sorry, I can't reach your cart right now")
+    assert reply.get_json()["response"]["shouldEndSession"] is True
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert any("locked" in r.getMessage() for r in caplog.records)
