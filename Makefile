@@ -24,7 +24,7 @@ run: $(STAMP)  ## set up, migrate, seed the demo data and serve on 127.0.0.1
 test: $(STAMP) browser  ## set up and run lint, type checks and the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --maxprocesses 4
 
 browser:  ## make sure Debian's chromium, espeak-ng, postgresql and npm (for axe-core) are there for the tests (as root)
 	@missing=""; \
