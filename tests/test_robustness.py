@@ -380,3 +380,23 @@ def test_alexa_hears_try_again_when_the_database_is_locked(
     assert reply.get_json()["response"]["shouldEndSession"] is True
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
     assert any("locked" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("body", "refused"),
+    [
+        (b'["a\\\\u0000b"]', False),  # an escaped backslash, then the text u0000
+        (b'{"a": "\\ud83d\\ude00"}', False),  # a pair is one character
+        (b'{"a": "\\uD800x"}', True),
+        (b'{"a": "\\u0000"}', True),
+        (b"[" * 33 + b"]" * 33, True),
+        (b"[" * 32 + b"]" * 32, False),
+        (b'{"a": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}', False),  # brackets inside a string
+    ],
+)
+def test_the_quick_checks_never_clear_a_bad_body(body: bytes, refused: bool) -> None:
+    if refused:
+        with pytest.raises(MalformedJson):
+            load_json(body)
+    else:
+        load_json(body)

@@ -9,6 +9,7 @@ reply, and PostgreSQL refuses NUL in text. Each is refused here, once, with a 40
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from flask.json.provider import DefaultJSONProvider
@@ -58,6 +59,19 @@ def document_problem(document: Any, max_depth: int = MAX_DEPTH) -> str | None:
     return None
 
 
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89abAB][0-9a-fA-F]{2})")
+"""``\\u0000`` and surrogate escapes: without one, the parsed strings hold neither NUL
+(strict JSON refuses it raw) nor a lone surrogate (UTF-8 cannot carry one raw)."""
+
+
+def _needs_walk(data: str | bytes, max_depth: int) -> bool:
+    """Cheap tests on the raw body that clear most documents without walking them."""
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    if isinstance(data, str) and raw != data.encode("utf-8", "replace"):
+        return True  # a str already holding surrogates
+    return raw.count(b"[") + raw.count(b"{") > max_depth or bool(_SUSPECT_ESCAPE.search(raw))
+
+
 def load_json(data: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
     """The document in ``data``, or :class:`MalformedJson` saying what is wrong with it."""
     try:
@@ -68,7 +82,7 @@ def load_json(data: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
         raise MalformedJson("the body is not UTF-8 text") from None
     except ValueError as exc:
         raise MalformedJson(f"the body is not valid JSON: {exc}") from None
-    problem = document_problem(document, max_depth)
+    problem = document_problem(document, max_depth) if _needs_walk(data, max_depth) else None
     if problem:
         raise MalformedJson(problem)
     return document
