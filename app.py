@@ -1109,15 +1109,21 @@ def test_dialogs(ctx: click.Context, paths: tuple[Path, ...], verbose: bool) -> 
 )
 @click.option("--token", help="Act with this access token, as a linked Alexa user would.")
 @click.option(
-    "--json", "as_json", is_flag=True, help="Print each turn's Alexa request and response."
-)
+    "--json", "as_json", is_flag=True,
+    help="JSON Lines: one object per turn on stdout (the turn, the Alexa request and "
+    "response, the reply, the cart); with --replay, one per conversation. Anything "
+    "else goes to stderr.",
+)  # fmt: skip
 @click.option(
     "--endpoint", metavar="URL", help="Drive a running voicecart over HTTP (needs --token)."
 )
 @click.option("--record", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the conversation as a dialogue-test file (YAML).")  # fmt: skip
+              help="Write the conversation as a recording (YAML) with the shopper's starting "
+              "state: cart, orders, address, voice code, and the stock and prices it relied "
+              "on (over --endpoint: the turns only).")  # fmt: skip
 @click.option("--replay", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Replay a recording on a fresh demo database; show differences.")  # fmt: skip
+              help="Replay a recording (or a dialogue-test file) on a fresh demo database, "
+              "from the recorded state; show differences (exit 1 if any).")  # fmt: skip
 @click.pass_context
 def simulate(ctx: click.Context, utterances: tuple[str, ...], user: str | None,
              token: str | None, as_json: bool, endpoint: str | None, record: Path | None,
@@ -1126,62 +1132,83 @@ def simulate(ctx: click.Context, utterances: tuple[str, ...], user: str | None,
     slots, the matched product, speech, reprompt, card, session attributes and the cart.
 
     Type what the shopper says, or :launch, :intent NAME slot=value, :wav PATH, :end,
-    :new, :help, :quit. With UTTERANCES (e.g. "reorder coffee" "yes") the turns run in
-    one session and the command exits.
+    :new, :help, :quit. In a terminal, lines can be edited, Up and Down recall earlier
+    ones (kept in simulator_history in the instance folder) and Tab completes commands,
+    intents, slots and paths. With UTTERANCES (e.g. "reorder coffee" "yes") the turns
+    run in one session and the command exits.
     """
-    from skill.simulator import HttpTarget, Recorder, Simulator, Target
+    from skill.simulator import (
+        HISTORY_FILE,
+        Console,
+        HttpTarget,
+        Recorder,
+        Simulator,
+        Target,
+        outcome_json,
+    )
+    from skill.simulator import replay as replay_file
 
     settings = _settings(ctx)
+
+    def note(text: str = "") -> None:  # for a person: stderr when stdout carries JSON
+        echo(text, err=as_json)
+
     # Each turn is shown in full; the skill's own request log would only repeat it.
     logging.getLogger("voicecart").setLevel(max(logging.WARNING, logging.getLogger().level))
     logging.getLogger("alembic").setLevel(logging.WARNING)
     if replay is not None:
-        from skill.dialogs import run_files, summary
+        from skill.dialogs import summary
 
         stages = DialogStages(settings)
         try:
-            outcomes, broken = run_files([replay], stages)
+            outcomes, broken = replay_file(replay, stages)
         finally:
             stages.close()
         for problem in broken:
             echo(f"cannot replay {problem}", err=True)
         for outcome in outcomes:
-            echo(f"same as recorded: {outcome.spec.name}" if outcome.passed
-                 else outcome.failure_report())  # fmt: skip
-        echo(summary(outcomes, broken))
+            if as_json:
+                echo(outcome_json(outcome))
+            else:
+                echo(f"same as recorded: {outcome.spec.name}" if outcome.passed
+                     else outcome.failure_report())  # fmt: skip
+        note(summary(outcomes, broken))
         ctx.exit(0 if outcomes and not broken and all(o.passed for o in outcomes) else 1)
     shopper = "demo"
     target: Target
+    minted = None
     if endpoint:
         if not token:
             raise click.UsageError("--endpoint needs --token (an access token for that server)")
         target = HttpTarget(endpoint, token)
     else:
         target, shopper, minted = _local_target(settings, user, token)
-    recorder = Recorder(shopper) if record else None
-    simulator = Simulator(target, click.echo, as_json=as_json, recorder=recorder)
+    recorder = None
     try:
+        if record is not None:  # before the first turn: the state the conversation starts from
+            recorder = Recorder.for_target(shopper, target)
+        simulator = Simulator(target, echo, as_json=as_json, recorder=recorder, notes=note)
         if utterances:
             for utterance in utterances:
                 simulator.handle(utterance)
         else:
-            echo("voicecart simulator: type what the shopper says (:help for commands).")
-            while True:
-                try:
-                    line = input("you> ")
-                except EOFError:
-                    echo()
-                    break
-                if not simulator.handle(line):
-                    break
+            note("voicecart simulator: type what the shopper says (:help for commands).")
+            console = Console.open(settings.instance_dir / HISTORY_FILE, prompt_on_stderr=as_json)
+            try:
+                simulator.run(console)
+            finally:
+                console.close()
     finally:
-        if not endpoint and minted:  # the simulator's own token dies with it
+        if minted:  # the simulator's own token dies with it
             _revoke(settings, minted)
     if record is not None and recorder is not None:
         if not recorder.turns:
             raise click.ClickException("nothing to record: no turn was sent")
         record.write_text(recorder.dump(record.stem.replace("-", " ")), encoding="utf-8")
-        echo(f"recorded {len(recorder.turns)} turns to {record}")
+        note(f"recorded {len(recorder.turns)} turns to {record}")
+        if recorder.start is None:
+            note("(over --endpoint the starting state is not recorded: the HTTP API does not "
+                 "show stock; --replay runs the turns on the demo data)")  # fmt: skip
 
 
 def _revoke(settings: Settings, token: str) -> None:

@@ -58,7 +58,7 @@ class Server:
                 with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as reply:
                     if reply.status == 200:
                         return
-            except (urllib.error.URLError, ConnectionError):
+            except (urllib.error.URLError, OSError):  # refused, reset or timed out while starting
                 time.sleep(0.2)
         self.stop()
         raise AssertionError(f"server did not start:\n{self.log.read_text()}")
