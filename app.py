@@ -309,11 +309,28 @@ def alembic_config(settings: Settings) -> Any:
 
 
 def upgrade_database(settings: Settings) -> None:
-    """Apply pending Alembic migrations (idempotent)."""
+    """Apply pending Alembic migrations (idempotent); one log line says what changed."""
     from alembic import command
 
     _ensure_sqlite_directory(settings)
+    before = _schema_revision(settings)
     command.upgrade(alembic_config(settings), "head")
+    after = _schema_revision(settings)
+    if before != after:
+        log.info("database schema: %s -> %s (%s)", before or "empty", after,
+                 _redacted(settings.database_url))  # fmt: skip
+
+
+def _schema_revision(settings: Settings) -> str | None:
+    """The Alembic revision the database is at (``None``: no schema yet)."""
+    from alembic.runtime.migration import MigrationContext
+
+    engine = create_engine(settings.database_url)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
 
 
 def seed_demo(sessions: sessionmaker[Session]) -> str:
@@ -477,12 +494,31 @@ def _secret_key(settings: Settings) -> str:
     return key
 
 
+def startup_warnings(settings: Settings) -> list[str]:
+    """What an operator must know about these settings before the first request."""
+    said = []
+    if not settings.verify_alexa_requests:
+        said.append("Alexa request verification is DISABLED (VOICECART_VERIFY_ALEXA_REQUESTS=0): "
+                    "signature, timestamp and skill id are not checked. "
+                    "Use this for local development only.")  # fmt: skip
+    elif not settings.skill_id:
+        said.append("VOICECART_SKILL_ID is not set: every Alexa request will be refused")
+    if settings.demo_shopper_for_unlinked:
+        said.append("unlinked Alexa users act as the demo shopper (development setting)")
+    if not settings.oauth_client_secret:
+        said.append("account linking is off: set VOICECART_OAUTH_CLIENT_SECRET to enable /oauth")
+    return said
+
+
 def create_app(
     settings: Settings | None = None,
     *,
     signature_verifier: AlexaSignatureVerifier | None = None,
+    announce: bool = True,
 ) -> Flask:
-    """Build the WSGI app. ``signature_verifier`` lets tests trust a local certificate chain."""
+    """Build the WSGI app. ``signature_verifier`` lets tests trust a local certificate chain;
+    ``announce=False`` leaves the settings' warnings to the caller (``serve`` says them once
+    for all its workers)."""
     from flask_wtf.csrf import CSRFProtect
 
     from account_link.api import create_api
@@ -542,19 +578,14 @@ def create_app(
     skill = build_skill(deps)
     app.extensions["voicecart"] = Wiring(settings, engine, sessions, matcher=matcher)
 
-    if settings.verify_alexa_requests:
-        verifiers = alexa_verifiers(settings.skill_id, signature_verifier)
-        if not settings.skill_id:
-            log.warning("VOICECART_SKILL_ID is not set: every Alexa request will be refused")
-    else:
-        verifiers = []
-        log.warning(
-            "Alexa request verification is DISABLED (VOICECART_VERIFY_ALEXA_REQUESTS=0): "
-            "signature, timestamp and skill id are not checked. "
-            "Use this for local development only."
-        )
-    if settings.demo_shopper_for_unlinked:
-        log.warning("unlinked Alexa users act as the demo shopper (development setting)")
+    if announce:
+        for warning in startup_warnings(settings):
+            log.warning("%s", warning)
+    verifiers = (
+        alexa_verifiers(settings.skill_id, signature_verifier)
+        if settings.verify_alexa_requests
+        else []
+    )
     alexa_skill = build_skill(deps, exactly_once=True)  # a retried requestId acts once
     adapter = VoicecartSkillAdapter(alexa_skill, settings.skill_id, sessions, verifiers, app)
     app.add_url_rule("/alexa", "alexa", adapter.dispatch_request, methods=["POST"])
@@ -568,8 +599,6 @@ def create_app(
         refresh_token_lifetime_days=settings.refresh_token_lifetime_days,
         refresh_token_idle_days=settings.refresh_token_idle_days,
     )
-    if not oauth.enabled:
-        log.warning("account linking is off: set VOICECART_OAUTH_CLIENT_SECRET to enable /oauth")
     app.register_blueprint(create_blueprint(app, sessions, oauth))
     api = create_api(sessions, max_quantity=settings.max_quantity, charges=settings.charges,
                      cancel_window=settings.cancel_window)  # fmt: skip
@@ -732,7 +761,9 @@ def cli(ctx: click.Context) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # Alembic's INFO lines (context, one per migration) on every command are noise:
+    # upgrade_database says in one line what it applied.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
     # Authlib logs issued tokens at DEBUG; the database keeps only their hashes.
     logging.getLogger("authlib").setLevel(max(logging.INFO, logging.getLogger().level))
 
@@ -1357,12 +1388,18 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
                 self.cfg.set("control_socket_disable", True)
 
         def load(self) -> Flask:
-            return create_app(settings)
+            return create_app(settings, announce=False)  # said once, below
 
-    echo(
-        f"voicecart serving on http://{settings.host}:{settings.port}/alexa "
-        f"({settings.workers} workers, {settings.threads} threads each); Ctrl-C to stop"
-    )
+    _secret_key(settings)  # made once here, not raced for by the workers
+    for warning in startup_warnings(settings):
+        log.warning("%s", warning)
+    base = f"http://{settings.host}:{settings.port}"
+    threads = f"{settings.threads} thread{'s' if settings.threads != 1 else ''}"
+    echo(f"voicecart serving at {base} ({settings.workers} workers, {threads} each); "
+         "Ctrl-C to stop")  # fmt: skip
+    for label, path in (("shop", "/"), ("cart", "/cart"), ("Alexa endpoint", "/alexa"),
+                        ("API reference", "/api/docs"), ("health", "/healthz")):  # fmt: skip
+        echo(f"  {label:<15}{base}{path}")
     _Server().run()
 
 

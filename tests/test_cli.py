@@ -173,3 +173,13 @@ def test_returns_receive_puts_stock_back_once(tmp_path: Path) -> None:
         assert db.scalars(select(Product).where(Product.sku == "VC-10009")).one().stock == stock + 2
     assert "no returns" in voicecart("returns", "list", "--open", env=env).stdout
     engine.dispose()
+
+
+def test_db_upgrade_says_what_it_applied_in_one_line(tmp_path: Path) -> None:
+    env = {"VOICECART_DATABASE_URL": f"sqlite:///{tmp_path / 'v.db'}"}
+    first = voicecart("db", "upgrade", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "database schema: empty -> " in first.stderr
+    assert "alembic" not in first.stderr  # no per-migration chatter
+    again = voicecart("db", "upgrade", env=env)
+    assert "database schema" not in again.stderr

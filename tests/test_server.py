@@ -92,3 +92,15 @@ def test_verifying_server_refuses_unsigned_requests(tmp_path: Path) -> None:
         server.stop()
     assert status == 400
     assert payload["error"] == "verification_failed"
+
+
+def test_the_start_says_where_to_go_and_each_warning_once(open_server: Server) -> None:
+    """Two workers, one announcement: the URLs that matter, and each warning a single time
+    (not once per worker); no Alembic chatter."""
+    log = open_server.log.read_text()
+    base = open_server.url
+    for path in ("/", "/cart", "/alexa", "/api/docs", "/healthz"):
+        assert f"{base}{path}\n" in log, log[-2000:]
+    assert log.count("Alexa request verification is DISABLED") == 1
+    assert log.count("account linking is off") == 1
+    assert "alembic.runtime.migration" not in log
