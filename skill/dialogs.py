@@ -102,7 +102,7 @@ def _known(keys: Iterable[str], allowed: tuple[str, ...], path: Path, where: str
             raise DialogFileError(path, where, f"unknown key {key!r} (use {', '.join(allowed)})")
 
 
-def _turn(raw: Any, path: Path, where: str) -> TurnSpec:
+def parse_turn(raw: Any, path: Path, where: str) -> TurnSpec:
     turn = _mapping(raw, path, where)
     kinds = [k for k in TURN_KINDS if k in turn]
     if len(kinds) != 1:
@@ -163,7 +163,9 @@ def load_dialogs(path: Path) -> list[ConversationSpec]:
         turns = conversation.get("turns")
         if not isinstance(turns, list) or not turns:
             raise DialogFileError(path, f"{where} ({name})", "turns: expected a non-empty list")
-        parsed = tuple(_turn(t, path, f"{name}, turn {i}") for i, t in enumerate(turns, start=1))
+        parsed = tuple(
+            parse_turn(t, path, f"{name}, turn {i}") for i, t in enumerate(turns, start=1)
+        )
         specs.append(ConversationSpec(path, name, fixtures, parsed))
     return specs
 

@@ -60,7 +60,7 @@ from skill.dialogs import (
     DialogFileError,
     Stage,
     StageFactory,
-    _turn,
+    parse_turn,
     run_conversation,
     run_files,
 )
@@ -477,7 +477,9 @@ def load_recording(path: Path) -> Recording | None:
         turns = conversation["turns"]
         if not turns:
             raise DialogFileError(path, f"{where} ({name})", "turns: expected a non-empty list")
-        parsed = tuple(_turn(t, path, f"{name}, turn {i}") for i, t in enumerate(turns, start=1))
+        parsed = tuple(
+            parse_turn(t, path, f"{name}, turn {i}") for i, t in enumerate(turns, start=1)
+        )
         specs.append(ConversationSpec(path, name, {"shopper": "demo"}, parsed))
     return Recording(path, recorded_at, fixtures, tuple(specs))
 
