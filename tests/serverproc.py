@@ -52,15 +52,20 @@ class Server:
             cli_command("serve"), env=self.env, cwd=ROOT, stdout=self._log_file,
             stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
-        deadline = time.monotonic() + 60
+        try:
+            self._wait_until_healthy(deadline=time.monotonic() + 120)
+        except BaseException:
+            self.stop()  # never leave a server process or its log open behind a failure
+            raise
+
+    def _wait_until_healthy(self, deadline: float) -> None:
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as reply:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=5) as reply:
                     if reply.status == 200:
                         return
             except (urllib.error.URLError, OSError):  # refused, reset or timed out while starting
                 time.sleep(0.2)
-        self.stop()
         raise AssertionError(f"server did not start:\n{self.log.read_text()}")
 
     @property
