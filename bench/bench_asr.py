@@ -5,7 +5,10 @@ runs each engine with and without domain biasing, parses the n-best like the voi
 channel does, and prints one table. The baseline is PocketSphinx without biasing,
 measured in the same run. Vosk rows appear when VOICECART_VOSK_MODEL names a model.
 
-    .venv/bin/python bench/bench_asr.py [--voices en-us+f2,en-us]
+    .venv/bin/python bench/bench_asr.py [--no-plot]
+
+Also draws the share fully correct per voice/speed/sample-rate setting and engine as
+docs/benchmarks/asr-accuracy.png.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from plots import hbar_chart  # noqa: E402
 from rapidfuzz.distance import Levenshtein  # noqa: E402
 
 from catalog.demo import read_demo_rows  # noqa: E402
@@ -39,7 +43,7 @@ from skill.interaction_model import PRODUCT_TYPE, build_model  # noqa: E402
 from skill.speech_domain import domain_bias  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "tests"))
-from speech_corpus import CASES, VOICES, Case, spoken_cases, synthesise  # noqa: E402
+from speech_corpus import CASES, VOICES, Case, Voice, spoken_cases, synthesise  # noqa: E402
 
 LONG = 2.5
 """Clips at least this long (seconds) show the worst reply delay for long requests."""
@@ -49,7 +53,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.parse_args()
+    parser.add_argument(
+        "--no-plot", action="store_true", help="do not write docs/benchmarks/asr-accuracy.png"
+    )
+    args = parser.parse_args()
     espeak = shutil.which("espeak-ng")
     if espeak is None:
         print("skipped: espeak-ng is not installed (apt-get install espeak-ng)")
@@ -99,13 +106,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         clips = [(case, read_wav(synthesise(case.text, voice, Path(tmp))))
                  for case, voice in spoken_cases()]  # fmt: skip
+    settings = [voice for _, voice in spoken_cases()]  # each clip's voice, speed and rate
+    per_setting: dict[str, dict[Voice, list[bool]]] = {}  # engine -> setting -> fully correct
     table = []
     for name, engine, phrases in engines:
         started = time.perf_counter()
         engine.transcribe(clips[0][1], phrases=phrases)  # warm-up (builds the LM)
         build = time.perf_counter() - started
         rtf, latency, long_latency, correct, errors, words = [], [], [], 0, 0, 0
-        for case, audio in clips:
+        for (case, audio), voice in zip(clips, settings, strict=True):
             start = time.perf_counter()
             heard = engine.transcribe(audio, phrases=phrases)
             parse = best_parse([h.text for h in heard.alternatives])
@@ -114,9 +123,11 @@ def main() -> None:
             latency.append(elapsed * 1000)
             if audio.seconds >= LONG:
                 long_latency.append(elapsed * 1000)
-            correct += (parse.intent == case.intent
-                        and parse.slots.get("quantity") == case.quantity
-                        and product_ok(case, parse))  # fmt: skip
+            right = (parse.intent == case.intent
+                     and parse.slots.get("quantity") == case.quantity
+                     and product_ok(case, parse))  # fmt: skip
+            correct += right
+            per_setting.setdefault(name, {}).setdefault(voice, []).append(right)
             errors += Levenshtein.distance(case.text.split(), heard.text.split())
             words += len(case.text.split())
         table.append((name, statistics.median(rtf), statistics.median(latency),
@@ -135,6 +146,35 @@ def main() -> None:
         print(f"{name:46} {rtf_p50:8.3f} {rtf_p50 / base[1]:7.2f}x {lat50:12.0f} {lat95:7.0f} "
               f"{acc:7.0%} {acc - base[4]:+7.0%} {wer:5.2f} {built:10.2f} "
               f"{long_max:13.0f}")  # fmt: skip
+    if not args.no_plot:
+        path = plot(per_setting, len(clips))
+        print(f"plot: {path.relative_to(ROOT)}")
+
+
+def plot(per_setting: dict[str, dict[Voice, list[bool]]], clips: int) -> Path:
+    """Share fully correct per voice setting (sample rate order) and engine, all first."""
+
+    def label(voice: Voice) -> str:
+        return f"{voice.voice.split('+')[-1]}, {voice.speed} wpm, {voice.rate / 1000:g} kHz"
+
+    short = {e: e.removeprefix("pocketsphinx").strip(" ,+") or e for e in per_setting}
+    groups: dict[str, dict[str, float]] = {f"all {clips} clips": {}}
+    for engine, by_voice in per_setting.items():
+        hits = [h for results in by_voice.values() for h in results]
+        groups[f"all {clips} clips"][short[engine]] = 100 * sum(hits) / len(hits)
+        for voice in sorted(by_voice, key=lambda v: (v.rate, v.speed, v.voice)):
+            results = by_voice[voice]
+            row = f"{label(voice)} ({len(results)})"
+            groups.setdefault(row, {})[short[engine]] = 100 * sum(results) / len(results)
+    return hbar_chart(
+        "asr-accuracy",
+        "Speech recognition: requests fully correct\nper engine and espeak-ng voice setting",
+        "fully correct (%): intent, quantity and product\n(clips per setting in parentheses)",
+        groups,
+        baseline=next(iter(short.values()), None),
+        x_max=100,
+        value_format="{:.0f}%",
+    )
 
 
 if __name__ == "__main__":

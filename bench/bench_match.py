@@ -48,7 +48,11 @@ The baseline's full scans take most of the run (about 0.1 s a query).
 latency and top-1 on noise queries (0 skips it).
 
     .venv/bin/python bench/bench_match.py [--queries N] [--generator {noise,spoken,both}]
-        [--large N] [--seed S] [--examples K]
+        [--large N] [--seed S] [--examples K] [--no-plot]
+
+Also draws the outcome shares per noise kind (docs/benchmarks/match-accuracy.png) and per
+spoken transformation (match-spoken.png), and p50/p95 latency per method
+(match-latency.png, with the synthetic catalogue's when ``--large`` runs).
 
 Reads ../shared/data/instacart/products.csv and user_prior_histories.csv (purchase
 counts; non-commercial data: read in place, never copied). Skips with a message when
@@ -78,6 +82,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import jellyfish  # noqa: E402
+from plots import hbar_chart, outcome_chart  # noqa: E402
 from rapidfuzz import fuzz, process, utils  # noqa: E402
 from wordfreq import zipf_frequency  # noqa: E402
 
@@ -194,6 +199,18 @@ SPOKEN_TAGS = ("plain", "carrier", "quantity", "drop_lead", "drop_tail", "comma_
                "twin_order", "own_order")  # fmt: skip
 OUTCOMES = ("right", "asked", "wrong", "none")
 LABELS = {"right": "confident-right", "asked": "asked", "wrong": "wrong", "none": "not found"}
+KIND_NAMES = {"drop_first": "first word dropped", "drop_word": "a word dropped", "typo": "a typo",
+              "plural": "plural swapped", "number": "numbers as words",
+              "confusion": "recogniser confusion"}  # fmt: skip
+TAG_NAMES = {"plain": "words as catalogued", "carrier": "carrier words",
+             "quantity": "quantity phrase", "drop_lead": "leading word left out",
+             "drop_tail": "trailing words left out", "comma_reordered": "comma name reordered",
+             "and": "\"&\" said as \"and\"", "units": "units in words",
+             "number_words": "numbers in words", "plural": "singular / plural",
+             "split": "compound heard as two", "merge": "two words heard as one",
+             "homophone": "sound-alike word", "twin_order": "twin's word order",
+             "own_order": "twin, own order"}  # fmt: skip
+"""Chart labels of the noise kinds and spoken transformations."""
 
 
 @dataclass(frozen=True)
@@ -710,6 +727,18 @@ def report(
     )
 
 
+def kind_masks(
+    kinds: Sequence[str], queries: Sequence[Query], ok_mask: Sequence[bool]
+) -> list[tuple[str, list[bool]]]:
+    """The answerable queries of each noise kind or spoken transformation that has any."""
+    masks = []
+    for kind in kinds:
+        mask = [m and kind in (q.tags or (q.kind,)) for q, m in zip(queries, ok_mask, strict=True)]
+        if any(mask):
+            masks.append((kind, mask))
+    return masks
+
+
 def breakdown(
     title: str,
     kinds: Sequence[str],
@@ -720,12 +749,30 @@ def breakdown(
     print()
     print(f"{title} (answerable queries; confident-right / asked / wrong / not found %)")
     print(f"  {'':16} {'n':>5}  " + "  ".join(f"{r.method.split()[0]:>23}" for r in runs))
-    for kind in kinds:
-        mask = [m and kind in (q.tags or (q.kind,)) for q, m in zip(queries, ok_mask, strict=True)]
-        if not any(mask):
-            continue
+    for kind, mask in kind_masks(kinds, queries, ok_mask):
         cells = "  ".join(" ".join(f"{v:5.1f}" for v in shares(r.outcomes, mask)) for r in runs)
         print(f"  {kind:16} {sum(mask):5}  {cells}")
+
+
+def outcome_panels(
+    kinds: Sequence[str],
+    names: dict[str, str],
+    queries: Sequence[Query],
+    ok_mask: Sequence[bool],
+    runs: Sequence[Run],
+) -> dict[str, dict[str, dict[str, float]]]:
+    """The breakdown's shares for a chart: ``[method][row][outcome]``, all answerable
+    queries first, then each kind (with its count)."""
+    rows = [(f"all ({sum(ok_mask)})", list(ok_mask))]
+    for kind, mask in kind_masks(kinds, queries, ok_mask):
+        rows.append((f"{names[kind]} ({sum(mask)})", mask))
+    return {
+        r.method: {
+            label: dict(zip(LABELS.values(), shares(r.outcomes, mask), strict=True))
+            for label, mask in rows
+        }
+        for r in runs
+    }
 
 
 def examples(
@@ -827,6 +874,10 @@ def main() -> None:
         "--examples", type=int, default=3,
         help="voicecart examples shown per outcome and generator (default 3; 0: none)",
     )  # fmt: skip
+    parser.add_argument(
+        "--no-plot", action="store_true",
+        help="do not write the charts (docs/benchmarks/match-*.png)",
+    )  # fmt: skip
     args = parser.parse_args()
     if not (DATA / "products.csv").exists():
         print(f"skipped: {DATA / 'products.csv'} not found (the Instacart data lives in ../shared)")
@@ -887,6 +938,7 @@ def main() -> None:
         return decision, (() if best is None else (best.product_id,))
 
     base_p50 = 0.0
+    latency: dict[str, dict[str, float]] = {}  # chart rows: method and queries -> p50, p95
     for generator, queries in sets:
         ok_mask = [answerable(q) for q in queries]
         runs = [run("baseline (WRatio full scan)", baseline, queries, twins),
@@ -901,6 +953,13 @@ def main() -> None:
             spoken_extras(queries, ok_mask, runs, voicecart, twins)
         print()
         examples(queries, ok_mask, runs[1], names, args.examples)
+        if not args.no_plot:
+            plot_outcomes(generator, len(names), queries, ok_mask, runs)
+            for r, method in zip(runs, ("WRatio scan", "voicecart"), strict=True):
+                latency[f"{method}, {generator}"] = {
+                    "p50": pct(r.times, 50),
+                    "p95": pct(r.times, 95),
+                }
 
     if args.large:
         del index
@@ -928,6 +987,40 @@ def main() -> None:
               f"top-1 (exact product incl. brand/size) {share(big_ok):.1f}%")  # fmt: skip
         if args.workers:
             shared_workers(big, [q.text for q in big_queries], args.workers, big_mem)
+        big_p50, big_p95 = pct(big_times, 50), pct(big_times, 95)
+        latency[f"voicecart, {len(big):,} products"] = {"p50": big_p50, "p95": big_p95}
+    if not args.no_plot and latency:
+        path = hbar_chart(
+            "match-latency",
+            f"Matching latency per query\n({len(names):,} Instacart products unless noted)",
+            "ms per query (log scale)",
+            latency,
+            log_x=True,
+            value_format="{:.3g}",
+        )
+        print(f"\nplot: {path.relative_to(ROOT)}")
+
+
+def plot_outcomes(
+    generator: str,
+    products: int,
+    queries: Sequence[Query],
+    ok_mask: Sequence[bool],
+    runs: Sequence[Run],
+) -> None:
+    """The chart of one generator's outcomes per noise kind or spoken transformation."""
+    kinds: Sequence[str]
+    if generator == "noise":
+        name, what, kinds, labels = "match-accuracy", "noise kind", KINDS, KIND_NAMES
+    else:
+        name, what, kinds, labels = "match-spoken", "spoken transformation", SPOKEN_TAGS, TAG_NAMES
+    path = outcome_chart(
+        name,
+        f"Matching {products:,} products: outcome per {what}",
+        "share of answerable queries (%)\n(queries per row in parentheses)",
+        outcome_panels(kinds, labels, queries, ok_mask, runs),
+    )
+    print(f"plot: {path.relative_to(ROOT)}")
 
 
 def _worker(folder: str, texts: list[str], out: Any) -> None:

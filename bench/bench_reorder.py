@@ -7,7 +7,9 @@ contains every word of the query, the product bought in the most orders (ties: m
 recently). A hit is a *confident* top match. Measured without history (popularity
 only: the baseline) and with the shopper's history as the prior, in one run.
 
-    .venv/bin/python bench/bench_reorder.py [--users N]
+    .venv/bin/python bench/bench_reorder.py [--users N] [--no-plot]
+
+Also draws both shares as docs/benchmarks/reorder-accuracy.png.
 
 Reads ../shared/data/instacart/ (non-commercial data: read in place, never copied).
 """
@@ -28,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from bench_match import DATA, load_products  # noqa: E402
+from plots import hbar_chart  # noqa: E402
 
 from account_link.orders import PurchaseStat, history_prior  # noqa: E402
 from catalog.index import IndexEntry, ProductIndex  # noqa: E402
@@ -85,6 +88,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--users", type=int, default=0, help="limit shoppers (0 = all)")
+    parser.add_argument(
+        "--no-plot", action="store_true", help="do not write docs/benchmarks/reorder-accuracy.png"
+    )
     args = parser.parse_args()
     if not (DATA / "user_prior_histories.csv").exists():
         print(f"skipped: {DATA} not found (the Instacart data lives in ../shared)")
@@ -131,6 +137,19 @@ def main() -> None:
         rate = 100.0 * sum(hits) / max(1, total)
         print(f"{label:30} {rate:17.1f}% {statistics.median(times[label]):8.2f} "
               f"{rate - base:+11.1f}pt")  # fmt: skip
+    if not args.no_plot:
+        path = hbar_chart(
+            "reorder-accuracy",
+            f'Reorder by a short phrase ("almond milk"):\n{total:,} queries by {len(users)} '
+            "Instacart shoppers",
+            "the product this shopper buys,\npicked confidently (%)",
+            {label: {label: 100.0 * sum(hits) / max(1, total)} for label, hits in results.items()},
+            baseline="without history (baseline)",
+            x_max=100,
+            value_format="{:.1f}%",
+            legend=False,
+        )
+        print(f"plot: {path.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

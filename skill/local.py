@@ -13,7 +13,8 @@ import logging
 import re
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,7 @@ from ask_sdk_core.skill import CustomSkill
 from ask_sdk_model import RequestEnvelope
 from sqlalchemy.orm import Session, sessionmaker
 
-from account_link.models import Channel
-from account_link.orders import history_prior, purchase_history
+from account_link.models import Channel, Customer
 from account_link.tokens import check_access_token
 from catalog.db import utcnow
 from catalog.matching import CatalogMatcher, Decision, MatchResult
@@ -46,11 +46,11 @@ from nlu.spelling import FrameSpeller
 from nlu.trained import TrainedParser, TrainingReport, frame_word_counts
 from nlu.training import general_english
 from skill.interaction_model import PRODUCT_TYPE, build_model
-from skill.local_session import open_session
-from skill.scope import turn_scope
+from skill.local_session import end_session, keep_session, open_session
+from skill.scope import TurnScope, turn_scope
 from skill.speech import plain_text
 from skill.speech_domain import domain_bias
-from skill.turn import CHOICE_KEY, CLOSEST_KEY, PENDING_KEY
+from skill.turn import CHOICE_KEY, CLOSEST_KEY, PENDING_KEY, match_item_once
 
 log = logging.getLogger("voicecart.local")
 
@@ -164,10 +164,8 @@ class LocalDialogue:
         self, wav: bytes, *, access_token: str | None, session_id: str | None
     ) -> LocalReply:
         """Transcribe (AudioError for unusable audio), then hold the turn like text."""
-        heard = self.hear(wav)
-        texts = [h.text for h in heard.alternatives] or [""]
-        return self._turn(texts, heard, access_token=access_token, session_id=session_id,
-                          channel=Channel.LOCAL_VOICE)  # fmt: skip
+        with self.opened(Channel.LOCAL_VOICE, access_token=access_token) as turn:
+            return turn.audio(wav, session_id)
 
     def hear(self, wav: bytes) -> Transcript:
         """The recogniser's n-best for a WAV, biased toward the current catalogue's domain
@@ -197,8 +195,8 @@ class LocalDialogue:
     def handle_text(
         self, text: str, *, access_token: str | None, session_id: str | None, channel: Channel
     ) -> LocalReply:
-        return self._turn([text], None, access_token=access_token, session_id=session_id,
-                          channel=channel)  # fmt: skip
+        with self.opened(channel, access_token=access_token) as turn:
+            return turn.text(text, session_id)
 
     def handle_request(
         self,
@@ -213,65 +211,38 @@ class LocalDialogue:
         """What is not words: a ``LaunchRequest``, an ``IntentRequest`` given outright (as
         Alexa sends it after its own recognition) or a ``SessionEndedRequest`` (the local
         session is closed)."""
-        if kind == "IntentRequest":
-            if not intent or intent in REQUEST_TYPES:
-                raise ValueError(f"an IntentRequest needs an intent name, not {intent!r}")
-            given = Parse("", intent, {k: str(v) for k, v in (slots or {}).items()}, 1.0)
-        elif kind in (LAUNCH, SESSION_ENDED):
-            given = Parse("", kind, {}, 1.0)
-        else:
-            raise ValueError(f"unknown request type {kind!r}; use one of {REQUEST_TYPES}")
-        return self._turn([], None, access_token=access_token, session_id=session_id,
-                          channel=channel, given=given)  # fmt: skip
+        with self.opened(channel, access_token=access_token) as turn:
+            return turn.request(kind, session_id, intent=intent, slots=slots)
 
-    def _turn(
+    @contextmanager
+    def opened(
         self,
-        texts: list[str],
-        heard: Transcript | None,
+        channel: Channel,
         *,
         access_token: str | None,
-        session_id: str | None,
-        channel: Channel,
-        given: Parse | None = None,
-    ) -> LocalReply:
-        with self._sessions.begin() as db:
-            customer = check_access_token(db, access_token).customer if access_token else None
-            local, note = open_session(db, session_id, customer.id if customer else None)
-            local_id, attributes, expecting = local.id, dict(local.attributes), local.expecting
-            new_session = session_id != local_id
-
+        require: Callable[[Session], Customer] | None = None,
+    ) -> Iterator[LocalTurn]:
+        """One local turn: its one transaction, with the caller's access token checked
+        once, first, in it. ``require`` checks it the HTTP API's way (raising for a token
+        that does not count, before the API reads an upload); without it an invalid token
+        is a caller the skill asks to link. The skill is told who spoke and does not check
+        again. A turn the skill failed rolls back whole; only its session state (the offer
+        dropped) is written afterwards."""
         with turn_scope(self._sessions, channel) as scope:
-            expected_intent = (expecting or {}).get("intent")
-            if expected_intent is None and (CHOICE_KEY in attributes or PENDING_KEY in attributes):
-                # An offer or a question waits: a bare product name answers it (or is
-                # told there is nothing to choose), it does not start a new request.
-                expected_intent = BARE_ANSWER_INTENT
-            owner = customer.id if customer else None
-            if given is None:
-                parse, matched = self.understand(scope.session, texts, expecting=expected_intent,
-                                                 customer_id=owner)  # fmt: skip
-                parse = _continue_elicitation(parse, expecting)
+            db = scope.session
+            if require is not None:
+                customer: Customer | None = require(db)
+            elif access_token:
+                customer = check_access_token(db, access_token).customer
             else:
-                parse, matched = given, self._matched(scope.session, given, owner)
-            envelope = _envelope(parse, matched, attributes, access_token, local_id, new_session)
-            request = self._skill.serializer.deserialize(
-                payload=json.dumps(envelope), obj_type=RequestEnvelope
-            )
-            response_envelope = self._skill.invoke(request_envelope=request, context=None)
-            serialized = self._skill.serializer.serialize(response_envelope)
-            response: dict[str, Any] = serialized if isinstance(serialized, dict) else {}
-            if parse.intent == SESSION_ENDED:  # Alexa sends no reply to it; the session is over
-                response.setdefault("response", {})["shouldEndSession"] = True
-            if scope.product_id is not None:  # what the skill chose (a cart line, a substitute)
-                matched = _acted_on(scope.session, scope.product_id, matched)
-            if not scope.failed:  # the turn's changes and its session state commit together
-                _remember(scope.session, local_id, owner, response)
-        if scope.failed:  # the turn rolled back; its session state (pending dropped) stays
+                customer = None
+            if access_token:  # without one the skill resolves the Alexa user as ever
+                scope.know_customer(customer)
+            turn = LocalTurn(self, scope, access_token, customer)
+            yield turn
+        if turn.remember_after is not None:  # the turn rolled back; its session state stays
             with self._sessions.begin() as db:
-                _remember(db, local_id, owner, response)
-        return LocalReply(local_id, new_session, note, parse, matched,
-                          dict(response.get("response", {})), envelope, heard,
-                          dict(response.get("sessionAttributes") or {}))  # fmt: skip
+                _remember(db, *turn.remember_after)
 
     def understand(
         self,
@@ -286,8 +257,10 @@ class LocalDialogue:
         for this shopper: the understanding every local channel, and its evaluation, runs
         (``parser``: another engine to measure, as bench/bench_nlu.py does)."""
 
-        def fit(words: str) -> float:
-            return self._matcher.fit(db, words)
+        def fit(words: str) -> float:  # CatalogMatcher.fit, matched once per turn
+            result = match_item_once(self._matcher, db, words, None)[1]
+            best = result.best
+            return 0.0 if best is None or result.decision is Decision.NO_MATCH else best.text_score
 
         parse = (parser or self.parser).parse_best(texts, expecting=expecting, resolver=fit)
         parse = as_reorder(with_trailing_count(with_product_before(with_pack_size(parse))))
@@ -297,9 +270,7 @@ class LocalDialogue:
     def _match(self, db: Session, words: str, customer_id: int | None = None) -> MatchResult:
         """The catalogue match for the words; with the shopper's purchase history as the
         prior when one is given (as the skill matches)."""
-        prior = (history_prior(purchase_history(db, customer_id))
-                 if customer_id is not None else None)  # fmt: skip
-        return self._matcher.match_item(db, words, prior=prior)[1]
+        return match_item_once(self._matcher, db, words, customer_id)[1]
 
     def _matched(self, db: Session, parse: Parse, customer_id: int | None) -> dict[str, Any] | None:
         """The product the words name, as the skill will match them."""
@@ -313,6 +284,100 @@ class LocalDialogue:
         return {"productId": best.product_id, "sku": best.sku, "name": best.display_name,
                 "size": best.size, "score": round(best.score, 1),
                 "decision": result.decision.value}  # fmt: skip
+
+
+class LocalTurn:
+    """One local turn inside its transaction (:meth:`LocalDialogue.opened`): the caller
+    checked once, then words, audio or a request through the skill."""
+
+    def __init__(
+        self,
+        dialogue: LocalDialogue,
+        scope: TurnScope,
+        access_token: str | None,
+        customer: Customer | None,
+    ) -> None:
+        self._dialogue = dialogue
+        self.scope = scope
+        self._access_token = access_token
+        self.customer = customer
+        self.remember_after: tuple[str, int | None, dict[str, Any]] | None = None
+        """What to write once a failed turn rolled back: its session state."""
+
+    def audio(self, wav: bytes, session_id: str | None) -> LocalReply:
+        """Transcribe (AudioError for unusable audio) with the catalogue's bias read in
+        this turn's transaction, then hold the turn like text."""
+        audio = read_wav(wav)
+        bias = self._dialogue.domain_bias(self.scope.session)
+        heard = self._dialogue.recognizer().transcribe(audio, phrases=bias)
+        return self._run([h.text for h in heard.alternatives] or [""], heard, session_id)
+
+    def text(self, text: str, session_id: str | None) -> LocalReply:
+        return self._run([text], None, session_id)
+
+    def request(
+        self,
+        kind: str,
+        session_id: str | None,
+        *,
+        intent: str | None = None,
+        slots: Mapping[str, str] | None = None,
+    ) -> LocalReply:
+        """A ``LaunchRequest``, an ``IntentRequest`` given outright or a
+        ``SessionEndedRequest`` (see :meth:`LocalDialogue.handle_request`)."""
+        if kind == "IntentRequest":
+            if not intent or intent in REQUEST_TYPES:
+                raise ValueError(f"an IntentRequest needs an intent name, not {intent!r}")
+            given = Parse("", intent, {k: str(v) for k, v in (slots or {}).items()}, 1.0)
+        elif kind in (LAUNCH, SESSION_ENDED):
+            given = Parse("", kind, {}, 1.0)
+        else:
+            raise ValueError(f"unknown request type {kind!r}; use one of {REQUEST_TYPES}")
+        return self._run([], None, session_id, given)
+
+    def _run(
+        self,
+        texts: list[str],
+        heard: Transcript | None,
+        session_id: str | None,
+        given: Parse | None = None,
+    ) -> LocalReply:
+        dialogue, scope = self._dialogue, self.scope
+        db = scope.session
+        owner = self.customer.id if self.customer else None
+        local, note = open_session(db, session_id, owner)
+        local_id, attributes, expecting = local.id, dict(local.attributes or {}), local.expecting
+        new_session = session_id != local_id
+        expected_intent = (expecting or {}).get("intent")
+        if expected_intent is None and (CHOICE_KEY in attributes or PENDING_KEY in attributes):
+            # An offer or a question waits: a bare product name answers it (or is told
+            # there is nothing to choose), it does not start a new request.
+            expected_intent = BARE_ANSWER_INTENT
+        if given is None:
+            parse, matched = dialogue.understand(db, texts, expecting=expected_intent,
+                                                 customer_id=owner)  # fmt: skip
+            parse = _continue_elicitation(parse, expecting)
+        else:
+            parse, matched = given, dialogue._matched(db, given, owner)
+        envelope = _envelope(parse, matched, attributes, self._access_token, local_id,
+                             new_session)  # fmt: skip
+        skill = dialogue._skill
+        request = skill.serializer.deserialize(payload=json.dumps(envelope),
+                                               obj_type=RequestEnvelope)  # fmt: skip
+        response_envelope = skill.invoke(request_envelope=request, context=None)
+        serialized = skill.serializer.serialize(response_envelope)
+        response: dict[str, Any] = serialized if isinstance(serialized, dict) else {}
+        if parse.intent == SESSION_ENDED:  # Alexa sends no reply to it; the session is over
+            response.setdefault("response", {})["shouldEndSession"] = True
+        if scope.product_id is not None:  # what the skill chose (a cart line, a substitute)
+            matched = _acted_on(db, scope.product_id, matched)
+        if scope.failed:
+            self.remember_after = (local_id, owner, response)
+        else:  # the turn's changes and its session state commit together
+            _remember(db, local_id, owner, response)
+        return LocalReply(local_id, new_session, note, parse, matched,
+                          dict(response.get("response", {})), envelope, heard,
+                          dict(response.get("sessionAttributes") or {}))  # fmt: skip
 
 
 COUNTED_INTENTS = ("AddToCartIntent", "ReorderIntent")
@@ -435,15 +500,11 @@ def _acted_on(db: Session, product_id: int, matched: dict[str, Any] | None) -> d
 
 
 def _remember(db: Session, local_id: str, owner: int | None, response: dict[str, Any]) -> None:
-    local_row = open_session(db, local_id, owner)[0]
     if response.get("response", {}).get("shouldEndSession"):
-        db.delete(local_row)  # the conversation is over; its id now starts a new one
-        db.flush()
+        end_session(db, local_id)  # the conversation is over; its id now starts a new one
         return
-    local_row.attributes = dict(response.get("sessionAttributes") or {})
-    local_row.expecting = _elicited(response.get("response", {}))
-    local_row.updated_at = utcnow()
-    db.flush()
+    keep_session(db, local_id, owner, dict(response.get("sessionAttributes") or {}),
+                 _elicited(response.get("response", {})))  # fmt: skip
 
 
 def _continue_elicitation(parse: Parse, expecting: dict[str, Any] | None) -> Parse:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy.orm import Session, sessionmaker
 
 from account_link.api import ApiError, api_error_response, bearer_token, require_valid
-from account_link.models import Channel
+from account_link.models import Channel, Customer
 from nlu.asr import ModelMissing
 from nlu.audio import AudioError
 from nlu.errors import NluError
@@ -45,6 +46,32 @@ def _json_turn(example: str) -> tuple[dict[str, Any], str | None]:
     return data, session_id
 
 
+def _valid(token: str) -> Callable[[Session], Customer]:
+    """The API's check of a bearer token (a 401 naming why it does not count)."""
+    return lambda db: require_valid(db, token)
+
+
+def _upload() -> tuple[bytes, str | None]:
+    """The WAV of a voice turn and its optional session id, or a named 4xx."""
+    kind = (request.mimetype or "").lower()
+    if kind == "multipart/form-data":
+        upload = request.files.get("audio")
+        if upload is None:
+            raise ApiError(400, "missing_audio", "send the WAV in the multipart field 'audio'")
+        wav = upload.read(MAX_AUDIO_BYTES + 1)
+        session_id = request.form.get("sessionId") or None
+    elif kind in WAV_TYPES:
+        wav = request.get_data()
+        session_id = request.args.get("sessionId") or None
+    else:
+        sent = kind or "nothing"
+        message = f"send audio/wav (or multipart field 'audio'), not {sent}"
+        raise ApiError(415, "unsupported_media_type", message)
+    if len(wav) > MAX_AUDIO_BYTES:
+        raise ApiError(413, "too_long", f"audio bodies are limited to {MAX_AUDIO_BYTES} bytes")
+    return wav, session_id
+
+
 def create_local_api(sessions: sessionmaker[Session], dialogue: LocalDialogue) -> Blueprint:
     bp = Blueprint("local", __name__, url_prefix="/api/v1")
     bp.register_error_handler(ApiError, api_error_response)
@@ -60,10 +87,8 @@ def create_local_api(sessions: sessionmaker[Session], dialogue: LocalDialogue) -
             raise ApiError(
                 413, "text_too_long", f"'text' is limited to {MAX_TEXT_CHARS} characters"
             )
-        with sessions.begin() as db:
-            require_valid(db, token)
-        reply = dialogue.handle_text(text, access_token=token, session_id=session_id,
-                                     channel=Channel.TEXT)  # fmt: skip
+        with dialogue.opened(Channel.TEXT, access_token=token, require=_valid(token)) as turn:
+            reply = turn.text(text, session_id)
         return _reply(reply)
 
     @bp.post("/request")
@@ -88,42 +113,27 @@ def create_local_api(sessions: sessionmaker[Session], dialogue: LocalDialogue) -
             raise ApiError(
                 413, "text_too_long", f"slot values are limited to {MAX_TEXT_CHARS} characters"
             )
-        with sessions.begin() as db:
-            require_valid(db, token)
-        reply = dialogue.handle_request(kind, intent=intent if kind == "IntentRequest" else None,
-                                        slots=slots, access_token=token, session_id=session_id,
-                                        channel=Channel.TEXT)  # fmt: skip
+        with dialogue.opened(Channel.TEXT, access_token=token, require=_valid(token)) as turn:
+            reply = turn.request(kind, session_id,
+                                 intent=intent if kind == "IntentRequest" else None,
+                                 slots=slots)  # fmt: skip
         return _reply(reply)
 
     @bp.post("/voice")
     def voice_turn() -> Response:
         token = bearer_token()
-        with sessions.begin() as db:
-            require_valid(db, token)  # before the body is read
-        kind = (request.mimetype or "").lower()
-        if kind == "multipart/form-data":
-            upload = request.files.get("audio")
-            if upload is None:
-                raise ApiError(400, "missing_audio", "send the WAV in the multipart field 'audio'")
-            wav = upload.read(MAX_AUDIO_BYTES + 1)
-            session_id = request.form.get("sessionId") or None
-        elif kind in WAV_TYPES:
-            wav = request.get_data()
-            session_id = request.args.get("sessionId") or None
-        else:
-            sent = kind or "nothing"
-            message = f"send audio/wav (or multipart field 'audio'), not {sent}"
-            raise ApiError(415, "unsupported_media_type", message)
-        if len(wav) > MAX_AUDIO_BYTES:
-            raise ApiError(413, "too_long", f"audio bodies are limited to {MAX_AUDIO_BYTES} bytes")
-        try:
-            reply = dialogue.handle_audio(wav, access_token=token, session_id=session_id)
-        except AudioError as exc:
-            raise ApiError(AUDIO_STATUS.get(exc.code, 400), exc.code, str(exc)) from exc
-        except ModelMissing as exc:
-            raise ApiError(503, "speech_model_missing", str(exc)) from exc
-        except NluError as exc:  # the recogniser cannot run here (a server-side problem)
-            raise ApiError(503, "speech_unavailable", str(exc)) from exc
+        # the token is checked (once, in the turn's transaction) before the body is read
+        with dialogue.opened(Channel.LOCAL_VOICE, access_token=token,
+                             require=_valid(token)) as turn:  # fmt: skip
+            wav, session_id = _upload()
+            try:
+                reply = turn.audio(wav, session_id)
+            except AudioError as exc:
+                raise ApiError(AUDIO_STATUS.get(exc.code, 400), exc.code, str(exc)) from exc
+            except ModelMissing as exc:
+                raise ApiError(503, "speech_model_missing", str(exc)) from exc
+            except NluError as exc:  # the recogniser cannot run here (a server-side problem)
+                raise ApiError(503, "speech_unavailable", str(exc)) from exc
         return _reply(reply)
 
     return bp

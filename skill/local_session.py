@@ -36,7 +36,12 @@ class LocalSession(Base):
 def open_session(
     db: Session, session_id: str | None, customer_id: int | None
 ) -> tuple[LocalSession, str | None]:
-    """The caller's session, or a new one with a note saying why it is new."""
+    """The caller's session, or a new one with a note saying why it is new.
+
+    Only reads: a new session is not added here but by :func:`keep_session` at the end
+    of the turn (in the same transaction), so a turn takes no write lock up front and a
+    turn that ends a new session never writes it at all.
+    """
     note = None
     if session_id:
         found = db.get(LocalSession, session_id)
@@ -49,6 +54,31 @@ def open_session(
         else:
             return found, None
     created = LocalSession(id=secrets.token_urlsafe(18), customer_id=customer_id, attributes={})
-    db.add(created)
-    db.flush()
     return created, note
+
+
+def keep_session(
+    db: Session,
+    session_id: str,
+    customer_id: int | None,
+    attributes: dict[str, Any],
+    expecting: dict[str, Any] | None,
+) -> None:
+    """Write what the session remembers after a turn (creating it on its first turn)."""
+    row = db.get(LocalSession, session_id)
+    if row is None:
+        row = LocalSession(id=session_id, customer_id=customer_id, created_at=utcnow())
+        db.add(row)
+    row.attributes = attributes
+    row.expecting = expecting
+    row.updated_at = utcnow()
+    db.flush()
+
+
+def end_session(db: Session, session_id: str) -> None:
+    """The conversation is over: its id now starts a new one (nothing to do if it was
+    never written)."""
+    row = db.get(LocalSession, session_id)
+    if row is not None:
+        db.delete(row)
+        db.flush()

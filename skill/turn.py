@@ -22,7 +22,7 @@ from account_link.voice_codes import DEFAULT_POLICY, VoiceCodePolicy
 from catalog.errors import ProductNotFound
 from catalog.matching import CatalogMatcher, Decision, MatchResult
 from catalog.quantity import QuantityPhrase
-from skill.scope import TurnScope
+from skill.scope import TurnScope, scope_of
 
 PENDING_KEY = "pending"
 CHOICE_KEY = "choice"
@@ -191,6 +191,8 @@ class Turn:
 
     @property
     def customer(self) -> Customer | None:
+        if not self._resolved and self.scope.customer_known:  # the channel checked already
+            self._customer, self._resolved = self.scope.customer, True
         if not self._resolved:
             context = self._input.request_envelope.context
             system = context.system if context is not None else None
@@ -215,7 +217,7 @@ class Turn:
         customer = self.customer
         if customer is None:
             return None
-        return orders.history_prior(orders.purchase_history(self.session, customer.id))
+        return shopper_prior(self.session, customer.id)
 
     def match(self, words: str) -> MatchResult:
         """Match with this shopper's purchase history as the prior, when there is one."""
@@ -224,7 +226,9 @@ class Turn:
     def match_item(self, words: str) -> tuple[QuantityPhrase, MatchResult]:
         """A product slot's count, pack and products (this shopper's history the prior);
         a no-match raises :class:`ProductNotFound` (spoken as such)."""
-        phrase, result = self.deps.matcher.match_item(self.session, words, prior=self._prior())
+        customer = self.customer
+        phrase, result = match_item_once(self.deps.matcher, self.session, words,
+                                         customer.id if customer else None)  # fmt: skip
         if result.decision is Decision.NO_MATCH or result.best is None:
             raise ProductNotFound(words)
         return phrase, result
@@ -261,6 +265,34 @@ class Turn:
 
     def clear_choice(self) -> None:
         self.attributes.pop(CHOICE_KEY, None)
+
+
+def shopper_prior(session: Session, customer_id: int) -> dict[int, float]:
+    """The shopper's purchase history as a matching prior (read once per turn)."""
+    scope = scope_of(session)
+    if scope is not None and customer_id in scope.priors:
+        return scope.priors[customer_id]
+    prior = orders.history_prior(orders.purchase_history(session, customer_id))
+    if scope is not None:
+        scope.priors[customer_id] = prior
+    return prior
+
+
+def match_item_once(
+    matcher: CatalogMatcher, session: Session, words: str, customer_id: int | None
+) -> tuple[QuantityPhrase, MatchResult]:
+    """:meth:`CatalogMatcher.match_item` for product words, ranked by ``customer_id``'s
+    history when given: matched once per turn (the local channel's understanding, the
+    words it resolves for the request and the skill all ask for the same words)."""
+    prior = shopper_prior(session, customer_id) if customer_id is not None else None
+    key = (words, customer_id if prior else None)  # no history ranks like no shopper
+    scope = scope_of(session)
+    if scope is not None and key in scope.item_matches:
+        return scope.item_matches[key]
+    found = matcher.match_item(session, words, prior=prior or None)
+    if scope is not None:
+        scope.item_matches[key] = found
+    return found
 
 
 def turn_of(handler_input: HandlerInput) -> Turn:

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from oauthflow import linked_token
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from account_link.models import Order
+from app import wiring
 from catalog.models import Product
 from skill import prompts
+from skill.local_session import LocalSession
 
 
 @pytest.fixture
@@ -161,3 +168,84 @@ def test_huge_slot_values_are_refused(client: FlaskClient, token: str) -> None:
     reply = _request(client, token, body)
     assert reply.status_code == 413
     assert reply.get_json()["error"] == "text_too_long"
+
+
+@dataclass
+class _TurnCost:
+    """What one local turn asked of the database and the catalogue."""
+
+    token_checks: int = 0
+    transactions: int = 0
+    matched: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def _costed(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[_TurnCost]:
+    cost, built = _TurnCost(), wiring(app)
+    match_item = built.matcher.match_item
+
+    def counted(session: Session, words: str, *, prior: Any = None) -> Any:
+        cost.matched.append(words)
+        return match_item(session, words, prior=prior)
+
+    def sent(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        cost.token_checks += "FROM oauth_tokens" in statement
+
+    def began(_conn: Any) -> None:
+        cost.transactions += threading.current_thread() is caller  # not the index builder
+
+    caller = threading.current_thread()
+    built.matcher.wait_for_build()
+    monkeypatch.setattr(built.matcher, "match_item", counted)
+    event.listen(built.engine, "before_cursor_execute", sent)
+    event.listen(built.engine, "begin", began)
+    try:
+        yield cost
+    finally:
+        event.remove(built.engine, "before_cursor_execute", sent)
+        event.remove(built.engine, "begin", began)
+
+
+def test_a_turn_checks_the_token_once_in_one_transaction_and_matches_once(
+    app: Flask, client: FlaskClient, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: three token checks (the API, the channel, the skill), two transactions
+    (three after a failed turn) and the product words matched three times."""
+    first = _say(client, token, "what's in my cart")  # the parser is ready, the session kept
+    with _costed(app, monkeypatch) as cost:
+        added = _say(client, token, "add two bananas to my cart", first["sessionId"])
+    assert added["speech"].startswith("Added 2 Sunny Acres Bananas")
+    assert (cost.token_checks, cost.transactions) == (1, 1)
+    assert cost.matched and len(cost.matched) == len(set(cost.matched)), cost.matched
+    with _costed(app, monkeypatch) as cost:
+        request = {"type": "IntentRequest", "intent": "PriceIntent", "slots": {"item": "limes"},
+                   "sessionId": first["sessionId"]}  # fmt: skip
+        priced = _request(client, token, request).get_json()
+    assert "limes" in priced["speech"].lower()
+    assert (cost.token_checks, cost.transactions, cost.matched) == (1, 1, ["limes"])
+
+
+def test_a_new_session_is_written_with_its_first_turn_only(
+    client: FlaskClient, token: str, sessions: sessionmaker[Session]
+) -> None:
+    """A turn's session row is written at its end, in its transaction; a session that
+    ends on its first turn is never written at all."""
+    with sessions() as db:
+        before = db.scalar(select(func.count()).select_from(LocalSession))
+    ended = _request(client, token, {"type": "SessionEndedRequest"}).get_json()
+    assert ended["shouldEndSession"] is True
+    launched = _request(client, token, {"type": "LaunchRequest"}).get_json()
+    with sessions() as db:
+        assert db.scalar(select(func.count()).select_from(LocalSession)) == (before or 0) + 1
+        assert db.get(LocalSession, launched["sessionId"]) is not None
+
+
+def test_an_invalid_token_is_refused_before_anything_is_read_or_written(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with _costed(app, monkeypatch) as cost:
+        reply = client.post("/api/v1/text", json={"text": "add bananas"},
+                            headers={"Authorization": "Bearer not-a-token"})  # fmt: skip
+    assert reply.status_code == 401
+    assert reply.get_json()["error"] == "invalid_token"
+    assert (cost.token_checks, cost.transactions, cost.matched) == (1, 1, [])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from conftest import OAUTH_REDIRECT
 from flask.testing import FlaskClient
 from oauthflow import exchange, sign_up_and_allow
+from sqlalchemy import event
 
 from app import Settings, create_app, wiring
 from nlu.audio import write_wav
@@ -120,3 +122,63 @@ def test_configured_but_missing_vosk_model_is_a_clear_503(
     assert reply.status_code == 503
     assert reply.get_json()["error"] == "speech_model_missing"
     assert "VOICECART_VOSK_MODEL" in reply.get_json()["message"]
+
+
+def test_a_spoken_turn_checks_the_token_once_in_one_transaction(
+    client: FlaskClient, token: str, espeak: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: the token checked three times (before the upload is read, by the channel,
+    by the skill), four transactions (the check, the recogniser's catalogue bias, the
+    session, the turn) and the product words matched three times."""
+    wav = tmp_path / "said.wav"
+    subprocess.run([espeak, "-v", "en-us+f2", "-s", "140", "-w", str(wav),
+                    "add two bananas to my cart"], check=True)  # fmt: skip
+    built = wiring(client.application)
+    matched: list[str] = []
+    match_item = built.matcher.match_item
+
+    def counted(session: Any, words: str, *, prior: Any = None) -> Any:
+        matched.append(words)
+        return match_item(session, words, prior=prior)
+
+    statements: list[str] = []
+    begins: list[object] = []
+    caller = threading.current_thread()
+
+    def sent(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    def began(connection: object) -> None:
+        if threading.current_thread() is caller:  # not the catalogue index builder
+            begins.append(connection)
+
+    monkeypatch.setattr(built.matcher, "match_item", counted)
+    assert built.dialogue.parser is not None  # built once per process, before the turn
+    built.matcher.wait_for_build()
+    event.listen(built.engine, "before_cursor_execute", sent)
+    event.listen(built.engine, "begin", began)
+    try:
+        reply = _post(client, token, wav.read_bytes())
+    finally:
+        event.remove(built.engine, "before_cursor_execute", sent)
+        event.remove(built.engine, "begin", began)
+    assert reply.status_code == 200, reply.get_json()
+    assert reply.get_json()["intent"] == "AddToCartIntent"
+    assert sum("FROM oauth_tokens" in s for s in statements) == 1
+    assert len(begins) == 1
+    assert matched and len(matched) == len(set(matched)), matched
+    assert [(ln["name"], ln["quantity"]) for ln in _cart(client, token)] == [
+        ("Sunny Acres Bananas", 2)
+    ]
+
+
+def test_an_upload_with_a_bad_token_is_refused_before_it_is_heard(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def never(*_: Any, **__: Any) -> Any:
+        raise AssertionError("the upload was read")
+
+    monkeypatch.setattr("skill.local_api._upload", never)
+    reply = _post(client, "not-a-token", _tone(1.0))
+    assert reply.status_code == 401
+    assert reply.get_json()["error"] == "invalid_token"
