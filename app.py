@@ -521,19 +521,19 @@ def create_app(
     for all its workers)."""
     from flask_wtf.csrf import CSRFProtect
 
-    from account_link.api import create_api
     from account_link.oauth import OAuthSettings
-    from account_link.shop import ShopSettings, create_shop
-    from account_link.web import create_blueprint
     from catalog.matching import CatalogMatcher
     from nlu.asr import recognizer_for
     from skill.builder import build_skill
     from skill.local import LocalDialogue
-    from skill.local_api import create_local_api
     from skill.turn import SkillConfig, SkillDeps
     from skill.webservice import VoicecartSkillAdapter, alexa_verifiers
+    from web.api import create_api
     from web.jsonbody import StrictJSONProvider
+    from web.local import create_local_api
+    from web.oauth import create_blueprint
     from web.openapi import create_openapi
+    from web.shop import ShopSettings, create_shop
 
     settings = settings or Settings.from_env()
     app = Flask(__name__, instance_path=str(settings.instance_dir))
@@ -621,7 +621,7 @@ def create_app(
     csrf.exempt(local)
     app.register_blueprint(local)
     app.register_blueprint(create_openapi())
-    for endpoint in ("account_link.web.issue_token", "account_link.web.revoke"):
+    for endpoint in ("web.oauth.issue_token", "web.oauth.revoke"):
         csrf.exempt(endpoint)  # client-authenticated back-channel calls, no cookies
 
     @app.get("/healthz")

@@ -34,7 +34,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from account_link.accounts import set_address
-from account_link.api import cart_json
 from account_link.carts import add_item, clear_cart, view_cart
 from account_link.demo import record_past_order
 from account_link.errors import AccountError
@@ -67,6 +66,7 @@ from skill.dialogs import (
 from skill.interaction_model import BUILTIN_INTENTS, CUSTOM_INTENTS
 from skill.local import LocalDialogue, LocalReply
 from skill.prompts import money as money_text
+from web.api import cart_json
 
 HELP = """Type what the shopper says, or a command:
   :launch                     open the skill ("Alexa, open voice cart")

@@ -9,7 +9,7 @@ from conftest import OAUTH_REDIRECT
 from flask.testing import FlaskClient
 from oauthflow import csrf_token, exchange, sign_up_and_allow
 
-from account_link.shop import safe_next
+from web.shop import safe_next
 
 HUGE = 100_000_000_000_000_000_000
 

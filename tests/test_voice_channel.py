@@ -178,7 +178,7 @@ def test_an_upload_with_a_bad_token_is_refused_before_it_is_heard(
     def never(*_: Any, **__: Any) -> Any:
         raise AssertionError("the upload was read")
 
-    monkeypatch.setattr("skill.local_api._upload", never)
+    monkeypatch.setattr("web.local._upload", never)
     reply = _post(client, "not-a-token", _tone(1.0))
     assert reply.status_code == 401
     assert reply.get_json()["error"] == "invalid_token"

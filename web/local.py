@@ -9,12 +9,12 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy.orm import Session, sessionmaker
 
-from account_link.api import ApiError, api_error_response, bearer_token, require_valid
 from account_link.models import Channel, Customer
 from nlu.asr import ModelMissing
 from nlu.audio import AudioError
 from nlu.errors import NluError
 from skill.local import REQUEST_TYPES, LocalDialogue, LocalReply
+from web.api import ApiError, api_error_response, bearer_token, require_valid
 
 MAX_TEXT_CHARS = 500
 MAX_AUDIO_BYTES = 4 * 1024 * 1024

@@ -29,7 +29,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from account_link import carts, orders, returns, voice_codes
 from account_link.accounts import change_password, set_address, sign_in, sign_up
-from account_link.api import MAX_ID
 from account_link.errors import (
     AccountError,
     BadCredentials,
@@ -51,12 +50,13 @@ from account_link.errors import (
     TooManyAttempts,
 )
 from account_link.models import Channel, Customer, Order, OrderStatus
-from account_link.web import begin_signed_in, signed_in_customer
-from account_link.web import sign_out as end_browser_session
 from catalog.db import utcnow
 from catalog.errors import CatalogError, UnknownProduct
 from catalog.matching import CatalogMatcher, Decision
 from catalog.money import dollars
+from web.api import MAX_ID
+from web.oauth import begin_signed_in, signed_in_customer
+from web.oauth import sign_out as end_browser_session
 
 SEARCH_RESULTS = 6
 MAX_SEARCH_CHARS = 100
