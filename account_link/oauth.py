@@ -3,15 +3,16 @@
 Authorization code grant (with optional PKCE S256) and refresh-token grant with
 rotation, client authentication by HTTP Basic or POST body, RFC 7009 revocation.
 Codes and tokens are stored as SHA-256 hashes only. Authlib's storage hooks reach the
-database through the session the web view opened (``flask.g.db``): the view owns the
-transaction, the hooks never commit.
+database through the session the web view opened and lent them (:func:`hooks_using`):
+the view owns the transaction, the hooks never commit. Nothing here is HTTP: the
+Flask server, its configuration and the endpoints are ``web/oauth.py``'s.
 
 Every token belongs to a grant ("family": the code it came from, kept through
 rotation). A second use of a spent code or of a rotated-away refresh token means a copy
 is in someone else's hands, and nobody can tell whose is the legitimate one: the whole
 family is revoked (RFC 6749 4.1.2, RFC 9700 4.14.2). The refused request rolls back,
-so the hooks only flag the family (:func:`reused_family`) and the view revokes it in a
-transaction of its own (:func:`revoke_family`). Refresh tokens expire a fixed time after
+so the hooks only flag the family (on the :class:`GrantStore`) and the view revokes it in
+a transaction of its own (:func:`revoke_family`). Refresh tokens expire a fixed time after
 the grant and after a spell unused.
 """
 
@@ -20,11 +21,14 @@ from __future__ import annotations
 import hmac
 import logging
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin, grants
 from authlib.oauth2.rfc6749.errors import (
     InvalidGrantError,
@@ -34,7 +38,6 @@ from authlib.oauth2.rfc6749.errors import (
 from authlib.oauth2.rfc6749.grants.base import AuthorizationEndpointMixin
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
-from flask import Flask, g
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
@@ -47,7 +50,6 @@ MIN_ACCESS_TOKEN_TTL = 360
 MAX_SCOPE = 200
 _SCOPE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+(?: [\x21\x23-\x5b\x5d-\x7e]+)*")
 """RFC 6749 3.3: space-separated scope tokens of printable ASCII but ``"`` and ``\\``."""
-_REUSED = "voicecart_reused_family"
 
 log = logging.getLogger(__name__)
 
@@ -99,21 +101,39 @@ def revoke_family(session: Session, customer_id: int, family_id: str) -> int:
     return int(revoked.rowcount)  # type: ignore[attr-defined]
 
 
+@dataclass
+class GrantStore:
+    """What Authlib's hooks reach during one request: the session of the view's
+    transaction, and a grant they found reused (to revoke after the refusal rolls back)."""
+
+    session: Session
+    reused: tuple[int, str] | None = None
+    """(customer id, family id) of a grant whose code or refresh token came back."""
+
+
+_store: ContextVar[GrantStore] = ContextVar("voicecart_oauth_store")
+
+
+@contextmanager
+def hooks_using(session: Session) -> Iterator[GrantStore]:
+    """Lend ``session`` to Authlib's hooks for the block (they are called with no way
+    to pass it); the store it yields tells the view afterwards what they found."""
+    store = GrantStore(session)
+    reset = _store.set(store)
+    try:
+        yield store
+    finally:
+        _store.reset(reset)
+
+
 def _flag_reused(what: str, customer_id: int, family_id: str) -> None:
     """Note a grant to revoke: the request is refused, so its own transaction rolls back."""
     log.warning("%s used again: revoking grant %s of customer %s", what, family_id, customer_id)
-    setattr(g, _REUSED, (customer_id, family_id))
-
-
-def reused_family() -> tuple[int, str] | None:
-    """The (customer id, family id) this request found reused, if any (and forget it)."""
-    found: tuple[int, str] | None = g.pop(_REUSED, None)
-    return found
+    _store.get().reused = (customer_id, family_id)
 
 
 def _db() -> Session:
-    session: Session = g.db
-    return session
+    return _store.get().session
 
 
 class ConfiguredClient(ClientMixin):  # type: ignore[misc]
@@ -346,10 +366,12 @@ class Revocation(RevocationEndpoint):  # type: ignore[misc]
         _db().flush()
 
 
-class Server(AuthorizationServer):  # type: ignore[misc]
+class CodeResponsesOnly(AuthorizationServer):  # type: ignore[misc]
+    """Mixed into the web's server: refuses an unknown ``response_type`` without quoting
+    it (it may hold characters an OAuth error cannot carry; Authlib would fail with a
+    500)."""
+
     def get_authorization_grant(self, request: Any) -> Any:
-        """Authlib's lookup, refusing an unknown ``response_type`` without quoting it (it
-        may hold characters an OAuth error cannot carry; Authlib would fail with a 500)."""
         if request.payload.response_type != "code":
             raise UnsupportedResponseTypeError(
                 response_type="", description="The response type is not supported."
@@ -369,47 +391,48 @@ def _family(request: Any, now: datetime) -> tuple[str, datetime]:
     raise InvalidGrantError("No grant to issue a token for.")
 
 
-def build_server(app: Flask, settings: OAuthSettings) -> AuthorizationServer:
-    """An Authlib server for ``app``, issuing bearer tokens with refresh tokens."""
+def client_lookup(settings: OAuthSettings) -> Callable[[str], ConfiguredClient | None]:
+    """Authlib's ``query_client``: the one configured client, when linking is enabled."""
     client = ConfiguredClient(settings)
 
     def query_client(client_id: str) -> ConfiguredClient | None:
         return client if settings.enabled and client_id == settings.client_id else None
 
-    def save_token(token: dict[str, Any], request: Any) -> None:
-        now = utcnow()
-        family_id, started = _family(request, now)
-        # Serialises with revoke_family: see there.
-        lock_row(_db(), Customer, Customer.id == request.user.id)
-        _db().add(
-            OAuthToken(
-                client_id=request.client.get_client_id(),
-                customer_id=request.user.id,
-                access_token_hash=token_hash(token["access_token"]),
-                refresh_token_hash=(
-                    token_hash(token["refresh_token"]) if token.get("refresh_token") else None
-                ),
-                scope=token.get("scope", "") or "",
-                issued_at=now,
-                expires_in=int(token["expires_in"]),
-                family_id=family_id,
-                family_started_at=started,
-            )
+    return query_client
+
+
+def save_token(token: dict[str, Any], request: Any) -> None:
+    """Authlib's ``save_token``: keep the new token's hashes in its grant's family."""
+    now = utcnow()
+    family_id, started = _family(request, now)
+    # Serialises with revoke_family: see there.
+    lock_row(_db(), Customer, Customer.id == request.user.id)
+    _db().add(
+        OAuthToken(
+            client_id=request.client.get_client_id(),
+            customer_id=request.user.id,
+            access_token_hash=token_hash(token["access_token"]),
+            refresh_token_hash=(
+                token_hash(token["refresh_token"]) if token.get("refresh_token") else None
+            ),
+            scope=token.get("scope", "") or "",
+            issued_at=now,
+            expires_in=int(token["expires_in"]),
+            family_id=family_id,
+            family_started_at=started,
         )
-        _db().flush()
+    )
+    _db().flush()
+
+
+def register_grants(server: AuthorizationServer, settings: OAuthSettings) -> None:
+    """The grants and endpoints voicecart serves: authorization code (optional PKCE
+    S256), refresh tokens rotated under ``settings``' lifetimes, RFC 7009 revocation."""
 
     class Refresh(RefreshTokenGrant):
         pass
 
     Refresh.settings = settings
-
-    app.config["OAUTH2_REFRESH_TOKEN_GENERATOR"] = True
-    app.config["OAUTH2_TOKEN_EXPIRES_IN"] = {
-        "authorization_code": settings.access_token_ttl,
-        "refresh_token": settings.access_token_ttl,
-    }
-    server = Server(app, query_client=query_client, save_token=save_token)
     server.register_grant(AuthorizationCodeGrant, [PkceS256(required=False)])
     server.register_grant(Refresh)
     server.register_endpoint(Revocation)
-    return server

@@ -49,6 +49,7 @@ from account_link.models import (
 from account_link.orders import customer_orders
 from account_link.returns import start_return
 from account_link.voice_codes import clear_voice_code, set_voice_code
+from account_link.wire import cart_json
 from catalog.db import utcnow
 from catalog.demo import read_demo_rows
 from catalog.errors import CatalogError
@@ -66,7 +67,6 @@ from skill.dialogs import (
 from skill.interaction_model import BUILTIN_INTENTS, CUSTOM_INTENTS
 from skill.local import LocalDialogue, LocalReply
 from skill.prompts import money as money_text
-from web.api import cart_json
 
 HELP = """Type what the shopper says, or a command:
   :launch                     open the skill ("Alexa, open voice cart")

@@ -124,7 +124,7 @@ def sign_in_as(client: FlaskClient, sessions: sessionmaker[Session], customer_id
     server-side web session, and its id in the cookie, as signing in makes them."""
     from account_link.accounts import start_web_session
     from account_link.models import Customer
-    from web.oauth import SESSION_KEY
+    from web.auth import SESSION_KEY
 
     with sessions.begin() as db:
         token = start_web_session(db, db.get_one(Customer, customer_id))

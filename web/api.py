@@ -32,13 +32,13 @@ from account_link.errors import (
     QuantityOutOfRange,
 )
 from account_link.models import Channel, Customer, Order
-from account_link.tokens import TokenState, check_access_token
+from account_link.wire import account_json, cart_json, order_json
 from catalog.errors import CatalogError, UnknownProduct
 from catalog.models import Product
+from web.common import MAX_ID, RequestScope
+from web.errors import ApiError, answers_in_json
 
-MAX_ID = 2**31 - 1
-"""Ids and quantities beyond this are not numbers any database row can have (the
-schema's integer columns; PostgreSQL refuses larger ones with an error, not a miss)."""
+MAX_IDEMPOTENCY_KEY = 64
 
 
 def checked_id(value: int) -> int:
@@ -48,117 +48,8 @@ def checked_id(value: int) -> int:
     return value
 
 
-class ApiError(Exception):
-    """An error reply: HTTP status, a machine-readable code and a sentence for people."""
-
-    def __init__(
-        self, status: int, error: str, message: str, headers: dict[str, str] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.error = error
-        self.message = message
-        self.headers = headers or {}
-
-
-def _bearer_challenge(error: str | None = None, description: str | None = None) -> dict[str, str]:
-    value = 'Bearer realm="voicecart"'
-    if error:
-        value += f', error="{error}", error_description="{description}"'
-    return {"WWW-Authenticate": value}
-
-
-def cart_json(view: CartView) -> dict[str, Any]:
-    return {
-        "version": view.version,
-        "updatedVia": view.updated_via,
-        "itemCount": view.item_count,
-        "totalCents": view.total_cents,
-        "lines": [
-            {
-                "productId": line.product_id,
-                "sku": line.sku,
-                "name": line.name,
-                "size": line.size,
-                "quantity": line.quantity,
-                "unitPriceCents": line.unit_price_cents,
-                "lineTotalCents": line.line_total_cents,
-                "addedVia": line.added_via,
-                "inStock": line.in_stock,
-            }
-            for line in view.lines
-        ],
-    }
-
-
-def account_json(customer: Customer) -> dict[str, Any]:
-    """The shopper's account as the web and the app see it (never the code's hash)."""
-    locked = voice_codes.locked_until(customer)
-    return {
-        "email": customer.email,
-        "name": customer.name,
-        "address": customer.address,
-        "voiceCode": customer.voice_code_hash is not None,
-        "voicePurchasingLockedUntil": locked.isoformat() if locked else None,
-    }
-
-
-def order_json(order: Order) -> dict[str, Any]:
-    return {
-        "id": order.id,
-        "status": order.status,
-        "channel": order.channel,
-        "placedAt": order.placed_at.isoformat(),
-        "expectedAt": order.expected_at.isoformat() if order.expected_at else None,
-        "subtotalCents": order.subtotal_cents,
-        "taxCents": order.tax_cents,
-        "deliveryCents": order.delivery_cents,
-        "totalCents": order.total_cents,
-        "lines": [
-            {
-                "productId": line.product_id,
-                "name": line.product_name,
-                "quantity": line.quantity,
-                "unitPriceCents": line.unit_price_cents,
-                "lineTotalCents": line.line_total_cents,
-            }
-            for line in order.lines
-        ],
-    }
-
-
 def etag(view: CartView) -> str:
     return f'"cart-{view.customer_id}-{view.version}"'
-
-
-def api_error_response(exc: ApiError) -> Response:
-    """The JSON reply for an :class:`ApiError` (registered by every API blueprint)."""
-    response = jsonify({"error": exc.error, "message": exc.message})
-    response.status_code = exc.status
-    response.headers.update(exc.headers)
-    return response
-
-
-def bearer_token() -> str:
-    """The request's bearer token, or a 401 that says how to send one."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "unauthorized", "send Authorization: Bearer <access token>",
-                       _bearer_challenge())  # fmt: skip
-    return token.strip()
-
-
-def require_valid(db: Session, token: str) -> Customer:
-    """The customer of a valid access token, or a 401 naming why the token does not count."""
-    check = check_access_token(db, token)
-    if check.state is not TokenState.VALID or check.customer is None:
-        description = f"the access token is {check.state.value}"
-        raise ApiError(401, "invalid_token", description,
-                       _bearer_challenge("invalid_token", description))  # fmt: skip
-    return check.customer
-
-
-MAX_IDEMPOTENCY_KEY = 64
 
 
 def _order_reply(order: Order, status: int, *, replayed: bool) -> Response:
@@ -177,15 +68,14 @@ def create_api(
     cancel_window: timedelta = orders.DEFAULT_CANCEL_WINDOW,
     charges: orders.Charges = orders.NO_CHARGES,
 ) -> Blueprint:
-    bp = Blueprint("api", __name__, url_prefix="/api/v1")
-    bp.register_error_handler(ApiError, api_error_response)
+    bp = answers_in_json(Blueprint("api", __name__, url_prefix="/api/v1"))
+    scope = RequestScope(sessions)
 
     @contextmanager
     def shopper() -> Iterator[tuple[Session, Customer]]:
-        """The request's transaction and the customer its bearer token belongs to."""
-        token = bearer_token()
-        with sessions.begin() as db:
-            customer = require_valid(db, token)
+        """The request's transaction and its bearer's customer; what the services refuse
+        becomes the API's named errors (the transaction rolls back)."""
+        with scope.bearer() as (db, customer):
             try:
                 yield db, customer
             except (UnknownProduct, NotInCart) as exc:

@@ -1,4 +1,8 @@
-"""HTTP for the local channels: ``POST /api/v1/text``, ``/voice`` and ``/request``."""
+"""HTTP for the local channels: ``POST /api/v1/text``, ``/voice`` and ``/request``.
+
+Authenticated like the JSON API (a bearer token, checked once, inside the turn's one
+transaction, which the dialogue opens: ``LocalDialogue.opened``); errors in its shape.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,8 @@ from nlu.asr import ModelMissing
 from nlu.audio import AudioError
 from nlu.errors import NluError
 from skill.local import REQUEST_TYPES, LocalDialogue, LocalReply
-from web.api import ApiError, api_error_response, bearer_token, require_valid
+from web.auth import bearer_customer, bearer_token
+from web.errors import ApiError, answers_in_json
 
 MAX_TEXT_CHARS = 500
 MAX_AUDIO_BYTES = 4 * 1024 * 1024
@@ -48,7 +53,7 @@ def _json_turn(example: str) -> tuple[dict[str, Any], str | None]:
 
 def _valid(token: str) -> Callable[[Session], Customer]:
     """The API's check of a bearer token (a 401 naming why it does not count)."""
-    return lambda db: require_valid(db, token)
+    return lambda db: bearer_customer(db, token)
 
 
 def _upload() -> tuple[bytes, str | None]:
@@ -73,8 +78,7 @@ def _upload() -> tuple[bytes, str | None]:
 
 
 def create_local_api(sessions: sessionmaker[Session], dialogue: LocalDialogue) -> Blueprint:
-    bp = Blueprint("local", __name__, url_prefix="/api/v1")
-    bp.register_error_handler(ApiError, api_error_response)
+    bp = answers_in_json(Blueprint("local", __name__, url_prefix="/api/v1"))
 
     @bp.post("/text")
     def text_turn() -> Response:

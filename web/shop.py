@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -28,18 +26,16 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session, sessionmaker
 
 from account_link import carts, orders, returns, voice_codes
-from account_link.accounts import change_password, set_address, sign_in, sign_up
+from account_link.accounts import change_password, set_address
 from account_link.errors import (
     AccountError,
     BadCredentials,
     CannotCancel,
     CannotReturn,
     CartChanged,
-    EmailTaken,
     EmptyCart,
     InvalidAddress,
     InvalidPassword,
-    InvalidSignUp,
     InvalidVoiceCode,
     NoDeliveryAddress,
     NotInCart,
@@ -54,9 +50,9 @@ from catalog.db import utcnow
 from catalog.errors import CatalogError, UnknownProduct
 from catalog.matching import CatalogMatcher, Decision
 from catalog.money import dollars
-from web.api import MAX_ID
-from web.oauth import begin_signed_in, signed_in_customer
-from web.oauth import sign_out as end_browser_session
+from web.auth import SignInRefused, begin_signed_in, sign_in_from_form, signed_in_customer
+from web.auth import sign_out as end_browser_session
+from web.common import MAX_ID, RequestScope
 
 SEARCH_RESULTS = 6
 MAX_SEARCH_CHARS = 100
@@ -118,18 +114,7 @@ def create_shop(
     sessions: sessionmaker[Session], matcher: CatalogMatcher, settings: ShopSettings
 ) -> Blueprint:
     bp = Blueprint("shop", __name__, template_folder="templates")
-
-    def current(db: Session) -> Customer | None:
-        return signed_in_customer(db)
-
-    @contextmanager
-    def signed_in(back: str) -> Iterator[tuple[Session, Customer]]:
-        """The request's transaction and its signed-in shopper; else off to sign in."""
-        with sessions.begin() as db:
-            customer = current(db)
-            if customer is None:
-                abort(redirect(url_for("shop.sign_in_page", next=back)))
-            yield db, customer
+    scope = RequestScope(sessions)
 
     def page(template: str, status: int = 200, **context: object) -> ResponseReturnValue:
         html = render_template(template, money=dollars, channel_label=CHANNEL_LABELS,
@@ -144,8 +129,8 @@ def create_shop(
 
     @bp.get("/")
     def home() -> ResponseReturnValue:
-        with sessions.begin() as db:
-            customer = current(db)
+        with scope.transaction() as db:
+            customer = signed_in_customer(db)
             view = carts.view_cart(db, customer.id) if customer else None
             last = orders.latest_order(db, customer.id) if customer else None
             return page("home.html", customer=customer, cart=view, last=last)
@@ -172,20 +157,13 @@ def create_shop(
         target = safe_next(request.args.get("next", "/cart"))
         if request.method == "GET":
             return page("signin.html", customer=None, email="", error="", target=target)
-        email = request.form.get("email", "")
-        with sessions.begin() as db:
-            try:
-                customer = sign_in(db, email, request.form.get("password", ""),
-                                   remote_addr=request.remote_addr or "")  # fmt: skip
-            except BadCredentials:
-                error, status = "That e-mail and password don't match.", 401
-            except TooManyAttempts:
-                error, status = "Too many failed sign-ins. Try again later.", 429
-            else:
-                begin_signed_in(db, customer)
-                return redirect(target, code=303)
-        return page("signin.html", status, customer=None, email=email, error=error,
-                    target=target)  # fmt: skip
+        with scope.transaction() as db:  # commits a refusal too: failures count
+            outcome = sign_in_from_form(db)
+            if isinstance(outcome, SignInRefused):
+                return page("signin.html", outcome.status, customer=None,
+                            email=request.form.get("email", ""), error=outcome.message,
+                            target=target)  # fmt: skip
+        return redirect(target, code=303)
 
     @bp.route("/account/signup", methods=["GET", "POST"])
     def sign_up_page() -> ResponseReturnValue:
@@ -193,30 +171,23 @@ def create_shop(
         form = {k: request.form.get(k, "") for k in ("name", "email", "address")}
         if request.method == "GET":
             return page("signup.html", customer=None, form=form, error="", target=target)
-        with sessions.begin() as db:
-            try:
-                customer = sign_up(db, form["email"], form["name"],
-                                   request.form.get("password", ""), form["address"])  # fmt: skip
-            except EmailTaken:
-                error, status = "An account with that e-mail exists. Sign in instead.", 409
-            except InvalidSignUp as exc:
-                error, status = str(exc), 422
-            else:
-                begin_signed_in(db, customer)
-                flash(f"Welcome, {customer.name}. Your account is ready.", "notice")
-                return redirect(target, code=303)
-        return page("signup.html", status, customer=None, form=form, error=error,
-                    target=target)  # fmt: skip
+        with scope.transaction() as db:
+            outcome = sign_in_from_form(db, new_account=True)
+            if isinstance(outcome, SignInRefused):
+                return page("signup.html", outcome.status, customer=None, form=form,
+                            error=outcome.message, target=target)  # fmt: skip
+            flash(f"Welcome, {outcome.name}. Your account is ready.", "notice")
+        return redirect(target, code=303)
 
     @bp.post("/account/signout")
     def sign_out() -> ResponseReturnValue:
-        with sessions.begin() as db:
+        with scope.transaction() as db:
             end_browser_session(db)
         return redirect(url_for("shop.home"), code=303)
 
     @bp.get("/account")
     def account_page() -> ResponseReturnValue:
-        with signed_in("/account") as (_db, customer):
+        with scope.signed_in("/account") as (_db, customer):
             return page("account.html", customer=customer,
                         locked_until=voice_codes.locked_until(customer),
                         required_above=settings.voice_code.required_above_cents)  # fmt: skip
@@ -226,7 +197,7 @@ def create_shop(
         """Change the password: every other browser signed in as this shopper is signed
         out, and this one gets a new session (its old cookie, if copied, is dead too)."""
         back = url_for("shop.account_page")
-        with signed_in("/account") as (db, customer):
+        with scope.signed_in("/account") as (db, customer):
             try:
                 change_password(db, customer, request.form.get("current_password", ""),
                                 request.form.get("new_password", ""),
@@ -245,7 +216,7 @@ def create_shop(
 
     @bp.post("/account/address")
     def account_address() -> ResponseReturnValue:
-        with signed_in("/account") as (db, customer):
+        with scope.signed_in("/account") as (db, customer):
             try:
                 set_address(db, customer, request.form.get("address", ""))
             except InvalidAddress as exc:
@@ -255,7 +226,7 @@ def create_shop(
     @bp.post("/account/voice-code")
     def account_voice_code() -> ResponseReturnValue:
         back = url_for("shop.account_page")
-        with signed_in("/account") as (db, customer):
+        with scope.signed_in("/account") as (db, customer):
             if request.form.get("action") == "remove":
                 voice_codes.clear_voice_code(db, customer)
                 return done("Voice code removed.", back)
@@ -270,7 +241,7 @@ def create_shop(
     @bp.get("/cart")
     def cart_page() -> ResponseReturnValue:
         query = request.args.get("q", "").strip()[:MAX_SEARCH_CHARS]
-        with signed_in(request.full_path.rstrip("?")) as (db, customer):
+        with scope.signed_in(request.full_path.rstrip("?")) as (db, customer):
             view = carts.view_cart(db, customer.id)
             items = [(ln.product_id, ln.quantity) for ln in view.lines]
             priced = orders.quote(db, items, max_quantity=settings.max_quantity,
@@ -291,7 +262,7 @@ def create_shop(
         back = safe_next(request.form.get("back", "/cart"))
         raw = request.form.get("product_id", "")
         product_id = int(raw) if re.fullmatch(r"[0-9]{1,9}", raw) else 0
-        with signed_in("/cart") as (db, customer):
+        with scope.signed_in("/cart") as (db, customer):
             try:
                 line = carts.add_item(db, customer.id, product_id if 0 < product_id <= MAX_ID
                                       else 0, 1, channel=Channel.WEB,
@@ -308,7 +279,7 @@ def create_shop(
         back = url_for("shop.cart_page")
         action = request.form.get("action", "update")
         try:
-            with signed_in("/cart") as (db, customer):  # the change commits whole, or not at all
+            with scope.signed_in("/cart") as (db, customer):  # commits whole, or not at all
                 if action == "remove":
                     carts.remove_item(db, customer.id, product_id, channel=Channel.WEB)
                     return done("Removed from your cart.", back)
@@ -342,7 +313,7 @@ def create_shop(
             return done("That form is out of date: check your cart, then check out again.",
                         back, error=True)  # fmt: skip
         try:
-            with signed_in("/cart") as (db, customer):
+            with scope.signed_in("/cart") as (db, customer):
                 order, replayed = orders.checkout_cart(
                     db, customer.id, channel=Channel.WEB, max_quantity=settings.max_quantity,
                     expected_version=version, idempotency_key=f"web:{key}",
@@ -360,7 +331,7 @@ def create_shop(
 
     @bp.get("/orders")
     def orders_page() -> ResponseReturnValue:
-        with signed_in("/orders") as (db, customer):
+        with scope.signed_in("/orders") as (db, customer):
             found = orders.customer_orders(db, customer.id)
             return page("orders.html", customer=customer, orders=found)
 
@@ -378,7 +349,7 @@ def create_shop(
 
     @bp.get("/orders/<int:order_id>")
     def order_page(order_id: int) -> ResponseReturnValue:
-        with signed_in(f"/orders/{order_id}") as (db, customer):
+        with scope.signed_in(f"/orders/{order_id}") as (db, customer):
             order = _order(db, customer, order_id)
             cancellable = orders.is_cancellable(order, window=settings.cancel_window)
             deadline = order.placed_at + settings.cancel_window
@@ -396,7 +367,7 @@ def create_shop(
     def cancel(order_id: int) -> ResponseReturnValue:
         back = url_for("shop.order_page", order_id=_known(order_id))
         try:
-            with signed_in(back) as (db, customer):
+            with scope.signed_in(back) as (db, customer):
                 orders.cancel_order(db, customer.id, order_id, window=settings.cancel_window,
                                     channel=Channel.WEB)  # fmt: skip
         except OrderNotFound:
@@ -412,7 +383,7 @@ def create_shop(
         raw = request.form.get("quantity", "")
         quantity = int(raw) if re.fullmatch(r"[0-9]{1,4}", raw) else 0
         try:
-            with signed_in(back) as (db, customer):
+            with scope.signed_in(back) as (db, customer):
                 made = returns.start_return(db, customer.id, order_id,
                                             line_id if 0 < line_id <= MAX_ID else 0, quantity,
                                             channel=Channel.WEB,
@@ -429,7 +400,7 @@ def create_shop(
     @bp.post("/orders/<int:order_id>/reorder")
     def reorder(order_id: int) -> ResponseReturnValue:
         try:
-            with signed_in("/orders") as (db, customer):
+            with scope.signed_in("/orders") as (db, customer):
                 copied = orders.copy_order_to_cart(db, customer.id, _known(order_id),
                                                    channel=Channel.WEB,
                                                    max_quantity=settings.max_quantity)  # fmt: skip
