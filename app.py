@@ -939,7 +939,7 @@ def transcribe(ctx: click.Context, wav: Path, alternatives: int) -> None:
     from catalog.service import active_products
     from nlu.asr import recognizer_for
     from nlu.audio import AudioError, read_wav
-    from skill.interaction_model import build_model
+    from skill.interaction.model import build_model
     from skill.local import understanding
     from skill.speech_domain import domain_bias
 
@@ -1106,7 +1106,7 @@ def test_dialogs(ctx: click.Context, paths: tuple[Path, ...], verbose: bool) -> 
     Prints every failing turn with what was expected and what happened, and ends with
     "N passed, N failed"; the exit code is 1 when anything failed.
     """
-    from skill.dialogs import ConversationOutcome, run_files, summary
+    from devtools.dialogs import ConversationOutcome, run_files, summary
 
     def progress(outcome: ConversationOutcome) -> None:
         if verbose:
@@ -1168,7 +1168,7 @@ def simulate(ctx: click.Context, utterances: tuple[str, ...], user: str | None,
     intents, slots and paths. With UTTERANCES (e.g. "reorder coffee" "yes") the turns
     run in one session and the command exits.
     """
-    from skill.simulator import (
+    from devtools.simulator import (
         HISTORY_FILE,
         Console,
         HttpTarget,
@@ -1177,7 +1177,7 @@ def simulate(ctx: click.Context, utterances: tuple[str, ...], user: str | None,
         Target,
         outcome_json,
     )
-    from skill.simulator import replay as replay_file
+    from devtools.simulator import replay as replay_file
 
     settings = _settings(ctx)
 
@@ -1188,7 +1188,7 @@ def simulate(ctx: click.Context, utterances: tuple[str, ...], user: str | None,
     logging.getLogger("voicecart").setLevel(max(logging.WARNING, logging.getLogger().level))
     logging.getLogger("alembic").setLevel(logging.WARNING)
     if replay is not None:
-        from skill.dialogs import summary
+        from devtools.dialogs import summary
 
         stages = DialogStages(settings)
         try:
@@ -1263,7 +1263,7 @@ def _local_target(
     from account_link.accounts import customer_by_email
     from account_link.identity import demo_shopper
     from account_link.tokens import TokenState, check_access_token, issue_access_token
-    from skill.simulator import LocalTarget
+    from devtools.simulator import LocalTarget
 
     sessions = _prepare_database(settings)
     quiet = logging.getLogger("voicecart")
@@ -1314,9 +1314,9 @@ def export_model(ctx: click.Context, out: Path, check: bool) -> None:
     """Write the Alexa skill package (manifest and en-US model) from the active catalogue."""
     from catalog.matching import CatalogMatcher
     from catalog.service import active_products
-    from skill.export import render_package, write_package
-    from skill.interaction_model import CatalogEntry, build_model
-    from skill.model_lint import lint_model
+    from skill.interaction.export import render_package, write_package
+    from skill.interaction.lint import lint_model
+    from skill.interaction.model import CatalogEntry, build_model
 
     settings = _settings(ctx)
     sessions = _prepare_database(settings)

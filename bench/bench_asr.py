@@ -39,7 +39,7 @@ from nlu.lm import Bias  # noqa: E402
 from nlu.parser import IntentParser, Parse  # noqa: E402
 from nlu.trained import TrainedParser  # noqa: E402
 from nlu.training import general_english  # noqa: E402
-from skill.interaction_model import PRODUCT_TYPE, build_model  # noqa: E402
+from skill.interaction.model import PRODUCT_TYPE, build_model  # noqa: E402
 from skill.speech_domain import domain_bias  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "tests"))

@@ -57,7 +57,7 @@ from nlu.engine import NluEngine  # noqa: E402
 from nlu.parser import IntentParser, Parse, ProductResolver, normalize_utterance  # noqa: E402
 from nlu.trained import TrainedParser  # noqa: E402
 from nlu.training import general_english  # noqa: E402
-from skill.interaction_model import PRODUCT_TYPE, build_model  # noqa: E402
+from skill.interaction.model import PRODUCT_TYPE, build_model  # noqa: E402
 from skill.local import LocalDialogue  # noqa: E402
 
 INSTACART = ROOT.parent / "shared" / "data" / "instacart" / "products.csv"

@@ -45,7 +45,7 @@ from nlu.parser import FALLBACK, IntentParser, Parse, normalize_utterance
 from nlu.spelling import FrameSpeller
 from nlu.trained import TrainedParser, TrainingReport, frame_word_counts
 from nlu.training import general_english
-from skill.interaction_model import PRODUCT_TYPE, build_model
+from skill.interaction.model import PRODUCT_TYPE, build_model
 from skill.local_session import end_session, keep_session, open_session
 from skill.scope import TurnScope, turn_scope
 from skill.speech import plain_text

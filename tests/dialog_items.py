@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from app import DialogStages
-from skill.dialogs import ConversationSpec, DialogFileError, load_dialogs, run_conversation
+from devtools.dialogs import ConversationSpec, DialogFileError, load_dialogs, run_conversation
 
 _STAGES = pytest.StashKey[DialogStages]()
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import soxr
 
+from devtools.dialogs import speak_wav
 from nlu.audio import write_wav
-from skill.dialogs import speak_wav
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ import pytest
 from test_cli import voicecart
 
 from app import DialogStages
-from skill.dialogs import DialogFileError, load_dialogs, run_conversation, run_files, summary
+from devtools.dialogs import DialogFileError, load_dialogs, run_conversation, run_files, summary
 
 ROOT = Path(__file__).resolve().parents[1]
 

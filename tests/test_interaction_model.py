@@ -11,8 +11,8 @@ import pytest
 from catalog.demo import read_demo_rows
 from nlu.errors import ModelError
 from nlu.model import IntentDef, InteractionModel, SlotDef
-from skill.export import render_package
-from skill.interaction_model import (
+from skill.interaction.export import render_package
+from skill.interaction.model import (
     CUSTOM_INTENTS,
     INVOCATION_NAME,
     MAX_PRODUCT_SLOT_VALUES,

@@ -8,8 +8,8 @@ from pathlib import Path
 from test_cli import voicecart
 
 from nlu.model import IntentDef, InteractionModel, SlotDef, SlotTypeDef, SlotValue
-from skill.interaction_model import build_model
-from skill.model_lint import lint_model
+from skill.interaction.lint import lint_model
+from skill.interaction.model import build_model
 
 ITEM = SlotDef("item", "PRODUCT")
 VALUES = (SlotValue("A1", "bananas"), SlotValue("A2", "x" * 141),

@@ -18,7 +18,7 @@ from catalog.matching import Decision, match_text
 from catalog.quantity import split_quantity
 from nlu.engine import NluEngine
 from nlu.parser import FALLBACK, IntentParser, normalize_utterance, spoken_digits, spoken_number
-from skill.interaction_model import build_model
+from skill.interaction.model import build_model
 
 PRODUCTS = ["bananas", "paper towels", "whole milk", "coffee", "dish soap", "eggs", "oat milk",
             "greek yogurt", "toilet paper", "orange juice", "dog food", "spinach",

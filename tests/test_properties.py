@@ -74,7 +74,7 @@ from nlu.parser import (
 from nlu.spelling import FrameSpeller
 from nlu.trained import TrainedParser, frame_word_counts
 from nlu.training import general_english
-from skill.interaction_model import PRODUCT_TYPE, build_model
+from skill.interaction.model import PRODUCT_TYPE, build_model
 
 T = TypeVar("T")
 E = TypeVar("E", bound=Exception)

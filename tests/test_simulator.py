@@ -30,7 +30,7 @@ from account_link.voice_codes import set_voice_code
 from app import Settings, make_engine, make_sessions, seed_demo, upgrade_database
 from catalog.db import utcnow
 from catalog.models import Product
-from skill.simulator import (
+from devtools.simulator import (
     COMMANDS,
     HISTORY_LENGTH,
     Completer,

@@ -19,7 +19,7 @@ from nlu.parser import FALLBACK, IntentParser, Parse, normalize_utterance
 from nlu.spelling import FrameSpeller
 from nlu.trained import TrainedParser, frame_word_counts, training_data
 from nlu.training import general_english
-from skill.interaction_model import build_model
+from skill.interaction.model import build_model
 from skill.local import (
     as_product_reorder,
     as_reorder,

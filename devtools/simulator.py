@@ -54,7 +54,7 @@ from catalog.db import utcnow
 from catalog.demo import read_demo_rows
 from catalog.errors import CatalogError
 from catalog.models import Product
-from skill.dialogs import (
+from devtools.dialogs import (
     ConversationOutcome,
     ConversationSpec,
     DialogFileError,
@@ -64,7 +64,7 @@ from skill.dialogs import (
     run_conversation,
     run_files,
 )
-from skill.interaction_model import BUILTIN_INTENTS, CUSTOM_INTENTS
+from skill.interaction.model import BUILTIN_INTENTS, CUSTOM_INTENTS
 from skill.local import LocalDialogue, LocalReply
 from skill.prompts import money as money_text
 
@@ -434,7 +434,7 @@ class Recording:
 def load_recording(path: Path) -> Recording | None:
     """Read and check a recording; ``None`` for a file without ``version`` (a dialogue-test
     file, or a recording of format 1), which replays as a dialogue test. Every problem is a
-    :class:`~skill.dialogs.DialogFileError`."""
+    :class:`~devtools.dialogs.DialogFileError`."""
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from nlu.model import SLOT_REF, InteractionModel
 from nlu.parser import IntentParser
-from skill.interaction_model import (
+from skill.interaction.model import (
     MAX_PRODUCT_SLOT_VALUES,
     MAX_SLOT_VALUE_CHARS,
     MIN_SAMPLES_PER_INTENT,

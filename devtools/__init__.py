@@ -1,0 +1,6 @@
+"""Development tools on top of the local channel: the YAML dialogue-test runner and the
+console simulator.
+
+Not part of serving: ``voicecart test-dialogs`` and ``voicecart simulate`` (and the
+tests) use it. May import every project package; none of them imports ``devtools``.
+"""
