@@ -57,9 +57,10 @@ from account_link.demo import record_past_order  # noqa: E402
 from account_link.identity import demo_shopper  # noqa: E402
 from account_link.models import Channel, Customer, Order  # noqa: E402
 from account_link.tokens import issue_access_token  # noqa: E402
-from app import Settings, make_engine, make_sessions  # noqa: E402
 from catalog.db import utcnow  # noqa: E402
 from catalog.models import Product  # noqa: E402
+from voicecart.database import make_engine, make_sessions  # noqa: E402
+from voicecart.settings import Settings  # noqa: E402
 
 DEFAULT_BASELINE = "81a14dc8f4eef48d1b0c5c4df702feae318ee06d"
 """The last commit before read-only turns: every turn claimed its request and committed."""

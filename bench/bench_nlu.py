@@ -43,15 +43,7 @@ from rapidfuzz.distance import Levenshtein  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from account_link.identity import demo_shopper  # noqa: E402
-from app import (  # noqa: E402
-    Settings,
-    create_app,
-    make_engine,
-    make_sessions,
-    seed_demo,
-    upgrade_database,
-    wiring,
-)
+from app import create_app, wiring  # noqa: E402
 from nlu.asr import GENERAL_WEIGHT, LANGUAGE_WEIGHT, PocketSphinxRecognizer  # noqa: E402
 from nlu.engine import NluEngine  # noqa: E402
 from nlu.parser import IntentParser, Parse, ProductResolver, normalize_utterance  # noqa: E402
@@ -59,6 +51,8 @@ from nlu.trained import TrainedParser  # noqa: E402
 from nlu.training import general_english  # noqa: E402
 from skill.interaction.model import PRODUCT_TYPE, build_model  # noqa: E402
 from skill.local import LocalDialogue  # noqa: E402
+from voicecart.database import make_engine, make_sessions, seed_demo, upgrade_database  # noqa: E402
+from voicecart.settings import Settings  # noqa: E402
 
 INSTACART = ROOT.parent / "shared" / "data" / "instacart" / "products.csv"
 

@@ -35,16 +35,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 import alexa  # noqa: E402
 from plots import bar_chart  # noqa: E402
 
-from app import (  # noqa: E402
-    Settings,
-    create_app,
-    make_engine,
-    make_sessions,
-    seed_demo,
-    upgrade_database,
-    wiring,
-)
+from app import create_app, wiring  # noqa: E402
 from skill._oscrypto_compat import ensure_oscrypto_importable  # noqa: E402
+from voicecart.database import make_engine, make_sessions, seed_demo, upgrade_database  # noqa: E402
+from voicecart.settings import Settings  # noqa: E402
 
 READ_ONLY_TARGET = 3.0
 """A read-only turn's p50 may be at most this many times the bare skill's."""

@@ -4,9 +4,10 @@ A file sets the scene (who is speaking, their cart, their past orders, stock lev
 holds conversations; each turn says one thing (``say``, ``speak``, ``wav``, ``launch``,
 ``intent`` with ``slots``, ``end``) and expects things of the reply and of the database.
 Every conversation runs on a fresh copy of the demo database (the caller provides the
-:class:`Stage`), through :class:`~skill.local.LocalDialogue`, the same path as
-``/api/v1/text`` and ``/api/v1/voice``. ``voicecart test-dialogs`` and the pytest plugin
-in ``tests/conftest.py`` both run files with :func:`run_conversation`.
+:class:`Stage`; :class:`devtools.stages.DialogStages` makes them), through
+:class:`~skill.local.LocalDialogue`, the same path as ``/api/v1/text`` and
+``/api/v1/voice``. ``voicecart test-dialogs`` and the pytest plugin in
+``tests/conftest.py`` both run files with :func:`run_conversation`.
 """
 
 from __future__ import annotations

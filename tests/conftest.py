@@ -19,15 +19,9 @@ from pgserver import PgServer, PostgresUnavailable
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import (
-    Settings,
-    create_app,
-    make_engine,
-    make_sessions,
-    seed_demo,
-    upgrade_database,
-    wiring,
-)
+from app import create_app, wiring
+from voicecart.database import make_engine, make_sessions, seed_demo, upgrade_database
+from voicecart.settings import Settings
 
 OAUTH_SECRET = "test-client-secret"
 OAUTH_REDIRECT = "https://pitangui.amazon.com/api/skill/link/M2TESTVENDOR"

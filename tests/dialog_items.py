@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from app import DialogStages
 from devtools.dialogs import ConversationSpec, DialogFileError, load_dialogs, run_conversation
+from devtools.stages import DialogStages
 
 _STAGES = pytest.StashKey[DialogStages]()
 

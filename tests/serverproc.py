@@ -26,7 +26,7 @@ def _free_port() -> int:
 
 
 def cli_command(*args: str) -> list[str]:
-    return [sys.executable, "-c", "import app; app.main()", *args]
+    return [sys.executable, "-m", "voicecart", *args]
 
 
 class Server:

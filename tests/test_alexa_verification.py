@@ -17,9 +17,10 @@ import pytest
 from flask.testing import FlaskClient
 from signing import CERT_URL, SigningChain, make_chain
 
-from app import Settings, create_app, wiring
+from app import create_app, wiring
 from skill import webservice
 from skill.webservice import AlexaSignatureVerifier
+from voicecart.settings import Settings
 
 
 @pytest.fixture(scope="module")

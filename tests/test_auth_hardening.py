@@ -34,8 +34,9 @@ from account_link.errors import InvalidSignUp
 from account_link.models import Customer, OAuthCode, OAuthToken, OutboxMessage
 from account_link.oauth import OAuthSettings, refresh_token_expired
 from account_link.voice_codes import CodeOutcome, VoiceCodePolicy, check_code, set_voice_code
-from app import Settings, create_app, wiring
+from app import create_app, wiring
 from catalog.db import utcnow
+from voicecart.settings import Settings
 
 LAYLA = "https://layla.amazon.com/api/skill/link/M2TESTVENDOR"
 PASSWORD = "correct horse battery"

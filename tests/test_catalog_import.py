@@ -370,7 +370,7 @@ def test_cli_prints_a_broken_side_file_as_one_line(tmp_path: Path) -> None:
     path = _write(tmp_path, "products.csv", "product_id,product_name,aisle_id,department_id\n"
                                             "1,Seltzer,1,7\n")  # fmt: skip
     result = subprocess.run(
-        [sys.executable, "-c", "import app; app.main()", "catalog", "import", str(path),
+        [sys.executable, "-m", "voicecart", "catalog", "import", str(path),
          "--format", "instacart"],
         capture_output=True, text=True, timeout=120, check=False,
         env={**os.environ, "VOICECART_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",

@@ -117,10 +117,10 @@ def test_old_revisions_are_removed_and_a_broken_folder_is_rebuilt(
 
 def test_catalog_index_command_builds_the_current_revision(tmp_path: Path) -> None:
     env = {**os.environ, "VOICECART_INSTANCE_DIR": str(tmp_path)}
-    seeded = subprocess.run([sys.executable, "-m", "app", "seed", "--demo"], env=env,
+    seeded = subprocess.run([sys.executable, "-m", "voicecart", "seed", "--demo"], env=env,
                             cwd=ROOT, capture_output=True, text=True, check=False)  # fmt: skip
     assert seeded.returncode == 0, seeded.stderr
-    built = subprocess.run([sys.executable, "-m", "app", "catalog", "index"], env=env,
+    built = subprocess.run([sys.executable, "-m", "voicecart", "catalog", "index"], env=env,
                            cwd=ROOT, capture_output=True, text=True, check=False)  # fmt: skip
     assert built.returncode == 0, built.stderr
     assert "catalogue index: 318 products in" in built.stdout

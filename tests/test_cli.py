@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def voicecart(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", "import app; app.main()", *args],
+        [sys.executable, "-m", "voicecart", *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -123,7 +123,8 @@ def test_transcribe_without_any_model_download(tmp_path: Path, espeak: str) -> N
 
 
 def test_token_prints_a_working_access_token(tmp_path: Path) -> None:
-    from app import Settings, create_app, wiring
+    from app import create_app, wiring
+    from voicecart.settings import Settings
 
     env = {"VOICECART_DATABASE_URL": f"sqlite:///{tmp_path / 'token.db'}"}
     assert voicecart("seed", "--demo", env=env).returncode == 0
@@ -147,8 +148,9 @@ def test_returns_receive_puts_stock_back_once(tmp_path: Path) -> None:
     from account_link.identity import demo_shopper
     from account_link.models import Channel
     from account_link.returns import start_return
-    from app import Settings, make_engine, make_sessions
     from catalog.models import Product
+    from voicecart.database import make_engine, make_sessions
+    from voicecart.settings import Settings
 
     env = {"VOICECART_DATABASE_URL": f"sqlite:///{tmp_path / 'ret.db'}"}
     assert voicecart("seed", "--demo", env=env).returncode == 0

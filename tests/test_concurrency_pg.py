@@ -23,8 +23,9 @@ from sqlalchemy import func, select
 from account_link.carts import add_item
 from account_link.models import Channel, Customer, Order, OrderLine
 from account_link.tokens import issue_access_token
-from app import Settings, make_engine, make_sessions
 from catalog.models import Product
+from voicecart.database import make_engine, make_sessions
+from voicecart.settings import Settings
 
 pytestmark = pytest.mark.server
 SKU, STOCK, SHOPPERS = "VC-10001", 10, 50

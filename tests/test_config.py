@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app import ConfigError, Settings
+from voicecart.settings import ConfigError, Settings
 
 
 def test_defaults_are_secure_and_embedded() -> None:

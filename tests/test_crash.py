@@ -25,8 +25,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from account_link.carts import add_item, view_cart
 from account_link.models import Channel, Customer, Order, OutboxMessage
 from account_link.tokens import issue_access_token
-from app import Settings, make_engine, make_sessions
 from catalog.models import Product
+from voicecart.database import make_engine, make_sessions
+from voicecart.settings import Settings
 
 pytestmark = pytest.mark.server
 

@@ -18,16 +18,10 @@ from sqlalchemy import func, select
 
 from account_link.models import Customer, Order, OrderLine
 from account_link.tokens import issue_access_token
-from app import (
-    Settings,
-    create_app,
-    make_engine,
-    make_sessions,
-    seed_demo,
-    upgrade_database,
-    wiring,
-)
+from app import create_app, wiring
 from catalog.models import Product
+from voicecart.database import make_engine, make_sessions, seed_demo, upgrade_database
+from voicecart.settings import Settings
 
 SKUS = ("VC-10001", "VC-10002", "VC-10003")
 

@@ -509,7 +509,7 @@ def test_wheel_holds_every_file_the_server_reads(wheel: zipfile.ZipFile) -> None
 
 def test_wheel_entry_point_and_runtime_requirements(wheel: zipfile.ZipFile) -> None:
     info = next(n for n in wheel.namelist() if n.endswith(".dist-info/entry_points.txt"))
-    assert re.search(r"^voicecart = app:main$", wheel.read(info).decode(), re.MULTILINE)
+    assert re.search(r"^voicecart = voicecart\.cli:main$", wheel.read(info).decode(), re.MULTILINE)
     meta = next(n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))
     requires = Parser().parsestr(wheel.read(meta).decode()).get_all("Requires-Dist") or []
     runtime = [r for r in requires if "extra ==" not in r]

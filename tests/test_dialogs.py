@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from test_cli import voicecart
 
-from app import DialogStages
 from devtools.dialogs import DialogFileError, load_dialogs, run_conversation, run_files, summary
+from devtools.stages import DialogStages
 
 ROOT = Path(__file__).resolve().parents[1]
 

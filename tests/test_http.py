@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from account_link import carts
 from account_link.identity import demo_shopper
-from app import Settings, create_app, wiring
+from app import create_app, wiring
+from voicecart.settings import Settings
 
 
 @pytest.mark.parametrize(

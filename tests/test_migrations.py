@@ -9,8 +9,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
 import skill.local_session  # noqa: F401  (its table is part of the schema)
-from app import Settings, upgrade_database
 from catalog.db import Base
+from voicecart.database import upgrade_database
+from voicecart.settings import Settings
 
 
 def test_upgrade_creates_the_instance_folder(tmp_path: Path) -> None:

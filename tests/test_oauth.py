@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from account_link.models import OAuthCode, OAuthToken
 from account_link.tokens import token_hash
-from app import Settings, create_app, wiring
+from app import create_app, wiring
+from voicecart.settings import Settings
 
 
 def _tokens(client: FlaskClient, **authorize_extra: str) -> dict[str, object]:

@@ -30,10 +30,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from account_link.claims import Claim
 from account_link.identity import demo_shopper
-from app import Settings, wiring
+from app import wiring
 from skill import handlers, once, prompts
 from skill.scope import is_write
 from skill.turn import turn_of
+from voicecart.settings import Settings
 
 WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|MERGE)\b", re.IGNORECASE)
 

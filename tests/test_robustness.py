@@ -26,9 +26,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from account_link import carts, orders
 from account_link.models import Channel, Customer
-from app import ConfigError, Settings, _secret_key, printable
 from catalog.models import Product
 from skill.speech import plain_text
+from voicecart.cli.output import printable
+from voicecart.settings import ConfigError, Settings, load_secret_key
 from web.jsonbody import MalformedJson, document_problem, load_json
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,7 +54,7 @@ def test_secret_key_created_by_a_rival_between_check_and_create_is_used(
         return real_exists(self, **kwargs)
 
     monkeypatch.setattr(Path, "exists", exists_then_rival_writes)
-    assert _secret_key(settings) == rival
+    assert load_secret_key(settings) == rival
 
 
 def _boot_together(settings: Settings, workers: int) -> tuple[list[str], list[BaseException]]:
@@ -64,7 +65,7 @@ def _boot_together(settings: Settings, workers: int) -> tuple[list[str], list[Ba
     def boot() -> None:
         start.wait()
         try:
-            keys.append(_secret_key(settings))
+            keys.append(load_secret_key(settings))
         except BaseException as exc:
             failures.append(exc)
 
@@ -88,7 +89,7 @@ def test_workers_starting_together_share_one_key(tmp_path: Path) -> None:
 def test_an_empty_key_file_is_a_clear_error_not_an_empty_key(tmp_path: Path) -> None:
     (tmp_path / "secret_key").write_text("\n")
     with pytest.raises(ConfigError, match="secret_key"):
-        _secret_key(_fresh(tmp_path))
+        load_secret_key(_fresh(tmp_path))
 
 
 # ------------------------------------------------------------------ request bodies
@@ -254,7 +255,7 @@ def _token(client: FlaskClient) -> str:
 
 
 def _voicecart(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "import app; app.main()", *args],
+    return subprocess.run([sys.executable, "-m", "voicecart", *args],
                           capture_output=True, text=True, timeout=120, check=False,
                           env={**os.environ, **env}, cwd=ROOT)  # fmt: skip
 

@@ -27,7 +27,6 @@ from account_link.orders import customer_orders
 from account_link.returns import start_return
 from account_link.tokens import issue_access_token
 from account_link.voice_codes import set_voice_code
-from app import Settings, make_engine, make_sessions, seed_demo, upgrade_database
 from catalog.db import utcnow
 from catalog.models import Product
 from devtools.simulator import (
@@ -42,6 +41,8 @@ from devtools.simulator import (
     to_yaml,
     write_history,
 )
+from voicecart.database import make_engine, make_sessions, seed_demo, upgrade_database
+from voicecart.settings import Settings
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
@@ -73,7 +74,7 @@ def test_scripted_turns_show_every_part_of_the_turn(env: dict[str, str]) -> None
 def test_interactive_commands_and_mistakes(env: dict[str, str], tmp_path: Path) -> None:
     typed = "\n".join([":help", ":launch", ":intent ReadCartIntent", ":intent", ":wav nope.wav",
                        ":bogus", "add eggs", ":new", ":end", ":quit", "never sent"])  # fmt: skip
-    result = subprocess.run([sys.executable, "-c", "import app; app.main()", "simulate"],
+    result = subprocess.run([sys.executable, "-m", "voicecart", "simulate"],
                             input=typed, capture_output=True, text=True, cwd=ROOT,
                             env={**os.environ, **env}, timeout=120, check=False)  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -116,7 +117,7 @@ def test_json_is_one_object_per_turn_per_line(env: dict[str, str]) -> None:
 
 def test_json_from_a_pipe_keeps_prompts_and_messages_off_stdout(env: dict[str, str]) -> None:
     typed = "\n".join([":help", "what's in my cart", ":new", ":launch", ":quit"])
-    result = subprocess.run([sys.executable, "-c", "import app; app.main()", "simulate", "--json"],
+    result = subprocess.run([sys.executable, "-m", "voicecart", "simulate", "--json"],
                             input=typed, capture_output=True, text=True, cwd=ROOT,
                             env={**os.environ, **env}, timeout=120, check=False)  # fmt: skip
     assert result.returncode == 0, result.stderr

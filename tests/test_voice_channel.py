@@ -15,8 +15,9 @@ from flask.testing import FlaskClient
 from oauthflow import exchange, sign_up_and_allow
 from sqlalchemy import event
 
-from app import Settings, create_app, wiring
+from app import create_app, wiring
 from nlu.audio import write_wav
+from voicecart.settings import Settings
 
 
 def _token_for(client: FlaskClient) -> str:

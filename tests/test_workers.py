@@ -19,7 +19,8 @@ from serverproc import Server
 from account_link.identity import demo_shopper
 from account_link.models import Customer
 from account_link.tokens import issue_access_token
-from app import Settings, make_engine, make_sessions
+from voicecart.database import make_engine, make_sessions
+from voicecart.settings import Settings
 
 pytestmark = pytest.mark.server
 
