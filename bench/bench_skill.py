@@ -36,6 +36,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 import alexa  # noqa: E402
 from plots import bar_chart  # noqa: E402
 
+from account_link.identity import demo_shopper  # noqa: E402
+from account_link.tokens import issue_access_token  # noqa: E402
 from app import (  # noqa: E402
     Settings,
     create_app,
@@ -45,8 +47,6 @@ from app import (  # noqa: E402
     upgrade_database,
     wiring,
 )
-from account_link.identity import demo_shopper  # noqa: E402
-from account_link.tokens import issue_access_token  # noqa: E402
 from catalog.demo import read_demo_rows  # noqa: E402
 from skill._oscrypto_compat import ensure_oscrypto_importable  # noqa: E402
 
@@ -139,9 +139,7 @@ class Linked:
     def launch(self) -> dict[str, Any]:
         return alexa.launch(access_token=self.token)
 
-    def intent(
-        self, name: str, slots: dict[str, str] | None = None, **kw: Any
-    ) -> dict[str, Any]:
+    def intent(self, name: str, slots: dict[str, str] | None = None, **kw: Any) -> dict[str, Any]:
         return alexa.intent(name, slots, access_token=self.token, **kw)
 
 
