@@ -472,11 +472,6 @@ class CatalogMatcher:
             memory = self._memory = _MatchMemory(index)
         return memory
 
-    def invalidate(self) -> None:
-        """Forget the index; the next match loads or rebuilds it."""
-        with self._lock:
-            self._index, self._revision = None, None
-
     def index(self, session: Session) -> ProductIndex:
         """The index of the active catalogue, for the catalogue revision ``session`` sees
         (or, with a folder, the newest one ready)."""
