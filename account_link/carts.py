@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from account_link.errors import NotInCart, QuantityOutOfRange
 from account_link.models import Cart, CartLine, Channel
@@ -84,8 +84,16 @@ def cart_for_update(session: Session, customer_id: int) -> Cart:
 
 
 def view_cart(session: Session, customer_id: int) -> CartView:
-    """A snapshot; reading never writes (a shopper with no cart yet has an empty one)."""
-    cart = session.scalar(select(Cart).where(Cart.customer_id == customer_id))
+    """A snapshot; reading never writes (a shopper with no cart yet has an empty one).
+    The cart, its lines and their products come in one query (a turn that reads the
+    cart makes few others)."""
+    cart = (
+        session.execute(
+            select(Cart).where(Cart.customer_id == customer_id).options(joinedload(Cart.lines))
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
     if cart is None:
         return CartView(customer_id, version=0, updated_via=Channel.SEED.value, lines=())
     return CartView(

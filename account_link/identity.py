@@ -30,9 +30,13 @@ def resolve_alexa_user(
     if access_token:
         return check_access_token(session, access_token).customer
     if alexa_user_id:
-        link = session.scalar(select(AlexaLink).where(AlexaLink.alexa_user_id == alexa_user_id))
-        if link is not None:
-            return link.customer
+        linked = session.scalar(  # the customer in the same query as the link
+            select(Customer)
+            .join(AlexaLink, AlexaLink.customer_id == Customer.id)
+            .where(AlexaLink.alexa_user_id == alexa_user_id)
+        )
+        if linked is not None:
+            return linked
     if demo_for_unlinked:
         return demo_shopper(session)
     return None

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from account_link.carts import add_item, cart_for_update, check_quantity, touch
 from account_link.claims import claim
@@ -383,12 +383,16 @@ def checkout_cart(
 
 
 def latest_order(session: Session, customer_id: int) -> Order | None:
-    return session.scalar(
-        select(Order)
-        .where(Order.customer_id == customer_id)
-        .order_by(Order.placed_at.desc(), Order.id.desc())
-        .options(selectinload(Order.lines))
-        .limit(1)
+    return (
+        session.scalars(
+            select(Order)
+            .where(Order.customer_id == customer_id)
+            .order_by(Order.placed_at.desc(), Order.id.desc())
+            .options(joinedload(Order.lines))  # one query: the order and its lines
+            .limit(1)
+        )
+        .unique()
+        .first()
     )
 
 
@@ -428,7 +432,9 @@ def history_prior(stats: dict[int, PurchaseStat], now: datetime | None = None) -
         age_days = max(0.0, (now - stat.last_bought).total_seconds()) / 86400.0
         raw[pid] = stat.orders * (0.5 + 0.5 * math.pow(0.5, age_days / HISTORY_HALF_LIFE_DAYS))
     top = max(raw.values())
-    return {pid: value / top for pid, value in raw.items()} if top > 0 else {}
+    # To a thousandth: finer says nothing about what one buys, and the same history
+    # then gives the same prior all day long, so its matches can be remembered.
+    return {pid: round(value / top, 3) for pid, value in raw.items()} if top > 0 else {}
 
 
 LIFE_CYCLE = (OrderStatus.PLACED, OrderStatus.PACKED, OrderStatus.SHIPPED, OrderStatus.DELIVERED)

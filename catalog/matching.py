@@ -16,10 +16,12 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 from rapidfuzz import fuzz
 from sqlalchemy import select
@@ -30,6 +32,8 @@ from catalog.models import Product
 from catalog.normalize import normalize, singular, tokens
 from catalog.quantity import QuantityPhrase, split_quantity, strip_carriers, without_purpose
 from catalog.revision import current_revision
+
+_T = TypeVar("_T")
 
 log = logging.getLogger("voicecart.catalog")
 
@@ -403,6 +407,42 @@ def build_index_folder(session: Session, root: Path) -> tuple[Path, ProductIndex
     return target, ProductIndex.load(target)
 
 
+MATCH_MEMORY = 1024
+"""Matches remembered per catalogue index (a few MB): a shopper's next turn often names
+the same words again ("how much is the oat milk", then "add oat milk"; a choice after
+a question; a retried request), and a match is a pure function of the index, the words
+and the shopper's history."""
+
+
+class _MatchMemory:
+    """The latest :data:`MATCH_MEMORY` matches of one index, least recently used out."""
+
+    def __init__(self, index: ProductIndex) -> None:
+        self.index = index
+        self.lock = threading.Lock()
+        self.results: OrderedDict[Hashable, Any] = OrderedDict()
+
+    def recall(self, key: Hashable, compute: Callable[[], _T]) -> _T:
+        with self.lock:
+            found = self.results.get(key, _MISSING)
+            if found is not _MISSING:
+                self.results.move_to_end(key)
+                return cast(_T, found)
+        value = compute()  # outside the lock: matches run in parallel
+        with self.lock:
+            self.results[key] = value
+            if len(self.results) > MATCH_MEMORY:
+                self.results.popitem(last=False)
+        return value
+
+
+_MISSING = object()
+
+
+def _prior_key(prior: Mapping[int, float] | None) -> frozenset[tuple[int, float]] | None:
+    return frozenset(prior.items()) if prior else None
+
+
 class CatalogMatcher:
     """Fuzzy product matching over the active catalogue.
 
@@ -423,11 +463,14 @@ class CatalogMatcher:
         self._revision: int | None = None
         self._building: threading.Thread | None = None
         self._next_build = 0.0
+        self._memory: _MatchMemory | None = None
 
-    def invalidate(self) -> None:
-        """Forget the index; the next match loads or rebuilds it."""
-        with self._lock:
-            self._index, self._revision = None, None
+    def _remembered(self, index: ProductIndex) -> _MatchMemory:
+        """The match memory of ``index`` (a new catalogue revision starts afresh)."""
+        memory = self._memory
+        if memory is None or memory.index is not index:
+            memory = self._memory = _MatchMemory(index)
+        return memory
 
     def index(self, session: Session) -> ProductIndex:
         """The index of the active catalogue, for the catalogue revision ``session`` sees
@@ -513,13 +556,20 @@ class CatalogMatcher:
         limit: int = 5,
     ) -> MatchResult:
         """Match ``text`` against the active catalogue (see :func:`match_words`)."""
-        return match_words(self.index(session), text, prior=prior, limit=limit)
+        index = self.index(session)
+        return self._remembered(index).recall(
+            ("words", text, _prior_key(prior), limit),
+            lambda: match_words(index, text, prior=prior, limit=limit),
+        )
 
     def match_item(
         self, session: Session, words: str, *, prior: Mapping[int, float] | None = None
     ) -> tuple[QuantityPhrase, MatchResult]:
         """Count, pack and products of a product slot's words (see :func:`match_item`)."""
-        return match_item(self.index(session), words, prior=prior)
+        index = self.index(session)
+        return self._remembered(index).recall(
+            ("item", words, _prior_key(prior)), lambda: match_item(index, words, prior=prior)
+        )
 
     def fit(self, session: Session, words: str) -> float:
         """0-100: how well spoken product words (quantity words dropped) name a product;

@@ -20,7 +20,33 @@ from pathlib import Path
 from typing import Any
 
 from ask_sdk_core.skill import CustomSkill
-from ask_sdk_model import RequestEnvelope
+from ask_sdk_model import (
+    Application,
+    Context,
+    Device,
+    DialogState,
+    Intent,
+    IntentConfirmationStatus,
+    IntentRequest,
+    LaunchRequest,
+    Request,
+    RequestEnvelope,
+    SessionEndedReason,
+    SessionEndedRequest,
+    Slot,
+    SlotConfirmationStatus,
+    User,
+)
+from ask_sdk_model import Session as AlexaSession
+from ask_sdk_model.interfaces.system import SystemState
+from ask_sdk_model.slu.entityresolution import (
+    Resolution,
+    Resolutions,
+    Status,
+    StatusCode,
+    Value,
+    ValueWrapper,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from account_link.models import Channel, Customer
@@ -362,9 +388,7 @@ class LocalTurn:
         envelope = _envelope(parse, matched, attributes, self._access_token, local_id,
                              new_session)  # fmt: skip
         skill = dialogue._skill
-        request = skill.serializer.deserialize(payload=json.dumps(envelope),
-                                               obj_type=RequestEnvelope)  # fmt: skip
-        response_envelope = skill.invoke(request_envelope=request, context=None)
+        response_envelope = skill.invoke(request_envelope=envelope, context=None)
         serialized = skill.serializer.serialize(response_envelope)
         response: dict[str, Any] = serialized if isinstance(serialized, dict) else {}
         if parse.intent == SESSION_ENDED:  # Alexa sends no reply to it; the session is over
@@ -375,8 +399,10 @@ class LocalTurn:
             self.remember_after = (local_id, owner, response)
         else:  # the turn's changes and its session state commit together
             _remember(db, local_id, owner, response)
+        trace = skill.serializer.serialize(envelope)
         return LocalReply(local_id, new_session, note, parse, matched,
-                          dict(response.get("response", {})), envelope, heard,
+                          dict(response.get("response", {})),
+                          trace if isinstance(trace, dict) else {}, heard,
                           dict(response.get("sessionAttributes") or {}))  # fmt: skip
 
 
@@ -537,47 +563,57 @@ def _envelope(
     access_token: str | None,
     session_id: str,
     new_session: bool,
-) -> dict[str, Any]:
-    user: dict[str, Any] = {"userId": f"{LOCAL_APPLICATION_ID}.user"}
-    if access_token:
-        user["accessToken"] = access_token
-    slots: dict[str, Any] = {}
-    for name, value in parse.slots.items():
-        slot: dict[str, Any] = {"name": name, "value": value, "confirmationStatus": "NONE"}
-        if name == "item" and matched is not None:
-            slot["resolutions"] = {"resolutionsPerAuthority": [{
-                "authority": f"amzn1.er-authority.echo-sdk.{LOCAL_APPLICATION_ID}.{PRODUCT_TYPE}",
-                "status": {"code": "ER_SUCCESS_MATCH"},
-                "values": [{"value": {"name": matched["name"], "id": matched["sku"]}}],
-            }]}  # fmt: skip
-        slots[name] = slot
-    request: dict[str, Any] = {
-        "type": "IntentRequest",
-        "requestId": f"voicecart.local.request.{uuid.uuid4()}",
-        "timestamp": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "locale": "en-US",
-    }
-    if parse.intent in (LAUNCH, SESSION_ENDED):
-        request["type"] = parse.intent
-        if parse.intent == SESSION_ENDED:
-            request["reason"] = "USER_INITIATED"
+) -> RequestEnvelope:
+    """The Alexa request this turn would have been, built with ``ask_sdk_model``'s own
+    types: the skill is invoked with it directly, as the SDK's adapters do."""
+    user = User(user_id=f"{LOCAL_APPLICATION_ID}.user", access_token=access_token or None)
+    application = Application(application_id=LOCAL_APPLICATION_ID)
+    request_id = f"voicecart.local.request.{uuid.uuid4()}"
+    now = utcnow().replace(microsecond=0)
+    request: Request
+    if parse.intent == LAUNCH:
+        request = LaunchRequest(request_id=request_id, timestamp=now, locale="en-US")
+    elif parse.intent == SESSION_ENDED:
+        request = SessionEndedRequest(request_id=request_id, timestamp=now, locale="en-US",
+                                      reason=SessionEndedReason.USER_INITIATED)  # fmt: skip
     else:
-        request["dialogState"] = (
-            "IN_PROGRESS" if parse.elicited else "STARTED")  # fmt: skip
-        request["intent"] = {"name": parse.intent, "confirmationStatus": "NONE", "slots": slots}
+        slots = {name: _slot(name, value, matched) for name, value in parse.slots.items()}
+        request = IntentRequest(
+            request_id=request_id, timestamp=now, locale="en-US",
+            dialog_state=DialogState.IN_PROGRESS if parse.elicited else DialogState.STARTED,
+            intent=Intent(name=parse.intent, slots=slots,
+                          confirmation_status=IntentConfirmationStatus.NONE),
+        )  # fmt: skip
     attributes = {k: v for k, v in attributes.items() if k != CLOSEST_KEY}  # this turn's only
     if parse.intent == FALLBACK and parse.alternatives:
         attributes[CLOSEST_KEY] = parse.alternatives[0][0]
-    return {
-        "version": "1.0",
-        "session": {
-            "new": new_session,
-            "sessionId": session_id,
-            "application": {"applicationId": LOCAL_APPLICATION_ID},
-            "attributes": attributes,
-            "user": user,
-        },
-        "context": {"System": {"application": {"applicationId": LOCAL_APPLICATION_ID},
-                               "user": user, "device": {"deviceId": "voicecart.local"}}},
-        "request": request,
-    }  # fmt: skip
+    return RequestEnvelope(
+        version="1.0",
+        session=AlexaSession(
+            new=new_session,
+            session_id=session_id,
+            application=application,
+            attributes=attributes,
+            user=user,
+        ),
+        context=Context(
+            system=SystemState(
+                application=application, user=user, device=Device(device_id="voicecart.local")
+            )
+        ),
+        request=request,
+    )
+
+
+def _slot(name: str, value: str, matched: dict[str, Any] | None) -> Slot:
+    """A slot as Alexa fills it; the product slot resolved to the product the local
+    understanding matched, as entity resolution would."""
+    resolutions = None
+    if name == "item" and matched is not None:
+        authority = f"amzn1.er-authority.echo-sdk.{LOCAL_APPLICATION_ID}.{PRODUCT_TYPE}"
+        resolutions = Resolutions(resolutions_per_authority=[Resolution(
+            authority=authority, status=Status(code=StatusCode.ER_SUCCESS_MATCH),
+            values=[ValueWrapper(value=Value(name=matched["name"], id=matched["sku"]))],
+        )])  # fmt: skip
+    return Slot(name=name, value=value, confirmation_status=SlotConfirmationStatus.NONE,
+                resolutions=resolutions)  # fmt: skip

@@ -78,11 +78,9 @@ class TurnScope:
         return self.writes > 0
 
     def mark_read_only(self) -> None:
-        """The request changes nothing: watch what its connection sends (only a read-only
-        turn's statements are watched; a writing turn pays nothing for it)."""
+        """The request changes nothing: count what its connection sends that is not a
+        plain read."""
         self.read_only = True
-        if self.connection is not None:
-            _watch_connection(self.connection)
 
     def settled_writes(self) -> bool:
         """Send what the ORM still holds (changes not flushed yet are writes too);
@@ -107,31 +105,28 @@ def _bound(session: Session, _transaction: SessionTransaction, connection: Conne
     scope = _CURRENT.get()
     if scope is not None and scope.session is session:
         scope.connection = connection
-        if scope.read_only:
-            _watch_connection(connection)
 
 
 def _sent(
     conn: Connection, _cursor: Any, statement: str, _params: Any, _context: Any, _many: bool
 ) -> None:
     scope = _CURRENT.get()
-    if scope is not None and scope.connection is conn and is_write(statement):
+    if scope is not None and scope.read_only and scope.connection is conn and is_write(statement):
         scope.writes += 1
 
 
-def _watch_connection(connection: Connection) -> None:
-    """Count the writes sent on a read-only turn's connection. The listener is on that
-    connection alone (an engine-wide one would slow every statement of every request)
-    and goes with it when the turn's session closes."""
-    if not event.contains(connection, "before_cursor_execute", _sent):
-        event.listen(connection, "before_cursor_execute", _sent)
-
-
 def _watch(sessions: sessionmaker[Session]) -> None:
-    """Learn each turn's connection as its transaction begins (once per factory)."""
-    if sessions not in _WATCHED:
-        event.listen(sessions, "after_begin", _bound)
-        _WATCHED.add(sessions)
+    """Learn each turn's connection as its transaction begins, and count the writes a
+    read-only turn sends on it (once per factory). The statement listener is the
+    engine's: a per-connection one costs more to add each turn than this check costs
+    each statement."""
+    if sessions in _WATCHED:
+        return
+    event.listen(sessions, "after_begin", _bound)
+    engine = sessions.kw.get("bind")
+    if engine is not None and not event.contains(engine, "before_cursor_execute", _sent):
+        event.listen(engine, "before_cursor_execute", _sent)
+    _WATCHED.add(sessions)
 
 
 @contextmanager

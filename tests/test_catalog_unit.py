@@ -150,13 +150,12 @@ def test_word_order_twins_are_decided_without_asking(isolated: Session) -> None:
     berry.popularity = twin.popularity = 7
     twin.stock = 0
     isolated.flush()
-    matcher.invalidate()  # popularity and stock are not catalogue-revision edits here
-    stocked = matcher.match(isolated, "berry sparkling water")
+    # popularity and stock are not catalogue-revision edits: a new matcher indexes afresh
+    stocked = CatalogMatcher().match(isolated, "berry sparkling water")
     assert stocked.best is not None and stocked.best.product_id == berry.id
     twin.stock, twin.price_cents = 10, 199
     isolated.flush()
-    matcher.invalidate()
-    cheaper = matcher.match(isolated, "berry sparkling water")
+    cheaper = CatalogMatcher().match(isolated, "berry sparkling water")
     assert cheaper.best is not None and cheaper.best.product_id == twin.id
 
 
