@@ -42,7 +42,7 @@ from nlu.training import general_english  # noqa: E402
 from skill.interaction.model import PRODUCT_TYPE, build_model  # noqa: E402
 from skill.speech_domain import domain_bias  # noqa: E402
 
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "support"))
 from speech_corpus import CASES, VOICES, Case, Voice, spoken_cases, synthesise  # noqa: E402
 
 LONG = 2.5

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "support"), str(ROOT / "bench")]
 
 import alexa  # noqa: E402
 import serverproc  # noqa: E402
@@ -275,12 +275,15 @@ def _worktree(rev: str) -> Iterator[Path]:
 def _serve(root: Path, folder: Path, url: str, workers: int) -> Server:
     """``voicecart serve`` from the code in ``root`` (this tree or a baseline worktree)."""
     serverproc.ROOT = root  # Server seeds and serves from its module's ROOT
+    command = serverproc.cli_command
+    if not (root / "voicecart" / "cli").is_dir():  # a revision from before the CLI package
+        serverproc.cli_command = lambda *a: [sys.executable, "-c", "import app; app.main()", *a]
     try:
         return Server(folder, verify=False, VOICECART_DATABASE_URL=url,
                       VOICECART_WORKERS=str(workers), VOICECART_LOG_LEVEL="WARNING",
                       VOICECART_DEMO_SHOPPER_FOR_UNLINKED="0")  # fmt: skip
     finally:
-        serverproc.ROOT = ROOT
+        serverproc.ROOT, serverproc.cli_command = ROOT, command
 
 
 def _measure(

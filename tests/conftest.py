@@ -18,13 +18,11 @@ from flask.testing import FlaskClient
 from pgserver import PgServer, PostgresUnavailable
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
+from testkit import OAUTH_REDIRECT, OAUTH_SECRET, Conversation
 
 from app import create_app, wiring
 from voicecart.database import make_engine, make_sessions, seed_demo, upgrade_database
 from voicecart.settings import Settings
-
-OAUTH_SECRET = "test-client-secret"
-OAUTH_REDIRECT = "https://pitangui.amazon.com/api/skill/link/M2TESTVENDOR"
 
 
 @pytest.fixture(scope="session")
@@ -186,31 +184,6 @@ def session(sessions: sessionmaker[Session]) -> Iterator[Session]:
         yield s
 
 
-class Conversation:
-    """Posts Alexa envelopes to /alexa and carries session attributes between turns."""
-
-    def __init__(self, client: FlaskClient) -> None:
-        self.client = client
-        self.attributes: dict[str, Any] = {}
-        self.last: dict[str, Any] = {}
-
-    def send(self, envelope: dict[str, Any]) -> dict[str, Any]:
-        envelope["session"]["attributes"] = dict(self.attributes)
-        reply = self.client.post("/alexa", json=envelope)
-        assert reply.status_code == 200, reply.get_data(as_text=True)
-        self.last = reply.get_json()
-        self.attributes = alexa.attributes(self.last)
-        if alexa.ends_session(self.last):
-            self.attributes = {}
-        return self.last
-
-    def launch(self) -> str:
-        return alexa.speech(self.send(alexa.launch()))
-
-    def say(self, intent: str, **slots: str | None) -> str:
-        return alexa.speech(self.send(alexa.intent(intent, slots)))
-
-
 @pytest.fixture
 def conversation(client: FlaskClient) -> Conversation:
     return Conversation(client)
@@ -230,12 +203,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     from dialog_items import close_stages
 
     close_stages(config)
-
-
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"]  # fmt: skip
-"""Headless Chromium as the browser tests run it (in containers, without a sandbox)."""
 
 
 @pytest.fixture(scope="module")

@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from testkit import voicecart
 
 from catalog.db import utcnow
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def voicecart(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "voicecart", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-        cwd=ROOT,
-        check=False,
-    )
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from test_cli import voicecart
+from testkit import voicecart
 
 from nlu.model import IntentDef, InteractionModel, SlotDef, SlotTypeDef, SlotValue
 from skill.interaction.lint import lint_model

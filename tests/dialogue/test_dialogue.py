@@ -6,10 +6,10 @@ import re
 
 import alexa
 import pytest
-from conftest import Conversation
 from flask.testing import FlaskClient
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
+from testkit import Conversation
 
 from account_link import carts
 from account_link.identity import demo_shopper

@@ -8,13 +8,12 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any
 
 import alexa
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from oauthflow import linked_token
+from oauthflow import Shopper
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,37 +27,6 @@ from account_link.voice_codes import (
     set_voice_code,
 )
 from catalog.db import utcnow
-
-
-class Shopper:
-    """A signed-up shopper talking to /alexa with their token, turn after turn."""
-
-    def __init__(self, client: FlaskClient, email: str) -> None:
-        self.client = client
-        self.token = linked_token(client, email)
-        self.auth = {"Authorization": f"Bearer {self.token}"}
-        self.attributes: dict[str, Any] = {}
-
-    def add(self, sku: str, quantity: int = 1) -> None:
-        added = self.client.post("/api/v1/cart/lines", json={"sku": sku, "quantity": quantity},
-                                 headers=self.auth)  # fmt: skip
-        assert added.status_code == 201
-
-    def say(self, intent: str, slots: dict[str, str | None] | None = None) -> dict[str, Any]:
-        body = alexa.intent(intent, slots, access_token=self.token, attributes=self.attributes)
-        reply = self.client.post("/alexa", json=body)
-        assert reply.status_code == 200
-        data: dict[str, Any] = reply.get_json()
-        self.attributes = alexa.attributes(data)
-        return data
-
-    def orders(self) -> list[dict[str, Any]]:
-        return list(self.client.get("/api/v1/orders", headers=self.auth).get_json()["orders"])
-
-    def set_code(self, code: str = "0472") -> None:
-        reply = self.client.put("/api/v1/account/voice-code", json={"code": code},
-                                headers=self.auth)  # fmt: skip
-        assert reply.status_code == 200
 
 
 def asked_for_code(client: FlaskClient, email: str) -> Shopper:

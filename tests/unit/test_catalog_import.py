@@ -375,7 +375,7 @@ def test_cli_prints_a_broken_side_file_as_one_line(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120, check=False,
         env={**os.environ, "VOICECART_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
              "VOICECART_INSTANCE_DIR": str(tmp_path)},
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=Path(__file__).resolve().parents[2],
     )  # fmt: skip
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import alexa
 import pytest
-from conftest import OAUTH_REDIRECT, Conversation
 from flask.testing import FlaskClient
 from oauthflow import (
     authorize_path,
@@ -20,6 +19,7 @@ from oauthflow import (
 )
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
+from testkit import OAUTH_REDIRECT, Conversation
 
 from account_link.models import OAuthCode, OAuthToken
 from account_link.tokens import token_hash

@@ -17,7 +17,7 @@ import yaml
 from serverproc import ROOT, Server
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
-from test_cli import voicecart
+from testkit import voicecart
 
 from account_link.carts import add_item
 from account_link.demo import record_past_order

@@ -16,7 +16,7 @@ from typing import Any
 
 import alexa
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _free_port() -> int:

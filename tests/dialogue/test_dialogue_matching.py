@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Conversation
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
+from testkit import Conversation
 
 from account_link import carts
 from account_link.identity import demo_shopper

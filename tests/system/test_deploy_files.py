@@ -30,7 +30,7 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT: dict[str, Any] = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
 SECRET_NAMES = ("POSTGRES_PASSWORD", "VOICECART_SECRET_KEY", "VOICECART_OAUTH_CLIENT_SECRET")
 

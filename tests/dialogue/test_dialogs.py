@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_cli import voicecart
+from testkit import voicecart
 
 from devtools.dialogs import DialogFileError, load_dialogs, run_conversation, run_files, summary
 from devtools.stages import DialogStages
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 WRONG = """
 fixtures: {shopper: new}

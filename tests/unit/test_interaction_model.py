@@ -22,7 +22,7 @@ from skill.interaction.model import (
     spoken_form,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _demo_model() -> InteractionModel:

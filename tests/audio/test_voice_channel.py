@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import OAUTH_REDIRECT
 from flask.testing import FlaskClient
 from oauthflow import exchange, sign_up_and_allow
 from sqlalchemy import event
+from testkit import OAUTH_REDIRECT
 
 from app import create_app, wiring
 from nlu.audio import write_wav

@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 
 import pytest
-from conftest import OAUTH_REDIRECT
 from flask.testing import FlaskClient
 from oauthflow import csrf_token, exchange, sign_up_and_allow
+from testkit import OAUTH_REDIRECT
 
 from web.shop import safe_next
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import alexa
 import pytest
-from conftest import CHROMIUM_FLAGS
 from serverproc import ROOT, Server, cli_command
+from testkit import CHROMIUM_FLAGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from oauthflow import linked_token
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from test_cli import voicecart
+from testkit import voicecart
 
 from account_link.errors import CannotAdvance
 from account_link.models import Order, OutboxMessage

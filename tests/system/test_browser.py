@@ -16,8 +16,8 @@ from typing import Any
 
 import alexa
 import pytest
-from conftest import CHROMIUM_FLAGS
 from serverproc import Server
+from testkit import CHROMIUM_FLAGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 

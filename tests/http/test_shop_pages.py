@@ -12,11 +12,11 @@ from typing import Any
 
 import alexa
 import pytest
-from conftest import OAUTH_REDIRECT
 from flask import Flask
 from flask.testing import FlaskClient
 from oauthflow import csrf_token, linked_token, sign_in_as
 from sqlalchemy import select
+from testkit import OAUTH_REDIRECT
 
 from account_link.identity import demo_shopper
 from account_link.models import Order, OutboxMessage, ReturnRequest

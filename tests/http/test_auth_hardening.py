@@ -13,9 +13,9 @@ from typing import Any
 
 import alexa
 import pytest
-from conftest import OAUTH_REDIRECT
 from flask.testing import FlaskClient
 from oauthflow import (
+    Shopper,
     allow_again,
     authorize_path,
     csrf_token,
@@ -27,7 +27,7 @@ from oauthflow import (
 )
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
-from test_voice_code import Shopper
+from testkit import OAUTH_REDIRECT
 
 from account_link.accounts import sign_up
 from account_link.errors import InvalidSignUp

@@ -19,7 +19,7 @@ from catalog.matching import CatalogMatcher, build_index_folder, match_text
 from catalog.models import Product
 from catalog.revision import current_revision
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 QUERIES = ("whole milk", "sparkling water berry", "tooth paste", "catsup", "organic bananas",
            "pepperoni pizza", "mozza rella", "dragon fruit", "", "2 percent milk")  # fmt: skip
 

@@ -7,11 +7,13 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from conftest import OAUTH_REDIRECT, OAUTH_SECRET
+import alexa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
+from testkit import OAUTH_REDIRECT, OAUTH_SECRET
 from werkzeug.test import TestResponse
 
 CLIENT_ID = "alexa-skill"
@@ -130,3 +132,34 @@ def sign_in_as(client: FlaskClient, sessions: sessionmaker[Session], customer_id
         token = start_web_session(db, db.get_one(Customer, customer_id))
     with client.session_transaction() as cookie:
         cookie[SESSION_KEY] = token
+
+
+class Shopper:
+    """A signed-up shopper talking to /alexa with their token, turn after turn."""
+
+    def __init__(self, client: FlaskClient, email: str) -> None:
+        self.client = client
+        self.token = linked_token(client, email)
+        self.auth = {"Authorization": f"Bearer {self.token}"}
+        self.attributes: dict[str, Any] = {}
+
+    def add(self, sku: str, quantity: int = 1) -> None:
+        added = self.client.post("/api/v1/cart/lines", json={"sku": sku, "quantity": quantity},
+                                 headers=self.auth)  # fmt: skip
+        assert added.status_code == 201
+
+    def say(self, intent: str, slots: dict[str, str | None] | None = None) -> dict[str, Any]:
+        body = alexa.intent(intent, slots, access_token=self.token, attributes=self.attributes)
+        reply = self.client.post("/alexa", json=body)
+        assert reply.status_code == 200
+        data: dict[str, Any] = reply.get_json()
+        self.attributes = alexa.attributes(data)
+        return data
+
+    def orders(self) -> list[dict[str, Any]]:
+        return list(self.client.get("/api/v1/orders", headers=self.auth).get_json()["orders"])
+
+    def set_code(self, code: str = "0472") -> None:
+        reply = self.client.put("/api/v1/account/voice-code", json={"code": code},
+                                headers=self.auth)  # fmt: skip
+        assert reply.status_code == 200

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import alexa
 import pytest
-from conftest import OAUTH_REDIRECT
 from flask import Flask
 from flask.testing import FlaskClient
 from oauthflow import exchange, sign_up_and_allow
 from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
+from testkit import OAUTH_REDIRECT
 
 from account_link import carts, orders
 from account_link.models import Channel, Customer
@@ -32,7 +32,7 @@ from voicecart.cli.output import printable
 from voicecart.settings import ConfigError, Settings, load_secret_key
 from web.jsonbody import MalformedJson, document_problem, load_json
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _fresh(tmp_path: Path) -> Settings:

@@ -23,7 +23,7 @@ from catalog.normalize import tokens
 from catalog.quantity import split_quantity
 from nlu.parser import Parse
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 DEVELOPMENT = (
     "dev_text",
     "dev2_text",

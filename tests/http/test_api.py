@@ -7,11 +7,11 @@ from typing import Any
 
 import alexa
 import pytest
-from conftest import OAUTH_REDIRECT
 from flask.testing import FlaskClient
 from oauthflow import exchange, linked_token, sign_up_and_allow
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from testkit import OAUTH_REDIRECT
 
 from catalog.models import Product
 
