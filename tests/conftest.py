@@ -190,7 +190,7 @@ def conversation(client: FlaskClient) -> Conversation:
 
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:
-    """YAML dialogue tests under tests/dialogs/ (see tests/dialog_items.py)."""
+    """YAML dialogue tests under tests/dialogs/ (see tests/support/dialog_items.py)."""
     here = Path(__file__).parent / "dialogs"
     if file_path.suffix in (".yaml", ".yml") and here in file_path.parents:
         from dialog_items import DialogFile
