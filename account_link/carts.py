@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -83,17 +84,23 @@ def cart_for_update(session: Session, customer_id: int) -> Cart:
     return cart
 
 
+@cache
+def _cart_with_lines() -> Select[Cart]:
+    """A cart, its lines and their products in one query, built once (see
+    :func:`account_link.tokens.check_access_token`)."""
+    return (
+        select(Cart)
+        .where(Cart.customer_id == bindparam("customer_id"))
+        .options(joinedload(Cart.lines))
+    )
+
+
 def view_cart(session: Session, customer_id: int) -> CartView:
     """A snapshot; reading never writes (a shopper with no cart yet has an empty one).
     The cart, its lines and their products come in one query (a turn that reads the
     cart makes few others)."""
-    cart = (
-        session.execute(
-            select(Cart).where(Cart.customer_id == customer_id).options(joinedload(Cart.lines))
-        )
-        .unique()
-        .scalar_one_or_none()
-    )
+    found = session.execute(_cart_with_lines(), {"customer_id": customer_id})
+    cart = found.unique().scalar_one_or_none()
     if cart is None:
         return CartView(customer_id, version=0, updated_via=Channel.SEED.value, lines=())
     return CartView(

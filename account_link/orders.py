@@ -11,9 +11,10 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import NamedTuple
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from account_link.carts import add_item, cart_for_update, check_quantity, touch
@@ -382,23 +383,28 @@ def checkout_cart(
     return Checkout(order, replayed=False)
 
 
-def latest_order(session: Session, customer_id: int) -> Order | None:
+@cache
+def _latest_with_lines() -> Select[Order]:
+    """The newest order and its lines in one query, built once (a statement reused with
+    new parameters is not built and keyed again: more than the query costs on SQLite)."""
     return (
-        session.scalars(
-            select(Order)
-            .where(Order.customer_id == customer_id)
-            .order_by(Order.placed_at.desc(), Order.id.desc())
-            .options(joinedload(Order.lines))  # one query: the order and its lines
-            .limit(1)
-        )
-        .unique()
-        .first()
+        select(Order)
+        .where(Order.customer_id == bindparam("customer_id"))
+        .order_by(Order.placed_at.desc(), Order.id.desc())
+        .options(joinedload(Order.lines))
+        .limit(1)
     )
 
 
-def purchase_history(session: Session, customer_id: int) -> dict[int, PurchaseStat]:
-    """Per product: in how many orders the customer bought it, units, and when last."""
-    rows = session.execute(
+def latest_order(session: Session, customer_id: int) -> Order | None:
+    found = session.scalars(_latest_with_lines(), {"customer_id": customer_id})
+    return found.unique().first()
+
+
+@cache
+def _history_query() -> Select[int, int, int, datetime]:
+    """Per product bought: orders, units, last time; built once (see above)."""
+    return (
         select(
             OrderLine.product_id,
             func.count(func.distinct(Order.id)),
@@ -406,9 +412,17 @@ def purchase_history(session: Session, customer_id: int) -> dict[int, PurchaseSt
             func.max(Order.placed_at),
         )
         .join(Order, Order.id == OrderLine.order_id)
-        .where(Order.customer_id == customer_id, Order.status != OrderStatus.CANCELLED.value)
+        .where(
+            Order.customer_id == bindparam("customer_id"),
+            Order.status != OrderStatus.CANCELLED.value,
+        )
         .group_by(OrderLine.product_id)
     )
+
+
+def purchase_history(session: Session, customer_id: int) -> dict[int, PurchaseStat]:
+    """Per product: in how many orders the customer bought it, units, and when last."""
+    rows = session.execute(_history_query(), {"customer_id": customer_id})
     stats = {}
     for product_id, orders, units, last in rows:
         last_bought = last if isinstance(last, datetime) else datetime.fromisoformat(str(last))

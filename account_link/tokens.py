@@ -7,8 +7,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from account_link.models import Customer, OAuthToken
@@ -43,17 +44,25 @@ def expires_at(token: OAuthToken) -> datetime:
     return token.issued_at + timedelta(seconds=token.expires_in)
 
 
+@cache
+def _token_with_customer() -> Select[OAuthToken]:
+    """The token and its customer in one query (every turn asks for both). Built once:
+    a statement reused with new parameters skips building and keying it again, which
+    costs more than the query itself on SQLite."""
+    return (
+        select(OAuthToken)
+        .where(OAuthToken.access_token_hash == bindparam("token_hash"))
+        .options(joinedload(OAuthToken.customer))
+    )
+
+
 def check_access_token(
     session: Session, token: str | None, now: datetime | None = None
 ) -> TokenCheck:
     """Who an access token belongs to, or why it does not count."""
     if not token:
         return TokenCheck(TokenState.MISSING)
-    row = session.scalar(  # the customer in the same query: every turn asks for both
-        select(OAuthToken)
-        .where(OAuthToken.access_token_hash == token_hash(token))
-        .options(joinedload(OAuthToken.customer))
-    )
+    row = session.scalar(_token_with_customer(), {"token_hash": token_hash(token)})
     if row is None:
         return TokenCheck(TokenState.UNKNOWN)
     if row.access_revoked:

@@ -35,11 +35,15 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "support"), str(ROOT / "bench")]
 
 import alexa  # noqa: E402
 from plots import bar_chart  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
+from account_link.demo import record_past_order  # noqa: E402
 from account_link.identity import demo_shopper  # noqa: E402
+from account_link.models import Customer, Order  # noqa: E402
 from account_link.tokens import issue_access_token  # noqa: E402
 from app import create_app, wiring  # noqa: E402
 from catalog.demo import read_demo_rows  # noqa: E402
+from catalog.models import Product  # noqa: E402
 from skill._oscrypto_compat import ensure_oscrypto_importable  # noqa: E402
 from voicecart.database import make_engine, make_sessions, seed_demo, upgrade_database  # noqa: E402
 from voicecart.settings import Settings  # noqa: E402
@@ -137,8 +141,12 @@ class Linked:
         return alexa.intent(name, slots, access_token=self.token, **kw)
 
 
-def run_once(client: Any, base: Any, iterations: int, shopper: Linked) -> tuple[Row, list[Row]]:
-    """The bare skill's row and every scenario's, measured side by side."""
+def run_once(
+    client: Any, base: Any, iterations: int, shopper: Linked, buyer: Linked
+) -> tuple[Row, list[Row]]:
+    """The bare skill's row and every scenario's, measured side by side. The orders the
+    measured yeses place go to ``buyer`` (the same history as ``shopper`` to begin with),
+    so ``shopper``'s history stays a shopper's, not hundreds of benchmark orders."""
     intent = shopper.intent
     # Words no earlier request said: the demo catalogue's names, each one a single time
     # per run (numbered past the catalogue's end), so no match is remembered.
@@ -148,9 +156,9 @@ def run_once(client: Any, base: Any, iterations: int, shopper: Linked) -> tuple[
 
     def pending(kind: str) -> Callable[[], dict[str, Any]]:
         def make() -> dict[str, Any]:
-            offer = client.post("/alexa", json=intent(kind, {"item": "paper towels"}))
+            offer = client.post("/alexa", json=buyer.intent(kind, {"item": "paper towels"}))
             attributes = alexa.attributes(offer.get_json())
-            return intent("AMAZON.YesIntent", attributes=attributes)
+            return buyer.intent("AMAZON.YesIntent", attributes=attributes)
 
         return make
 
@@ -241,6 +249,16 @@ def main() -> None:
             shopper = demo_shopper(session)
             assert shopper is not None
             token = issue_access_token(session, shopper, ttl_seconds=86_400)
+            buyer = Customer(email="buyer@bench.example", name="Bench Buyer",
+                             address="1 Bench Street")  # fmt: skip
+            session.add(buyer)
+            session.flush()
+            for order in session.scalars(select(Order).where(Order.customer_id == shopper.id)):
+                items = [
+                    (session.get_one(Product, ln.product_id), ln.quantity) for ln in order.lines
+                ]
+                record_past_order(session, buyer, items, placed_at=order.placed_at)
+            buyer_token = issue_access_token(session, buyer, ttl_seconds=86_400)
         with engine.begin() as connection:  # plenty of stock: every "yes" really orders
             connection.exec_driver_sql("UPDATE products SET stock = 1000000")
         engine.dispose()
@@ -251,7 +269,7 @@ def main() -> None:
         client = app.test_client()
         base = baseline_client()
         linked = Linked(token)
-        measured = [run_once(client, base, args.iterations, linked)
+        measured = [run_once(client, base, args.iterations, linked, Linked(buyer_token))
                     for _ in range(max(1, args.runs))]  # fmt: skip
         wiring(app).close()
 

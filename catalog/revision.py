@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from sqlalchemy import event, inspect, select, update
+from sqlalchemy import Select, event, inspect, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.db import utcnow
@@ -37,11 +38,14 @@ def bump_revision(session: Session) -> None:
     )
 
 
+@cache
+def _revision_query() -> Select[int]:
+    """Built once: every match asks, and a reused statement skips building and keying."""
+    return select(CatalogRevision.revision).where(CatalogRevision.id == REVISION_ROW)
+
+
 def current_revision(session: Session) -> int:
-    return int(
-        session.scalar(select(CatalogRevision.revision).where(CatalogRevision.id == REVISION_ROW))
-        or 0
-    )
+    return int(session.scalar(_revision_query()) or 0)
 
 
 def _before_flush(session: Session, _context: Any, _instances: Any) -> None:

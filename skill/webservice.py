@@ -16,6 +16,7 @@ import binascii
 import json
 import logging
 import posixpath
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -455,14 +456,29 @@ def _text_problem(document: Any) -> str | None:
     return None
 
 
-def envelope_problem(document: Any) -> str | None:
-    """Why a parsed JSON body is not an Alexa envelope voicecart can handle, or ``None``."""
+_HIDDEN_TEXT = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+"""The JSON escapes of NUL and of surrogates: valid JSON text holds neither raw."""
+
+
+def _may_hide_bad_text(text: str) -> bool:
+    """Whether JSON ``text`` could parse to a string with NUL or a lone surrogate, or nest
+    deeper than :data:`MAX_ENVELOPE_DEPTH`: only then is the document walked (a real
+    envelope is neither, and the walk costs more than reading the text)."""
+    if text.count("{") + text.count("[") >= MAX_ENVELOPE_DEPTH:
+        return True
+    return _HIDDEN_TEXT.search(text) is not None
+
+
+def envelope_problem(document: Any, text: str | None = None) -> str | None:
+    """Why a parsed JSON body is not an Alexa envelope voicecart can handle, or ``None``.
+    With the body's ``text``, the strings are only walked if the text could hide a
+    problem."""
     request = document.get("request") if isinstance(document, dict) else None
     if not isinstance(request, dict) or not isinstance(request.get("type"), str):
         return "the JSON is not an Alexa request envelope (no request.type)"
     if not isinstance(document.get("context", {}), dict):
         return "the envelope's context is not an object"
-    problem = _text_problem(document)
+    problem = _text_problem(document) if text is None or _may_hide_bad_text(text) else None
     if problem is not None:
         return problem
     for path, limit in ENVELOPE_ID_LIMITS:
@@ -527,7 +543,7 @@ class VoicecartSkillAdapter(SkillAdapter):  # type: ignore[misc]
             return f"the request body is not valid JSON: {exc}"
         except RecursionError:
             return "the request body is not valid JSON: nested too deeply"
-        problem = envelope_problem(document)
+        problem = envelope_problem(document, text)
         if problem is not None:
             return problem
         try:
