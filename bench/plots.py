@@ -60,9 +60,11 @@ def bar_chart(
     y_label: str,
     groups: Mapping[str, Mapping[str, float]],
     *,
+    target: tuple[float, str] | None = None,
     folder: Path = PLOTS_DIR,
 ) -> Path:
-    """Grouped bars: ``groups[category][series] = value``; returns the PNG's path."""
+    """Grouped bars: ``groups[category][series] = value``, with ``target`` (value, label)
+    as a dashed line; returns the PNG's path."""
     plt = _pyplot()
     categories = list(groups)
     names = list(dict.fromkeys(s for values in groups.values() for s in values))
@@ -74,7 +76,9 @@ def bar_chart(
     axes.set_xticks(range(len(categories)), categories, rotation=20, ha="right")
     axes.set(title=title, ylabel=y_label)
     axes.grid(True, axis="y", alpha=0.3)
-    if len(names) > 1:
+    if target is not None:
+        axes.axhline(target[0], color="black", linestyle="--", linewidth=1, label=target[1])
+    if len(names) > 1 or target is not None:
         axes.legend()
     return _save(figure, plt, folder / f"{name}.png")
 
