@@ -16,7 +16,7 @@ import click
 from voicecart.cli.common import prepare_database, settings_of
 from voicecart.cli.output import echo
 from voicecart.database import make_engine, make_sessions
-from voicecart.settings import SKILL_PACKAGE_DIR, Settings, announce_startup_warnings
+from voicecart.settings import SKILL_PACKAGE_DIR, Settings
 
 if TYPE_CHECKING:
     from devtools.simulator import LocalTarget
@@ -229,8 +229,7 @@ def _local_target(
     quiet.setLevel(logging.WARNING)
     try:
         unsigned = replace(settings, verify_alexa_requests=False)
-        built = build_services(unsigned)
-        announce_startup_warnings(unsigned)  # what an app with these settings would say
+        built = build_services(unsigned)  # no /alexa, no /oauth: their warnings don't apply
     finally:
         quiet.setLevel(level)
     minted = None
