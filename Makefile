@@ -59,12 +59,12 @@ browser:  ## make sure Debian's chromium, espeak-ng, postgresql and npm (for axe
 	fi
 
 bench: $(STAMP)  ## run every benchmark under bench/ (matching ones read ../shared)
-	$(BIN)/python bench/bench_skill.py
+	$(BIN)/python bench/bench_skill.py --runs 3
 	$(BIN)/python bench/bench_match.py
 	$(BIN)/python bench/bench_reorder.py
 	$(BIN)/python bench/bench_asr.py
 	$(BIN)/python bench/bench_nlu.py --spoken
-	$(BIN)/python bench/bench_load.py
+	$(BIN)/python bench/bench_load.py --baseline
 
 export-model: $(STAMP)  ## rewrite skill-package/ from the interaction model and the catalogue
 	$(BIN)/voicecart export-model
