@@ -11,6 +11,7 @@ credentials, lock-outs and messages are the same; they differ only in where they
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import request, session
 from sqlalchemy.orm import Session
@@ -25,6 +26,7 @@ from account_link.accounts import (
 from account_link.errors import BadCredentials, EmailTaken, InvalidSignUp, TooManyAttempts
 from account_link.models import Customer
 from account_link.tokens import TokenState, check_access_token
+from account_link.voice_codes import spoken_length
 from web.errors import ApiError
 
 SESSION_KEY = "web_session"
@@ -110,8 +112,8 @@ def sign_in_from_form(db: Session, *, new_account: bool = False) -> Customer | S
     except BadCredentials:
         return SignInRefused(401, "That e-mail and password don't match.")
     except TooManyAttempts as exc:
-        minutes = max(1, round(exc.retry_after_seconds / 60))
-        return SignInRefused(429, f"Too many failed sign-ins. Try again in {minutes} minutes.")
+        wait = spoken_length(timedelta(minutes=max(1, round(exc.retry_after_seconds / 60))))
+        return SignInRefused(429, f"Too many failed sign-ins. Try again in {wait}.")
     except EmailTaken:
         return SignInRefused(409, "An account with that e-mail exists. Sign in instead.")
     except InvalidSignUp as exc:

@@ -6,6 +6,7 @@ Each test was written first and seen failing before its fix.
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import replace
 from datetime import timedelta
@@ -391,7 +392,12 @@ def test_wrong_current_passwords_count_toward_the_sign_in_lock(client: FlaskClie
     for n in range(5):
         _change_password(client, f"guess number {n}", "a brand new passphrase")
     assert "Too many failed" in _change_password(client, PASSWORD, "a brand new passphrase")
-    assert _shop_sign_in(client.application.test_client(), "pwguess@example.com").status_code == 429
+    locked = _shop_sign_in(client.application.test_client(), "pwguess@example.com")
+    assert locked.status_code == 429
+    # the wait said as people say it ("1 minute", "15 minutes", "1 hour")
+    said = re.search(r"Try again in ([^.<]+)\.", locked.get_data(as_text=True))
+    assert said is not None and re.fullmatch(r"1 minute|\d+ minutes|\d+ hours?( \d+ minutes?)?",
+                                             said.group(1))  # fmt: skip
 
 
 def test_an_idle_or_old_web_session_ends(
