@@ -574,9 +574,14 @@ class CatalogMatcher:
     def fit(self, session: Session, words: str) -> float:
         """0-100: how well spoken product words (quantity words dropped) name a product;
         0 when nothing fits. The local parser's product-slot check."""
-        result = self.match_item(session, words)[1]
-        best = result.best
-        return 0.0 if best is None or result.decision is Decision.NO_MATCH else best.text_score
+        return fit_score(self.match_item(session, words)[1])
+
+
+def fit_score(result: MatchResult) -> float:
+    """0-100: how well the matched words name a product (the best candidate's text
+    score), 0 when nothing fits: what the local parser weighs a product slot by."""
+    best = result.best
+    return 0.0 if best is None or result.decision is Decision.NO_MATCH else best.text_score
 
 
 def _word_key(word: str) -> str:

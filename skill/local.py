@@ -52,7 +52,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from account_link.models import Channel, Customer
 from account_link.tokens import check_access_token
 from catalog.db import utcnow
-from catalog.matching import CatalogMatcher, Decision, MatchResult
+from catalog.matching import CatalogMatcher, Decision, MatchResult, fit_score
 from catalog.quantity import (
     inner_count,
     leading_count,
@@ -284,9 +284,7 @@ class LocalDialogue:
         (``parser``: another engine to measure, as bench/bench_nlu.py does)."""
 
         def fit(words: str) -> float:  # CatalogMatcher.fit, matched once per turn
-            result = match_item_once(self._matcher, db, words, None)[1]
-            best = result.best
-            return 0.0 if best is None or result.decision is Decision.NO_MATCH else best.text_score
+            return fit_score(match_item_once(self._matcher, db, words, None)[1])
 
         parse = (parser or self.parser).parse_best(texts, expecting=expecting, resolver=fit)
         parse = as_reorder(with_trailing_count(with_product_before(with_pack_size(parse))))

@@ -136,6 +136,24 @@ def test_a_products_very_name_is_confident_over_longer_names(isolated: Session) 
     assert said.best is not None and said.best.product_id == plain.id
 
 
+def test_matches_are_remembered_per_catalogue_revision(isolated: Session) -> None:
+    """The same words and history are matched once; a catalogue edit (a new revision,
+    a new index) matches afresh, and another shopper's history is its own match."""
+    oats = _product(isolated, "O-1", "Oat Milk", "Oatfield")
+    other = _product(isolated, "O-2", "Oat Milk Barista", "Oatfield")
+    matcher = CatalogMatcher()
+    first = matcher.match_item(isolated, "oat milk")
+    assert matcher.match_item(isolated, "oat milk") is first  # remembered
+    usual = matcher.match_item(isolated, "oat milk", prior={other.id: 1.0})
+    assert usual is not first and usual[1].best is not None
+    assert first[1].best is not None and first[1].best.product_id == oats.id
+    oats.name = "Oat Drink"  # a catalogue edit: a new revision
+    isolated.flush()
+    again = matcher.match_item(isolated, "oat milk")
+    assert again is not first
+    assert again[1].best is not None and again[1].best.product_id == other.id
+
+
 def test_word_order_twins_are_decided_without_asking(isolated: Session) -> None:
     """Twins (the same words, any order) cannot be told apart by voice: history first,
     then popularity, then stock, then price; never "Did you mean A or B?"."""
